@@ -1,0 +1,70 @@
+"""`python -m pipelines VERB …` — one function per verb (shared/CONTRACT.md "Commands").
+
+Each command module exposes `register(subparsers, common)`; `common` is a parent parser with the
+options every verb takes (--db, --profile). A verb's function gets the parsed args and returns an
+exit status. User errors become a message and exit status, never a traceback:
+UsageError → 2, DataError (including a calendar gap) → 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import sys
+
+from pipelines.config import DEFAULT_DB, DEFAULT_PROFILE, profile_names
+from pipelines.errors import DataError, UsageError
+
+COMMAND_MODULES = [
+    "pipelines.ingest",
+    "pipelines.rules.cli",
+    "pipelines.draws.cli",
+]
+
+
+def parse_as_of(text: str | None) -> dt.datetime:
+    """--as-of "YYYY-MM-DD HH:MM:SS" (seconds optional; a bare date is 00:00); default now."""
+    if text is None:
+        return dt.datetime.now().replace(microsecond=0)
+    for f in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), f)
+        except ValueError:
+            continue
+    raise UsageError(f"--as-of 时间格式应为 YYYY-MM-DD HH:MM:SS，实际为 {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件 (默认: %(default)s)")
+    common.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        choices=profile_names(),
+        help="规则配置 (默认: %(default)s)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description="门诊慢特病鉴定监管 — 数据导入、规则核查、随机抽取",
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"错误 (usage): {exc}", file=sys.stderr)
+        return 2
+    except DataError as exc:
+        print(f"错误 (data): {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断，未写入任何结果。", file=sys.stderr)
+        return 130

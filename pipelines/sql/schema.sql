@@ -1,0 +1,102 @@
+-- Warehouse schema: typed staging tables (stg_*), quarantine, load log, reference data.
+-- Staging holds only rows that passed every DATA-REJECT check; the rest are in quarantine.
+create table if not exists ref_diseases (
+    disease_name varchar primary key,
+    row_no integer,
+    specialty varchar not null,
+    settlement varchar not null          -- 即时办结 / 集中办结 (ZZ-BENEFIT)
+);
+
+create table if not exists ref_disease_aliases (
+    alias_key varchar primary key,        -- NFKC-folded, spaces removed
+    disease_name varchar not null
+);
+
+create table if not exists stg_hospitals (
+    hospital_id varchar primary key,
+    hospital_name varchar not null,
+    hospital_class varchar,               -- 一类 / 二类 / 三类
+    ownership varchar,                    -- 公立 / 民营
+    district varchar,
+    load_id integer
+);
+
+create table if not exists stg_experts (
+    expert_id varchar primary key,
+    expert_name varchar,
+    hospital_id varchar not null,
+    specialty varchar not null,
+    title varchar not null,               -- 主任医师 / 副主任医师 / 主治医师 / 住院医师
+    registered_on date not null,
+    disqualified_on date,
+    load_id integer
+);
+
+create table if not exists stg_cases (
+    case_id varchar primary key,
+    person_id varchar not null,
+    person_name varchar,
+    insurance_type varchar,
+    disease_name varchar not null,        -- canonical catalogue name
+    hospital_id varchar not null,
+    submitted_at timestamp not null,
+    record_id varchar,
+    record_format varchar,
+    record_size_mb double,
+    discharge_date date,
+    outcome varchar,                      -- 符合 / 不符合 / null while pending
+    decided_at timestamp,
+    benefit_start date,
+    load_id integer
+);
+
+create table if not exists stg_tasks (
+    task_id varchar primary key,
+    case_id varchar not null,
+    expert_id varchar not null,
+    pushed_at timestamp not null,
+    responded_at timestamp,
+    response varchar,                     -- 受理 / 不受理 / null
+    completed_at timestamp,
+    verdict varchar,                      -- 符合 / 不符合 / null
+    load_id integer
+);
+
+create sequence if not exists seq_load_id start 1;
+
+create table if not exists load_log (
+    load_id integer,
+    file_name varchar,
+    file_sha256 varchar,
+    table_name varchar,
+    rows_read bigint,
+    rows_accepted bigint,
+    rows_quarantined bigint,
+    rows_new bigint,
+    rows_updated bigint,
+    loaded_at timestamp,
+    loaded_by varchar
+);
+
+create table if not exists quarantine (
+    load_id integer,
+    file_name varchar,
+    table_name varchar,
+    line bigint,
+    column_name varchar,
+    reason_zh varchar,
+    reason_en varchar,
+    raw varchar,                          -- the row as read, JSON
+    quarantined_at timestamp
+);
+
+create table if not exists data_warnings (
+    load_id integer,
+    file_name varchar,
+    table_name varchar,
+    line bigint,
+    column_name varchar,
+    warning_zh varchar,
+    warning_en varchar,
+    record_key varchar
+);
