@@ -1,0 +1,57 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp-requirements
+DB ?= data/warehouse.duckdb
+DEMO_DIR := data/demo
+DEMO_CASES ?= 200000
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test venv system-deps demo lint bench bench-national clean-demo
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages: Chromium for the browser tests, CJK fonts for screenshots and PDF records.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+	    || ! command -v pdftoppm >/dev/null; then \
+	  echo "安装系统依赖：chromium fonts-noto-cjk poppler-utils …"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    chromium fonts-noto-cjk poppler-utils; \
+	fi
+
+# First run: a city-year of demo data, ingested into the warehouse.
+$(DB): | $(STAMP)
+	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR)
+	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR)
+	$(PY) -m dashboard.users ensure-demo
+
+demo: $(DB)
+
+run: venv system-deps demo
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) -- --db $(DB)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: venv system-deps lint
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m bench.run
+
+bench-national: venv
+	$(PY) -m bench.run --national
+
+clean-demo:
+	rm -rf $(DEMO_DIR) $(DB) $(DB).wal

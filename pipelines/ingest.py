@@ -1,0 +1,459 @@
+"""Ingest platform exports into the warehouse (DATA-REJECT, DATA-IDEMPOTENT).
+
+`python -m pipelines ingest --db PATH DIR` loads `hospitals`, `experts`, `cases`, `tasks` files
+(.csv UTF-8/GBK, .xlsx, .parquet) in that order. Each file's rows are typed and checked in SQL;
+unusable rows go to `quarantine` with file, line, column and a Chinese + English reason, so that
+rows read = rows accepted + rows quarantined for every file. Accepted rows are upserted by key:
+a row already stored unchanged adds nothing, a changed row (a later export of the same case or
+task) replaces the stored one. Within one ingest, a second row with the same key and different
+content is quarantined. The whole ingest is one transaction: it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.catalogue import fold
+from pipelines.db import connect
+from pipelines.errors import DataError, UsageError
+from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
+from pipelines.readers import FileRejected, ReadResult, read_file
+
+
+@dataclass
+class FileReport:
+    """The outcome of one file: what was read, accepted and quarantined."""
+
+    file: str
+    table: str
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    encoding: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    column: str
+    condition: str
+    zh: str
+    en: str
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _typed_expr(c: Col) -> str:
+    x = c.name
+    if c.kind == "enum":
+        whens = " ".join(f"when {_lit(k.lower())} then {_lit(v)}" for k, v in c.values.items())
+        return f"case lower({x}) {whens} end"
+    if c.kind == "date":
+        fmts = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+        return (
+            f"coalesce(cast(try_strptime({x}, {fmts}) as date), "
+            f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.0+)?') "
+            f"then cast(date '1899-12-30' + cast(cast({x} as double) as integer) as date) end)"
+        )
+    if c.kind == "time":
+        fmts = "[" + ", ".join(_lit(f) for f in TIME_FORMATS) + "]"
+        return (
+            f"coalesce(try_strptime({x}, {fmts}), "
+            f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
+            f"then timestamp '1899-12-30' + to_seconds(cast(round(cast({x} as double) * 86400) "
+            f"as bigint)) end)"
+        )
+    if c.kind == "number":
+        return f"try_cast(regexp_replace({x}, '(?i)\\s*mb$', '') as double)"
+    if c.kind == "person_id":
+        return f"case when regexp_full_match(upper({x}), '[0-9]{{17}}[0-9X]') then upper({x}) end"
+    if c.kind == "disease":
+        return "dmap.disease_name"
+    return x
+
+
+_KIND_PROBLEM = {
+    "date": ("日期无法识别（应为 YYYY-MM-DD）", "unparseable date"),
+    "time": ("时间无法识别（应为 YYYY-MM-DD HH:MM:SS）", "unparseable time"),
+    "number": ("不是数字", "not a number"),
+    "person_id": ("身份证号应为18位（17位数字加1位数字或X）", "resident ID must be 18 characters"),
+    "disease": ("病种名称不在病种目录中", "disease not in the catalogue"),
+}
+
+
+def _checks(spec: TableSpec) -> list[Check]:
+    """Every DATA-REJECT check of a table, in the order they are reported."""
+    out: list[Check] = []
+    for c in spec.columns:
+        if c.required:
+            out.append(Check(c.name, f"s.{c.name} is null", f"必填项「{c.zh}」为空", f"required {c.name} missing"))
+    for c in spec.columns:
+        if c.kind == "text":
+            continue
+        if c.kind == "enum":
+            allowed = "、".join(dict.fromkeys(c.values.values()))
+            zh, en = f"「{c.zh}」取值不在允许范围（{allowed}）", f"{c.name} value outside its list"
+        else:
+            zh, en = _KIND_PROBLEM[c.kind]
+            zh = f"「{c.zh}」{zh}"
+        out.append(Check(c.name, f"s.{c.name} is not null and t_{c.name} is null", zh, en))
+    out += _table_checks(spec.name)
+    return out
+
+
+def _backwards(later: str, earlier: str, zh: str, en: str) -> Check:
+    return Check(later, f"t_{later} < t_{earlier}", zh, en)
+
+
+def _table_checks(table: str) -> list[Check]:
+    if table == "hospitals":
+        return []
+    if table == "experts":
+        return [
+            _backwards("disqualified_on", "registered_on", "取消资格日期早于入库日期", "disqualified before registered"),
+            Check("hospital_id", "h.hospital_id is null", "医院编码不存在（未在医院表中）", "unknown hospital"),
+        ]
+    if table == "cases":
+        return [
+            _backwards("decided_at", "submitted_at", "办结时间早于申报时间", "decided before submitted"),
+            Check("hospital_id", "h.hospital_id is null", "医院编码不存在（未在医院表中）", "unknown hospital"),
+        ]
+    return [
+        _backwards("responded_at", "pushed_at", "响应时间早于推送时间", "response before push"),
+        _backwards("completed_at", "pushed_at", "完成时间早于推送时间", "completion before push"),
+        _backwards("completed_at", "responded_at", "完成时间早于响应时间", "completion before response"),
+        Check("response", "t_response is not null and t_responded_at is null", "有响应结果但无响应时间", "response without responded_at"),
+        Check("responded_at", "t_responded_at is not null and t_response is null", "有响应时间但无响应结果", "responded_at without response"),
+        Check("completed_at", "t_completed_at is not null and coalesce(t_response, '') <> '受理'", "未受理的任务不能有完成时间", "completed without acceptance"),
+        Check("verdict", "t_verdict is not null and t_completed_at is null", "有鉴定意见但无完成时间", "verdict without completion"),
+        Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
+        Check("expert_id", "e.expert_id is null", "专家编码不存在（未在专家库中）", "unknown expert"),
+        Check("pushed_at", "t_pushed_at < k.submitted_at", "推送时间早于申报时间", "pushed before the case was submitted"),
+    ]
+
+
+def _joins(table: str) -> str:
+    if table in ("experts", "cases"):
+        return "left join stg_hospitals h on h.hospital_id = s.hospital_id"
+    if table == "tasks":
+        return (
+            "left join stg_cases k on k.case_id = s.case_id "
+            "left join stg_experts e on e.expert_id = s.expert_id"
+        )
+    return ""
+
+
+def _disease_map(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
+    if not any(c.kind == "disease" for c in spec.columns):
+        return ""
+    raws = [r[0] for r in con.execute("select distinct disease_name from src where disease_name is not null").fetchall()]
+    aliases = dict(con.execute("select alias_key, disease_name from ref_disease_aliases").fetchall())
+    con.execute("create or replace temp table dmap (raw varchar, disease_name varchar)")
+    pairs = [(r, aliases[fold(r)]) for r in raws if fold(r) in aliases]
+    if pairs:
+        con.executemany("insert into dmap values (?, ?)", pairs)
+    return "left join dmap on dmap.raw = s.disease_name"
+
+
+def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
+    """Type every column of `src` and mark each row with its first failing check (fail_no)."""
+    checks = _checks(spec)
+    dmap_join = _disease_map(con, spec)
+    typed = ", ".join(f"{_typed_expr(c)} as t_{c.name}" for c in spec.columns)
+    con.execute(f"create or replace temp table s0 as select s.*, {typed} from src s {dmap_join}")
+    cases = " ".join(f"when {ch.condition} then {i}" for i, ch in enumerate(checks, start=1))
+    raw = ", ".join(f"{c.name} := s.{c.name}" for c in spec.columns)
+    t_cols = [f"t_{c.name}" for c in spec.columns]
+    key = f"t_{spec.key}"
+    con.execute(
+        f"""
+        create or replace temp table typed as
+        with checked as (
+            select s.line, {", ".join(f"s.{t}" for t in t_cols)},
+                   cast(to_json(struct_pack({raw})) as varchar) as raw,
+                   case {cases} end as fail_no
+            from s0 s {_joins(spec.name)}
+        ),
+        hashed as (
+            select *, md5(cast(row({", ".join(t_cols)}) as varchar)) as content_hash
+            from checked
+        ),
+        ranked as (
+            select *,
+                   first_value(line) over w as first_line,
+                   first_value(content_hash) over w as first_hash
+            from hashed
+            window w as (partition by {key}, fail_no is null order by line)
+        )
+        select *, fail_no is null and content_hash <> first_hash as is_conflict
+        from ranked
+        """
+    )
+    return checks
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    load_id: int,
+    file: str,
+    spec: TableSpec,
+    checks: list[Check],
+    broken: list[tuple[int, str, str]],
+) -> int:
+    """Store this file's unusable rows (once: a re-load of the same rows adds nothing)."""
+    con.execute(
+        "create or replace temp table qcheck (fail_no integer, column_name varchar, zh varchar, en varchar)"
+    )
+    con.executemany(
+        "insert into qcheck values (?, ?, ?, ?)",
+        [(i, ch.column, ch.zh, ch.en) for i, ch in enumerate(checks, start=1)],
+    )
+    con.execute(
+        f"""
+        create or replace temp table qrows as
+        select t.line, q.column_name, q.zh as reason_zh, q.en as reason_en, t.raw
+        from typed t join qcheck q using (fail_no)
+        union all
+        select line, '{spec.key}', '与第 ' || first_line || ' 行编号相同但内容不同（重复编号）',
+               'duplicate key with different content (first at line ' || first_line || ')', raw
+        from typed where is_conflict
+        """
+    )
+    if broken:
+        con.executemany(
+            "insert into qrows values (?, null, ?, 'wrong number of fields', ?)",
+            [(line, problem, raw) for line, raw, problem in broken],
+        )
+    n = con.execute("select count(*) from qrows").fetchone()[0]
+    con.execute(
+        """
+        insert into quarantine
+        select ?, ?, ?, r.line, r.column_name, r.reason_zh, r.reason_en, r.raw, current_timestamp
+        from qrows r
+        where not exists (
+            select 1 from quarantine q
+            where q.table_name = ? and q.file_name = ? and q.line = r.line
+              and q.raw is not distinct from r.raw and q.reason_en = r.reason_en
+        )
+        """,
+        [load_id, file, spec.name, spec.name, file],
+    )
+    return n
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int) -> tuple[int, int, int, int]:
+    """Insert new keys and update changed ones; returns (accepted, new, updated, unchanged)."""
+    cols = [c.name for c in spec.columns]
+    sel = ", ".join(f"t_{c} as {c}" for c in cols)
+    con.execute(
+        f"""
+        create or replace temp table acc as
+        select {sel} from typed
+        where fail_no is null and not is_conflict
+        qualify row_number() over (partition by t_{spec.key} order by line) = 1
+        """
+    )
+    accepted = con.execute("select count(*) from typed where fail_no is null and not is_conflict").fetchone()[0]
+    same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
+    new, updated, unchanged = con.execute(
+        f"""
+        select count(*) filter (where g.{spec.key} is null),
+               count(*) filter (where g.{spec.key} is not null and not ({same})),
+               count(*) filter (where g.{spec.key} is not null and ({same}))
+        from acc a left join {spec.stg} g on g.{spec.key} = a.{spec.key}
+        """
+    ).fetchone()
+    if updated:
+        sets = ", ".join(f"{c} = a.{c}" for c in cols if c != spec.key)
+        con.execute(
+            f"""
+            update {spec.stg} g set {sets}, load_id = ?
+            from acc a
+            where g.{spec.key} = a.{spec.key} and not ({same})
+            """,
+            [load_id],
+        )
+    con.execute(
+        f"""
+        insert into {spec.stg} ({", ".join(cols)}, load_id)
+        select a.*, ? from acc a
+        where not exists (select 1 from {spec.stg} g where g.{spec.key} = a.{spec.key})
+        """,
+        [load_id],
+    )
+    return accepted, new, updated, unchanged
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def table_of(path: Path) -> str | None:
+    """Which contract table a file is, by its name: `cases.csv`, `cases_2026-10.xlsx`, `申报.csv`…"""
+    stem = path.name.split(".")[0].lower()
+    for name in ORDER:
+        spec = SPECS[name]
+        if stem == name or stem.startswith((name + "_", name + "-", name + " ")) or spec.zh in stem:
+            return name
+    return None
+
+
+def discover(paths: list[Path]) -> list[tuple[str, Path]]:
+    """(table, file) pairs in load order; a path that does not exist is a usage error."""
+    found: list[tuple[str, Path]] = []
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"路径不存在：{p}")
+        files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            if f.name.startswith((".", "~$")):
+                continue
+            table = table_of(f)
+            if table is not None:
+                found.append((table, f))
+            elif not p.is_dir():
+                raise UsageError(f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）")
+    found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name))
+    return found
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    loaded_by: str | None = None,
+    log=print,
+) -> list[FileReport]:
+    """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable."""
+    files = discover(paths)
+    if not files:
+        raise UsageError("未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）")
+    user = loaded_by or getpass.getuser()
+    reports: list[FileReport] = []
+    con.execute("begin transaction")
+    try:
+        load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
+        for table, path in files:
+            spec = SPECS[table]
+            log(f"读取 {path.name} → {spec.zh} ({table}) …")
+            res: ReadResult = read_file(con, path, spec)
+            checks = _validate(con, spec)
+            file_label = "、".join(res.parts)
+            quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
+            accepted, new, updated, unchanged = _upsert(con, spec, load_id)
+            rep = FileReport(
+                file_label, table, res.rows + len(res.broken), accepted, quarantined,
+                new, updated, unchanged, res.encoding, res.ignored_columns,
+            )
+            assert rep.read == rep.accepted + rep.quarantined, rep
+            con.execute(
+                "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+                [load_id, file_label, _sha256(path), table, rep.read, rep.accepted,
+                 rep.quarantined, rep.new, rep.updated, user],
+            )
+            reports.append(rep)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return reports
+
+
+def print_reports(reports: list[FileReport], out=sys.stderr) -> None:
+    head = f"{'文件':<28}{'表':<10}{'读取':>10}{'接受':>10}{'新增':>10}{'更新':>8}{'隔离':>10}"
+    print(head, file=out)
+    for r in reports:
+        print(
+            f"{r.file:<28}{r.table:<10}{r.read:>10,}{r.accepted:>10,}{r.new:>10,}{r.updated:>8,}"
+            f"{r.quarantined:>10,}",
+            file=out,
+        )
+        if r.ignored_columns:
+            print(f"  忽略未识别的列：{'、'.join(r.ignored_columns)}", file=out)
+    total_q = sum(r.quarantined for r in reports)
+    if total_q:
+        print(f"共 {total_q:,} 行进入隔离表（quarantine），可在「数据」页查看或用 quarantine 命令导出。", file=out)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load a folder of platform exports.
+
+    Example: python -m pipelines ingest --db data/warehouse.duckdb exports/2026-10/
+    """
+    paths = [Path(p) for p in args.paths]
+    con = connect(args.db)
+    try:
+        reports = ingest(con, paths, loaded_by=args.loaded_by, log=lambda m: print(m, file=sys.stderr))
+    except FileRejected as exc:
+        print(f"错误：{exc}。本次导入未写入任何数据。", file=sys.stderr)
+        return 1
+    print_reports(reports)
+    if args.refresh:
+        _refresh_after_load(con, args)
+    con.close()
+    return 0
+
+
+def _refresh_after_load(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
+    """Recompute the marts the dashboard reads; a calendar gap is reported, not fatal."""
+    from pipelines.config import load_profile
+    from pipelines.rules import refresh_marts
+
+    as_of = dt.datetime.now().replace(microsecond=0) if args.as_of is None else args.as_of_dt
+    try:
+        refresh_marts(con, as_of, load_profile(args.profile))
+        print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
+    except DataError as exc:
+        print(f"警告：统计表未重算：{exc}", file=sys.stderr)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """Export the quarantine table (rows that could not be loaded) to CSV.
+
+    Example: python -m pipelines quarantine --db data/warehouse.duckdb --out quarantine.csv
+    """
+    from pipelines.output import write_csv
+
+    con = connect(args.db)
+    cols = ["file_name", "table_name", "line", "column_name", "reason_zh", "reason_en", "raw"]
+    rows = con.execute(
+        f"select {', '.join(cols)} from quarantine order by table_name, file_name, line"
+    ).fetchall()
+    n = write_csv(args.out, cols, rows)
+    print(f"已导出隔离行 {n:,} 行 → {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from pipelines.cli import parse_as_of
+
+    p = sub.add_parser("ingest", parents=[common], help="导入医院、专家、申报、任务文件")
+    p.add_argument("paths", nargs="+", metavar="DIR", help="文件夹或文件")
+    p.add_argument("--loaded-by", default=None, help="导入人（默认：当前系统用户）")
+    p.add_argument("--as-of", default=None, help="重算统计表的评估时间（默认：现在）")
+    p.add_argument("--no-refresh", dest="refresh", action="store_false", help="导入后不重算统计表")
+
+    def run(args: argparse.Namespace) -> int:
+        args.as_of_dt = parse_as_of(args.as_of) if args.as_of else None
+        return cmd_ingest(args)
+
+    p.set_defaults(func=run)
+    q = sub.add_parser("quarantine", parents=[common], help="导出隔离表")
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=cmd_quarantine)
