@@ -33,7 +33,6 @@ system-deps:
 $(DB): | $(STAMP)
 	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR)
 	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR)
-	$(PY) -m dashboard.users ensure-demo
 
 demo: $(DB)
 

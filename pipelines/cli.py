@@ -37,7 +37,9 @@ def parse_as_of(text: str | None) -> dt.datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件 (默认: %(default)s)")
+    common.add_argument(
+        "--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件 (默认: %(default)s)"
+    )
     common.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,

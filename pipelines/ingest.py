@@ -99,7 +99,14 @@ def _checks(spec: TableSpec) -> list[Check]:
     out: list[Check] = []
     for c in spec.columns:
         if c.required:
-            out.append(Check(c.name, f"s.{c.name} is null", f"必填项「{c.zh}」为空", f"required {c.name} missing"))
+            out.append(
+                Check(
+                    c.name,
+                    f"s.{c.name} is null",
+                    f"必填项「{c.zh}」为空",
+                    f"required {c.name} missing",
+                )
+            )
     for c in spec.columns:
         if c.kind == "text":
             continue
@@ -123,25 +130,71 @@ def _table_checks(table: str) -> list[Check]:
         return []
     if table == "experts":
         return [
-            _backwards("disqualified_on", "registered_on", "取消资格日期早于入库日期", "disqualified before registered"),
-            Check("hospital_id", "h.hospital_id is null", "医院编码不存在（未在医院表中）", "unknown hospital"),
+            _backwards(
+                "disqualified_on",
+                "registered_on",
+                "取消资格日期早于入库日期",
+                "disqualified before registered",
+            ),
+            Check(
+                "hospital_id",
+                "h.hospital_id is null",
+                "医院编码不存在（未在医院表中）",
+                "unknown hospital",
+            ),
         ]
     if table == "cases":
         return [
-            _backwards("decided_at", "submitted_at", "办结时间早于申报时间", "decided before submitted"),
-            Check("hospital_id", "h.hospital_id is null", "医院编码不存在（未在医院表中）", "unknown hospital"),
+            _backwards(
+                "decided_at", "submitted_at", "办结时间早于申报时间", "decided before submitted"
+            ),
+            Check(
+                "hospital_id",
+                "h.hospital_id is null",
+                "医院编码不存在（未在医院表中）",
+                "unknown hospital",
+            ),
         ]
     return [
         _backwards("responded_at", "pushed_at", "响应时间早于推送时间", "response before push"),
         _backwards("completed_at", "pushed_at", "完成时间早于推送时间", "completion before push"),
-        _backwards("completed_at", "responded_at", "完成时间早于响应时间", "completion before response"),
-        Check("response", "t_response is not null and t_responded_at is null", "有响应结果但无响应时间", "response without responded_at"),
-        Check("responded_at", "t_responded_at is not null and t_response is null", "有响应时间但无响应结果", "responded_at without response"),
-        Check("completed_at", "t_completed_at is not null and coalesce(t_response, '') <> '受理'", "未受理的任务不能有完成时间", "completed without acceptance"),
-        Check("verdict", "t_verdict is not null and t_completed_at is null", "有鉴定意见但无完成时间", "verdict without completion"),
+        _backwards(
+            "completed_at", "responded_at", "完成时间早于响应时间", "completion before response"
+        ),
+        Check(
+            "response",
+            "t_response is not null and t_responded_at is null",
+            "有响应结果但无响应时间",
+            "response without responded_at",
+        ),
+        Check(
+            "responded_at",
+            "t_responded_at is not null and t_response is null",
+            "有响应时间但无响应结果",
+            "responded_at without response",
+        ),
+        Check(
+            "completed_at",
+            "t_completed_at is not null and coalesce(t_response, '') <> '受理'",
+            "未受理的任务不能有完成时间",
+            "completed without acceptance",
+        ),
+        Check(
+            "verdict",
+            "t_verdict is not null and t_completed_at is null",
+            "有鉴定意见但无完成时间",
+            "verdict without completion",
+        ),
         Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
-        Check("expert_id", "e.expert_id is null", "专家编码不存在（未在专家库中）", "unknown expert"),
-        Check("pushed_at", "t_pushed_at < k.submitted_at", "推送时间早于申报时间", "pushed before the case was submitted"),
+        Check(
+            "expert_id", "e.expert_id is null", "专家编码不存在（未在专家库中）", "unknown expert"
+        ),
+        Check(
+            "pushed_at",
+            "t_pushed_at < k.submitted_at",
+            "推送时间早于申报时间",
+            "pushed before the case was submitted",
+        ),
     ]
 
 
@@ -159,8 +212,15 @@ def _joins(table: str) -> str:
 def _disease_map(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     if not any(c.kind == "disease" for c in spec.columns):
         return ""
-    raws = [r[0] for r in con.execute("select distinct disease_name from src where disease_name is not null").fetchall()]
-    aliases = dict(con.execute("select alias_key, disease_name from ref_disease_aliases").fetchall())
+    raws = [
+        r[0]
+        for r in con.execute(
+            "select distinct disease_name from src where disease_name is not null"
+        ).fetchall()
+    ]
+    aliases = dict(
+        con.execute("select alias_key, disease_name from ref_disease_aliases").fetchall()
+    )
     con.execute("create or replace temp table dmap (raw varchar, disease_name varchar)")
     pairs = [(r, aliases[fold(r)]) for r in raws if fold(r) in aliases]
     if pairs:
@@ -254,7 +314,9 @@ def _quarantine(
     return n
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int) -> tuple[int, int, int, int]:
+def _upsert(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int
+) -> tuple[int, int, int, int]:
     """Insert new keys and update changed ones; returns (accepted, new, updated, unchanged)."""
     cols = [c.name for c in spec.columns]
     sel = ", ".join(f"t_{c} as {c}" for c in cols)
@@ -266,7 +328,9 @@ def _upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int) -> tu
         qualify row_number() over (partition by t_{spec.key} order by line) = 1
         """
     )
-    accepted = con.execute("select count(*) from typed where fail_no is null and not is_conflict").fetchone()[0]
+    accepted = con.execute(
+        "select count(*) from typed where fail_no is null and not is_conflict"
+    ).fetchone()[0]
     same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
     new, updated, unchanged = con.execute(
         f"""
@@ -329,7 +393,9 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
             if table is not None:
                 found.append((table, f))
             elif not p.is_dir():
-                raise UsageError(f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）")
+                raise UsageError(
+                    f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）"
+                )
     found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name))
     return found
 
@@ -343,7 +409,9 @@ def ingest(
     """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable."""
     files = discover(paths)
     if not files:
-        raise UsageError("未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）")
+        raise UsageError(
+            "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）"
+        )
     user = loaded_by or getpass.getuser()
     reports: list[FileReport] = []
     con.execute("begin transaction")
@@ -358,14 +426,32 @@ def ingest(
             quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
             accepted, new, updated, unchanged = _upsert(con, spec, load_id)
             rep = FileReport(
-                file_label, table, res.rows + len(res.broken), accepted, quarantined,
-                new, updated, unchanged, res.encoding, res.ignored_columns,
+                file_label,
+                table,
+                res.rows + len(res.broken),
+                accepted,
+                quarantined,
+                new,
+                updated,
+                unchanged,
+                res.encoding,
+                res.ignored_columns,
             )
             assert rep.read == rep.accepted + rep.quarantined, rep
             con.execute(
                 "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-                [load_id, file_label, _sha256(path), table, rep.read, rep.accepted,
-                 rep.quarantined, rep.new, rep.updated, user],
+                [
+                    load_id,
+                    file_label,
+                    _sha256(path),
+                    table,
+                    rep.read,
+                    rep.accepted,
+                    rep.quarantined,
+                    rep.new,
+                    rep.updated,
+                    user,
+                ],
             )
             reports.append(rep)
         con.execute("commit")
@@ -388,7 +474,10 @@ def print_reports(reports: list[FileReport], out=sys.stderr) -> None:
             print(f"  忽略未识别的列：{'、'.join(r.ignored_columns)}", file=out)
     total_q = sum(r.quarantined for r in reports)
     if total_q:
-        print(f"共 {total_q:,} 行进入隔离表（quarantine），可在「数据」页查看或用 quarantine 命令导出。", file=out)
+        print(
+            f"共 {total_q:,} 行进入隔离表（quarantine），可在「数据」页查看或用 quarantine 命令导出。",
+            file=out,
+        )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -399,7 +488,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
     con = connect(args.db)
     try:
-        reports = ingest(con, paths, loaded_by=args.loaded_by, log=lambda m: print(m, file=sys.stderr))
+        reports = ingest(
+            con, paths, loaded_by=args.loaded_by, log=lambda m: print(m, file=sys.stderr)
+        )
     except FileRejected as exc:
         print(f"错误：{exc}。本次导入未写入任何数据。", file=sys.stderr)
         return 1

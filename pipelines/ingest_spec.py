@@ -22,7 +22,9 @@ def _enum(*values: str, **aliases: str) -> dict[str, str]:
     return out
 
 
-RESPONSE = _enum("受理", "不受理", accept="受理", decline="不受理", accepted="受理", declined="不受理")
+RESPONSE = _enum(
+    "受理", "不受理", accept="受理", decline="不受理", accepted="受理", declined="不受理"
+)
 VERDICT = _enum("符合", "不符合", **{"pass": "符合", "fail": "不符合"})
 
 
@@ -89,7 +91,12 @@ SPECS: dict[str, TableSpec] = {
                 Col("hospital_id", "医院编码", required=True),
                 Col("submitted_at", "申报时间", "time", required=True),
                 Col("record_id", "病历编号"),
-                Col("record_format", "病历格式", "enum", values=_enum("HIS导出PDF", "扫描件", "其他")),
+                Col(
+                    "record_format",
+                    "病历格式",
+                    "enum",
+                    values=_enum("HIS导出PDF", "扫描件", "其他"),
+                ),
                 Col("record_size_mb", "病历大小MB", "number"),
                 Col("discharge_date", "出院日期", "date"),
                 Col("outcome", "鉴定结果", "enum", values=VERDICT),

@@ -80,7 +80,9 @@ def detect_encoding(path: Path) -> str:
                 dec.decode(chunk)
             dec.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise FileRejected(path.name, "编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）") from exc
+            raise FileRejected(
+                path.name, "编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）"
+            ) from exc
     return "gb18030"
 
 
@@ -99,9 +101,7 @@ def _transcode(path: Path, encoding: str, tmpdir: Path) -> Path:
     return out
 
 
-def _map_header(
-    file: str, cells: list[str], spec: TableSpec
-) -> tuple[dict[int, str], list[str]]:
+def _map_header(file: str, cells: list[str], spec: TableSpec) -> tuple[dict[int, str], list[str]]:
     """Column index → canonical name; rejects duplicated and missing required columns."""
     hmap = header_map(spec)
     found: dict[int, str] = {}
@@ -115,7 +115,9 @@ def _map_header(
                 ignored.append(str(raw).strip())
             continue
         if name in seen:
-            raise FileRejected(file, f"表头重复：{seen[name]!r} 与 {str(raw).strip()!r} 都是列 {name}")
+            raise FileRejected(
+                file, f"表头重复：{seen[name]!r} 与 {str(raw).strip()!r} 都是列 {name}"
+            )
         seen[name] = str(raw).strip()
         found[i] = name
     missing = [c for c in spec.columns if c.required and c.name not in seen]
@@ -130,7 +132,7 @@ def _select_list(found: dict[int, str], spec: TableSpec, src_cols: list[str]) ->
     parts = []
     for c in spec.columns:
         if c.name in by_name:
-            parts.append(f'nullif(trim(cast("{by_name[c.name]}" as varchar)), \'\') as {c.name}')
+            parts.append(f"nullif(trim(cast(\"{by_name[c.name]}\" as varchar)), '') as {c.name}")
         else:
             parts.append(f"cast(null as varchar) as {c.name}")
     return ", ".join(parts)
@@ -141,7 +143,9 @@ def _sniff_delimiter(header_line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path) -> ReadResult:
+def read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
+) -> ReadResult:
     if path.stat().st_size == 0:
         raise FileRejected(path.name, "空文件（没有表头）")
     encoding = detect_encoding(path)
@@ -213,7 +217,9 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path) -> ReadResult:
+def read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
+) -> ReadResult:
     import zipfile
 
     from openpyxl import load_workbook
@@ -312,7 +318,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> Re
     """Read any supported file into temp table `src`; FileRejected if it cannot be used."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise FileRejected(path.name, f"不支持的文件类型 {path.suffix!r}（支持 .csv / .xlsx / .parquet）")
+        raise FileRejected(
+            path.name, f"不支持的文件类型 {path.suffix!r}（支持 .csv / .xlsx / .parquet）"
+        )
     with tempfile.TemporaryDirectory(prefix="mtb-ingest-") as tmp:
         try:
             return reader(con, path, spec, Path(tmp))

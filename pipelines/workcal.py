@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 from pathlib import Path
 
@@ -29,8 +30,9 @@ def _package_years() -> set[int]:
     return {d.year for d in days}
 
 
-def read_overrides(path: Path = OVERRIDES) -> dict[dt.date, bool]:
+def read_overrides(path: Path | None = None) -> dict[dt.date, bool]:
     """Read the overrides file; a bad line is an error naming the file and line."""
+    path = path or OVERRIDES
     out: dict[dt.date, bool] = {}
     if not path.exists():
         return out
@@ -92,6 +94,15 @@ def _fingerprint() -> str:
     return hashlib.sha256(raw + chinese_calendar.__version__.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def _calendar_arrow(fingerprint: str):
+    """The calendar days as an Arrow table, built once per process per overrides version."""
+    import pyarrow as pa
+
+    days = build_days()
+    return pa.table({"day": [d for d, _ in days], "is_workday": [w for _, w in days]})
+
+
 def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)build the `calendar` table when it is missing or the overrides file changed."""
     fp = _fingerprint()
@@ -105,13 +116,7 @@ def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchone()[0]
     if row and row[0] == fp and has_table:
         return
-    days = build_days()
-    import pyarrow as pa
-
-    tbl = pa.table(
-        {"day": [d for d, _ in days], "is_workday": [w for _, w in days]},
-    )
-    con.register("_cal_src", tbl)
+    con.register("_cal_src", _calendar_arrow(fp))
     con.execute(
         """
         create or replace table calendar as
@@ -150,9 +155,7 @@ def check_years(con: duckdb.DuckDBPyConnection, years: set[int], what: str = "")
 
 def is_workday(con: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
     check_years(con, {day.year})
-    return bool(
-        con.execute("select is_workday from calendar where day = ?", [day]).fetchone()[0]
-    )
+    return bool(con.execute("select is_workday from calendar where day = ?", [day]).fetchone()[0])
 
 
 def workday_deadline(con: duckdb.DuckDBPyConnection, day: dt.date, n: int) -> dt.datetime:

@@ -1,0 +1,538 @@
+"""Ingest (DATA-REJECT, DATA-IDEMPOTENT): formats, encodings, headers, quarantine, transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.ingest import ingest, table_of
+from pipelines.readers import FileRejected
+
+HOSPITALS = [
+    ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
+    ["H1", "郑州大学第一附属医院", "三类", "公立", "二七区"],
+    ["H2", "金水区民营医院", "二类", "民营", "金水区"],
+]
+EXPERTS = [
+    [
+        "expert_id",
+        "expert_name",
+        "hospital_id",
+        "specialty",
+        "title",
+        "registered_on",
+        "disqualified_on",
+    ],
+    ["E1", "张三", "H1", "内分泌科", "主任医师", "2020-01-01", ""],
+    ["E2", "李四", "H1", "内分泌科", "副主任医师", "2021-03-05", ""],
+    ["E3", "王五", "H2", "内分泌科", "主治医师", "2022-01-01", "2026-05-01"],
+]
+CASES = [
+    [
+        "case_id",
+        "person_id",
+        "person_name",
+        "insurance_type",
+        "disease_name",
+        "hospital_id",
+        "submitted_at",
+        "record_id",
+        "record_format",
+        "record_size_mb",
+        "discharge_date",
+        "outcome",
+        "decided_at",
+        "benefit_start",
+    ],
+    [
+        "C1",
+        "410105199001011234",
+        "王小明",
+        "职工医保",
+        "糖尿病（合并严重并发症）",
+        "H1",
+        "2026-03-02 09:00:00",
+        "R1",
+        "HIS导出PDF",
+        "3.5",
+        "2026-02-20",
+        "符合",
+        "2026-03-04 10:00:00",
+        "2026-04-01",
+    ],
+    [
+        "C2",
+        "41010519850202567X",
+        "李红",
+        "城乡居民医保",
+        "恶性肿瘤门诊治疗",
+        "H2",
+        "2026-03-03 10:30",
+        "R2",
+        "扫描件",
+        "12",
+        "2021-12-30",
+        "",
+        "",
+        "",
+    ],
+]
+TASKS = [
+    [
+        "task_id",
+        "case_id",
+        "expert_id",
+        "pushed_at",
+        "responded_at",
+        "response",
+        "completed_at",
+        "verdict",
+    ],
+    [
+        "T1",
+        "C1",
+        "E1",
+        "2026-03-02 10:00:00",
+        "2026-03-02 11:00:00",
+        "受理",
+        "2026-03-03 10:00:00",
+        "符合",
+    ],
+    [
+        "T2",
+        "C1",
+        "E2",
+        "2026-03-02 10:00:00",
+        "2026-03-02 12:00:00",
+        "accept",
+        "2026-03-03 11:00:00",
+        "pass",
+    ],
+    ["T3", "C2", "E3", "2026-03-03 11:00:00", "2026-03-03 12:00:00", "decline", "", ""],
+    ["T4", "C2", "E1", "2026-03-03 12:00:00", "", "", "", ""],
+]
+ZH = {
+    "hospitals": ["医院编码", "医院名称", "医院类别", "所有制", "所属区县"],
+    "experts": ["专家编码", "专家姓名", "医院编码", "专业", "职称", "入库日期", "取消资格日期"],
+    "cases": [
+        "申报编号",
+        "身份证号",
+        "姓名",
+        "医保类别",
+        "病种名称",
+        "医院编码",
+        "申报时间",
+        "病历编号",
+        "病历格式",
+        "病历大小MB",
+        "出院日期",
+        "鉴定结果",
+        "办结时间",
+        "待遇开始日期",
+    ],
+    "tasks": [
+        "任务编号",
+        "申报编号",
+        "专家编码",
+        "推送时间",
+        "响应时间",
+        "响应",
+        "完成时间",
+        "鉴定意见",
+    ],
+}
+ALL = {"hospitals": HOSPITALS, "experts": EXPERTS, "cases": CASES, "tasks": TASKS}
+
+
+def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    text = "".join(",".join(r) + "\n" for r in rows)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def write_all(d: Path, encoding: str = "utf-8", chinese: bool = False, **override) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    for name, rows in ALL.items():
+        rows = override.get(name, rows)
+        if chinese:
+            rows = [ZH[name], *rows[1:]]
+        write_csv(d / f"{name}.csv", rows, encoding)
+    return d
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {
+        t: con.execute(f"select count(*) from {t}").fetchone()[0]
+        for t in ("stg_hospitals", "stg_experts", "stg_cases", "stg_tasks", "quarantine")
+    }
+
+
+def silent(_msg: str) -> None:
+    pass
+
+
+def load(con, *paths: Path):
+    return ingest(con, list(paths), loaded_by="test", log=silent)
+
+
+CLEAN = {"stg_hospitals": 2, "stg_experts": 3, "stg_cases": 2, "stg_tasks": 4, "quarantine": 0}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_encodings_are_detected(con, tmp_path, encoding):
+    load(con, write_all(tmp_path / "in", encoding))
+    assert counts(con) == CLEAN
+    assert (
+        con.execute("select hospital_name from stg_hospitals where hospital_id='H1'").fetchone()[0]
+        == "郑州大学第一附属医院"
+    )
+
+
+def test_chinese_headers_and_english_values_are_normalised(con, tmp_path):
+    load(con, write_all(tmp_path / "in", "gbk", chinese=True))
+    assert counts(con) == CLEAN
+    rows = con.execute(
+        "select task_id, response, verdict from stg_tasks order by task_id"
+    ).fetchall()
+    assert rows == [
+        ("T1", "受理", "符合"),
+        ("T2", "受理", "符合"),
+        ("T3", "不受理", None),
+        ("T4", None, None),
+    ]
+    sub = con.execute("select submitted_at from stg_cases where case_id = 'C2'").fetchone()[0]
+    assert sub == dt.datetime(2026, 3, 3, 10, 30)  # seconds optional
+
+
+def test_xlsx_and_parquet(con, tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for name, rows in ALL.items():
+        df = pd.DataFrame(rows[1:], columns=rows[0])
+        if name in ("hospitals", "cases"):
+            df.columns = ZH[name]
+            with pd.ExcelWriter(d / f"{name}.xlsx") as xw:
+                df.to_excel(xw, index=False, sheet_name="导出")
+        else:
+            df.to_parquet(d / f"{name}.parquet")
+    reports = load(con, d)
+    assert counts(con) == CLEAN
+    assert {r.encoding for r in reports} == {"xlsx", "parquet"}
+
+
+def test_xlsx_with_title_row_and_real_dates(con, tmp_path):
+    from openpyxl import Workbook
+
+    d = write_all(tmp_path / "in")
+    (d / "experts.csv").unlink()
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["郑州市鉴定专家库（2026年）"])
+    ws.merge_cells("A1:G1")
+    ws.append(ZH["experts"])
+    ws.append(["E1", "张三", "H1", "内分泌科", "主任医师", dt.datetime(2020, 1, 1), None])
+    ws.append(["E2", "李四", "H1", "内分泌科", "副主任医师", dt.date(2021, 3, 5), None])
+    ws.append(["E3", "王五", "H2", "内分泌科", "主治医师", "2022-01-01", dt.datetime(2026, 5, 1)])
+    wb.save(d / "experts.xlsx")
+    load(con, d)
+    assert counts(con) == CLEAN
+    assert con.execute("select registered_on from stg_experts where expert_id='E2'").fetchone()[
+        0
+    ] == dt.date(2021, 3, 5)
+
+
+def quarantined(con) -> list[tuple]:
+    return con.execute(
+        "select table_name, line, column_name, reason_en from quarantine order by table_name, line"
+    ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "column", "reason"),
+    [
+        (
+            "tasks",
+            ["T9", "C1", "E1", "", "", "", "", ""],
+            "pushed_at",
+            "required pushed_at missing",
+        ),
+        (
+            "tasks",
+            ["T9", "C1", "E1", "2026-03-02 25:00", "", "", "", ""],
+            "pushed_at",
+            "unparseable time",
+        ),
+        (
+            "tasks",
+            ["T9", "C9", "E1", "2026-03-02 10:00", "", "", "", ""],
+            "case_id",
+            "unknown case",
+        ),
+        (
+            "tasks",
+            ["T9", "C1", "E9", "2026-03-02 10:00", "", "", "", ""],
+            "expert_id",
+            "unknown expert",
+        ),
+        (
+            "tasks",
+            ["T9", "C1", "E1", "2026-03-02 10:00", "2026-03-02 09:00", "受理", "", ""],
+            "responded_at",
+            "response before push",
+        ),
+        (
+            "tasks",
+            [
+                "T9",
+                "C1",
+                "E1",
+                "2026-03-02 10:00",
+                "2026-03-02 11:00",
+                "受理",
+                "2026-03-02 09:59",
+                "符合",
+            ],
+            "completed_at",
+            "completion before push",
+        ),
+        (
+            "tasks",
+            ["T9", "C1", "E1", "2026-03-02 10:00", "2026-03-02 11:00", "maybe", "", ""],
+            "response",
+            "response value outside its list",
+        ),
+        (
+            "tasks",
+            ["T9", "C1", "E1", "2026-03-02 10:00", "2026-03-02 11:00", "受理", "", "符合"],
+            "verdict",
+            "verdict without completion",
+        ),
+        (
+            "cases",
+            [
+                "C9",
+                "4101051990010112",
+                "X",
+                "职工医保",
+                "恶性肿瘤门诊治疗",
+                "H1",
+                "2026-03-02 09:00",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "person_id",
+            "resident ID must be 18 characters",
+        ),
+        (
+            "cases",
+            [
+                "C9",
+                "410105199001011234",
+                "X",
+                "职工医保",
+                "感冒",
+                "H1",
+                "2026-03-02 09:00",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "disease_name",
+            "disease not in the catalogue",
+        ),
+        (
+            "cases",
+            [
+                "C9",
+                "410105199001011234",
+                "X",
+                "职工医保",
+                "恶性肿瘤门诊治疗",
+                "H7",
+                "2026-03-02 09:00",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "hospital_id",
+            "unknown hospital",
+        ),
+        (
+            "cases",
+            [
+                "C9",
+                "410105199001011234",
+                "X",
+                "职工医保",
+                "恶性肿瘤门诊治疗",
+                "H1",
+                "2026-03-02 09:00",
+                "",
+                "",
+                "ten",
+                "",
+                "",
+                "",
+                "",
+            ],
+            "record_size_mb",
+            "not a number",
+        ),
+        (
+            "experts",
+            ["E9", "赵六", "H1", "内分泌科", "教授", "2020-01-01", ""],
+            "title",
+            "title value outside its list",
+        ),
+        (
+            "experts",
+            ["E9", "赵六", "H1", "内分泌科", "主任医师", "2020-01-01", "2019-01-01"],
+            "disqualified_on",
+            "disqualified before registered",
+        ),
+    ],
+)
+def test_unusable_rows_are_quarantined_with_line_and_reason(
+    con, tmp_path, table, row, column, reason
+):
+    rows = [*ALL[table], row]
+    reports = load(con, write_all(tmp_path / "in", **{table: rows}))
+    rep = next(r for r in reports if r.table == table)
+    assert (rep.read, rep.accepted, rep.quarantined) == (len(rows) - 1, len(rows) - 2, 1)
+    assert quarantined(con) == [(table, len(rows), column, reason)]
+
+
+def test_rows_read_equal_accepted_plus_quarantined_for_every_file(con, tmp_path):
+    bad_tasks = [*TASKS, ["T5", "C9", "E1", "2026-03-02 10:00", "", "", "", ""], ["T6", "C1"]]
+    reports = load(con, write_all(tmp_path / "in", tasks=bad_tasks))
+    for r in reports:
+        assert r.read == r.accepted + r.quarantined
+    t = next(r for r in reports if r.table == "tasks")
+    assert (t.read, t.accepted, t.quarantined) == (6, 4, 2)
+    assert [q[1] for q in quarantined(con)] == [6, 7]  # file lines, header = line 1
+
+
+def test_duplicate_key_with_different_content_is_quarantined(con, tmp_path):
+    dup = [
+        *HOSPITALS,
+        ["H1", "郑州大学第一附属医院", "三类", "公立", "二七区"],
+        ["H2", "别的名字", "二类", "民营", "金水区"],
+    ]
+    reports = load(con, write_all(tmp_path / "in", hospitals=dup))
+    h = next(r for r in reports if r.table == "hospitals")
+    assert (h.read, h.accepted, h.quarantined, h.new) == (4, 3, 1, 2)
+    assert quarantined(con) == [
+        ("hospitals", 5, "hospital_id", "duplicate key with different content (first at line 3)")
+    ]
+    assert (
+        con.execute("select hospital_name from stg_hospitals where hospital_id='H2'").fetchone()[0]
+        == "金水区民营医院"
+    )
+
+
+def test_loading_the_same_files_twice_adds_nothing(con, tmp_path):
+    d = write_all(
+        tmp_path / "in", tasks=[*TASKS, ["T5", "C9", "E1", "2026-03-02 10:00", "", "", "", ""]]
+    )
+    load(con, d)
+    first = counts(con)
+    reports = load(con, d)
+    assert counts(con) == first
+    assert all(r.new == 0 and r.updated == 0 for r in reports)
+
+
+def test_a_re_export_adds_new_rows_and_updates_changed_ones(con, tmp_path):
+    load(con, write_all(tmp_path / "a"))
+    later = [
+        *TASKS[:4],
+        ["T4", "C2", "E1", "2026-03-03 12:00:00", "2026-03-03 13:00:00", "受理", "", ""],
+        ["T5", "C2", "E2", "2026-03-03 12:30:00", "", "", "", ""],
+    ]
+    reports = load(con, write_all(tmp_path / "b", tasks=later))
+    t = next(r for r in reports if r.table == "tasks")
+    assert (t.new, t.updated, t.unchanged) == (1, 1, 3)
+    assert con.execute("select response from stg_tasks where task_id='T4'").fetchone()[0] == "受理"
+    assert counts(con)["stg_tasks"] == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("cases.csv", b"", "空文件"),
+        ("tasks.csv", b"task_id,case_id,pushed_at\nT1,C1,2026-03-02 10:00\n", "缺少必填列"),
+        ("hospitals.csv", "hospital_id,医院编码,hospital_name\nH1,H1,x\n".encode(), "表头重复"),
+        ("cases.xlsx", b"this is not a workbook", "不是有效的 Excel"),
+        ("tasks.parquet", b"PAR1 nope", "不是有效的 Parquet"),
+        ("cases.txt", b"case_id\n", "不支持的文件类型"),
+    ],
+)
+def test_unusable_file_is_rejected_whole_and_nothing_is_loaded(
+    con, tmp_path, name, content, problem
+):
+    d = write_all(tmp_path / "in")
+    target = d / name
+    for old in d.glob(name.split(".")[0] + ".*"):
+        old.unlink()
+    target.write_bytes(content)
+    with pytest.raises(FileRejected) as exc:
+        load(con, d)
+    assert name in str(exc.value)
+    assert problem in str(exc.value)
+    assert counts(con) == dict.fromkeys(CLEAN, 0)  # one transaction: nothing of any file
+
+
+def test_header_only_file_loads_zero_rows(con, tmp_path):
+    reports = load(con, write_all(tmp_path / "in", tasks=[TASKS[0]]))
+    t = next(r for r in reports if r.table == "tasks")
+    assert (t.read, t.accepted, t.quarantined) == (0, 0, 0)
+
+
+def test_other_time_formats_are_read(con, tmp_path):
+    tasks = [
+        TASKS[0],
+        ["T1", "C1", "E1", "2026/3/2 10:00", "2026-03-02T11:00:00", "受理", "46084.4375", "符合"],
+    ]
+    load(con, write_all(tmp_path / "in", tasks=tasks))
+    row = con.execute("select pushed_at, responded_at, completed_at from stg_tasks").fetchone()
+    assert row == (
+        dt.datetime(2026, 3, 2, 10),
+        dt.datetime(2026, 3, 2, 11),
+        dt.datetime(2026, 3, 3, 10, 30),
+    )
+
+
+def test_disease_names_match_with_half_width_brackets_and_aliases(con, tmp_path):
+    cases = [
+        CASES[0],
+        [*CASES[1][:4], "糖尿病(合并严重并发症)", *CASES[1][5:]],
+        [*CASES[2][:4], "重性精神疾病", *CASES[2][5:]],
+    ]
+    load(con, write_all(tmp_path / "in", cases=cases))
+    names = [
+        r[0] for r in con.execute("select disease_name from stg_cases order by case_id").fetchall()
+    ]
+    assert names[0] == "糖尿病（合并严重并发症）"
+    assert names[1].startswith("重性精神疾病（包括精神分裂症")
+
+
+def test_file_names_map_to_tables():
+    assert table_of(Path("cases_2026-10.csv")) == "cases"
+    assert table_of(Path("专家鉴定任务日志.xlsx")) == "tasks"
+    assert table_of(Path("expected_breaches.json")) is None
