@@ -1,0 +1,57 @@
+"""门诊慢特病鉴定监管看板 — entry point: `streamlit run dashboard/app.py -- --db PATH`.
+
+A thin st.navigation router over one file per page in dashboard/views/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.common import db_path, profile  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "views"
+
+SECTIONS = {
+    "日常监管": [
+        ("home.py", "总览", ":material/dashboard:", True),
+        ("experts.py", "专家时效", ":material/timer:", False),
+        ("hospitals.py", "医院考核", ":material/local_hospital:", False),
+        ("violations.py", "规则核查", ":material/rule:", False),
+        ("fees.py", "劳务费与归档", ":material/payments:", False),
+    ],
+    "随机抽取": [
+        ("spot_check.py", "抽查", ":material/fact_check:", False),
+        ("meeting_draw.py", "双随机抽取", ":material/casino:", False),
+        ("review.py", "季度复核", ":material/event_repeat:", False),
+        ("audit_log.py", "审计日志", ":material/verified:", False),
+    ],
+    "数据管理": [
+        ("data.py", "数据", ":material/database:", False),
+    ],
+}
+
+
+def main() -> None:
+    st.set_page_config(page_title="门诊慢特病鉴定监管看板", page_icon="🩺", layout="wide")
+    nav = {
+        section: [
+            st.Page(PAGES / f, title=title, icon=icon, default=default)
+            for f, title, icon, default in items
+            if (PAGES / f).exists()
+        ]
+        for section, items in SECTIONS.items()
+    }
+    page = st.navigation({k: v for k, v in nav.items() if v})
+    with st.sidebar:
+        st.caption(f"规则配置：{profile().label}　数据库：{db_path().name}")
+    page.run()
+
+
+main()

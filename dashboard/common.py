@@ -1,0 +1,150 @@
+"""Shared pieces of every page: the warehouse connection, cached queries, formatting, masking.
+
+Pages hold no business logic: they call pipelines functions or read the marts those functions
+materialise, filter, show and download.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from pipelines.config import DEFAULT_DB, DEFAULT_PROFILE, load_profile
+
+
+def _cli_option(name: str, default: str) -> str:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(f"--{name}", default=default)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return getattr(args, name)
+
+
+def db_path() -> Path:
+    """The warehouse file: `-- --db PATH` after `streamlit run`, else $MTB_DB, else the default."""
+    return Path(_cli_option("db", os.environ.get("MTB_DB", str(DEFAULT_DB))))
+
+
+def profile_name() -> str:
+    return _cli_option("profile", os.environ.get("MTB_PROFILE", DEFAULT_PROFILE))
+
+
+def profile():
+    return load_profile(profile_name())
+
+
+@st.cache_resource
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    from pipelines.db import connect
+
+    return connect(path)
+
+
+def con() -> duckdb.DuckDBPyConnection:
+    """A cursor on the process-wide connection (one cursor per query / thread)."""
+    return _connection(str(db_path())).cursor()
+
+
+def data_version() -> int:
+    """Changes whenever a load lands, so cached query results are recomputed after an ingest."""
+    c = con()
+    row = c.execute("select coalesce(max(load_id), 0) from load_log").fetchone()
+    marts = c.execute(
+        "select count(*) from information_schema.tables where table_name like 'mart_%'"
+    ).fetchone()
+    return int(row[0]) * 1000 + int(marts[0])
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _query(sql: str, params: tuple, version: int, path: str) -> pd.DataFrame:
+    return _connection(path).cursor().execute(sql, list(params)).df()
+
+
+def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
+    """A cached read; the cache key includes the data version."""
+    return _query(sql, tuple(params), data_version(), str(db_path()))
+
+
+def table_exists(name: str) -> bool:
+    return bool(
+        con()
+        .execute("select count(*) from information_schema.tables where table_name = ?", [name])
+        .fetchone()[0]
+    )
+
+
+# ---- formatting -------------------------------------------------------------------------
+
+
+def num(n: Any) -> str:
+    """12,345 (thousands separators)."""
+    if n is None or (isinstance(n, float) and pd.isna(n)):
+        return "—"
+    return f"{int(n):,}"
+
+
+def pct(x: Any) -> str:
+    """A share as a percentage with one decimal: 0.0523 → 5.2%."""
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "—"
+    return f"{float(x) * 100:.1f}%"
+
+
+def cn_date(d: dt.date | dt.datetime | None) -> str:
+    return "—" if d is None else f"{d.year}年{d.month}月{d.day}日"
+
+
+# ---- personal data -------------------------------------------------------------------------
+
+
+def mask_id(pid: str | None) -> str | None:
+    """410105199001011234 → 410105********1234."""
+    if pid is None or (isinstance(pid, float) and pd.isna(pid)):
+        return None
+    s = str(pid)
+    return s[:6] + "*" * max(len(s) - 10, 0) + s[-4:] if len(s) > 10 else "*" * len(s)
+
+
+def mask_name(name: str | None) -> str | None:
+    """张三 → 张*; 欧阳娜娜 → 欧***."""
+    if name is None or (isinstance(name, float) and pd.isna(name)):
+        return None
+    s = str(name)
+    return s[:1] + "*" * (len(s) - 1) if s else s
+
+
+def mask_frame(df: pd.DataFrame, full: bool = False) -> pd.DataFrame:
+    """Mask the personal columns of a frame unless the role allows the full view."""
+    if full:
+        return df
+    out = df.copy()
+    for col in out.columns:
+        if col in ("person_id", "身份证号"):
+            out[col] = out[col].map(mask_id)
+        elif col in ("person_name", "姓名"):
+            out[col] = out[col].map(mask_name)
+    return out
+
+
+def page_header(title: str, caption: str | None = None) -> None:
+    st.title(title)
+    if caption:
+        st.caption(caption)
+
+
+def need_data() -> bool:
+    """Stop the page with a clear message when nothing has been loaded yet."""
+    n = con().execute("select count(*) from stg_cases").fetchone()[0]
+    if n == 0:
+        st.info(
+            "数据库中还没有申报数据。请在「数据」页上传平台导出文件，或运行 `make run` 生成演示数据。"
+        )
+        return False
+    return True

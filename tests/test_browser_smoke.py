@@ -1,0 +1,66 @@
+"""The real Streamlit server in a real Chromium: the home page shows the headline counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    exceptions_on,
+    streamlit_server,
+    wait_for_app,
+)
+from test_ingest import write_all
+
+from pipelines.db import connect
+from pipelines.ingest import ingest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("smoke")
+    c = connect(d / "w.duckdb")
+    ingest(c, [write_all(d / "in")], log=lambda _m: None)
+    c.close()
+    return d / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_home_page_shows_headline_counts(small_db, browser):
+    with streamlit_server(small_db) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        wait_for_app(page)
+        page.get_by_text("门诊慢特病鉴定监管看板").first.wait_for()
+        metrics = {
+            m.query_selector('[data-testid="stMetricLabel"]')
+            .inner_text()
+            .strip(): m.query_selector('[data-testid="stMetricValue"]').inner_text()
+            for m in page.query_selector_all('[data-testid="stMetric"]')
+        }
+        assert metrics["定点医疗机构"] == "2"
+        assert metrics["鉴定专家"] == "3"
+        assert metrics["申报件数"] == "2"
+        assert metrics["专家鉴定任务"] == "4"
+        assert exceptions_on(page) == []
+        page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+
+        page.get_by_role("link", name="数据").click()
+        wait_for_app(page)
+        page.get_by_text("导入记录").first.wait_for()
+        assert exceptions_on(page) == []
+        page.close()
