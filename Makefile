@@ -37,6 +37,7 @@ $(DB): | $(STAMP)
 demo: $(DB)
 
 run: venv system-deps demo
+	$(PY) -m pipelines.users ensure-demo
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) -- --db $(DB)
 
 lint: venv

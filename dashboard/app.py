@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard.auth import current_user, login_form, logout, role_caption  # noqa: E402
 from dashboard.common import db_path, profile  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
@@ -40,6 +41,10 @@ SECTIONS = {
 
 def main() -> None:
     st.set_page_config(page_title="门诊慢特病鉴定监管看板", page_icon="🩺", layout="wide")
+    user = current_user()
+    if user is None:
+        login_form()
+        return
     nav = {
         section: [
             st.Page(PAGES / f, title=title, icon=icon, default=default)
@@ -50,6 +55,10 @@ def main() -> None:
     }
     page = st.navigation({k: v for k, v in nav.items() if v})
     with st.sidebar:
+        st.caption(f"登录：{role_caption(user)}")
+        if st.button("退出登录", key="logout"):
+            logout()
+            st.rerun()
         st.caption(f"规则配置：{profile().label}　数据库：{db_path().name}")
     page.run()
 

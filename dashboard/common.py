@@ -120,8 +120,40 @@ def mask_name(name: str | None) -> str | None:
     return s[:1] + "*" * (len(s) - 1) if s else s
 
 
-def mask_frame(df: pd.DataFrame, full: bool = False) -> pd.DataFrame:
+PERSONAL_COLUMNS = ("person_id", "身份证号", "person_name", "姓名")
+
+
+def user():
+    """The logged-in user (the app shows only the login form until there is one)."""
+    from dashboard.auth import current_user
+
+    u = current_user()
+    if u is None:
+        st.stop()
+    return u
+
+
+def scope_district() -> str | None:
+    """The district the user is limited to (enforced in every query), or None for all."""
+    return user().scope_district
+
+
+def full_personal_data() -> bool:
+    return user().perms.full_personal_data
+
+
+def district_filter(hospital_alias: str = "h") -> tuple[str, list]:
+    """SQL condition and parameters limiting rows to the user's district (true for city roles)."""
+    d = scope_district()
+    if d is None:
+        return "true", []
+    return f"{hospital_alias}.district = ?", [d]
+
+
+def mask_frame(df: pd.DataFrame, full: bool | None = None) -> pd.DataFrame:
     """Mask the personal columns of a frame unless the role allows the full view."""
+    if full is None:
+        full = full_personal_data()
     if full:
         return df
     out = df.copy()

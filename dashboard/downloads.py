@@ -57,10 +57,27 @@ def file_stem(what: str, period: str | None = None) -> str:
     return "_".join(parts)
 
 
+def _audit(what: str, file_name: str, rows: int, personal: str) -> None:
+    from dashboard.common import con, user
+    from pipelines.audit import log_download
+
+    u = user()
+    log_download(con(), u.username, u.role, what, file_name, rows, personal)
+
+
 def download_buttons(
     df: pd.DataFrame, what: str, period: str | None = None, key: str = "dl"
 ) -> None:
-    """An xlsx and a CSV button for the frame, with the same columns as on screen."""
+    """An xlsx and a CSV button for the frame (same columns as on screen), each audited.
+
+    Personal columns are masked unless the user's role allows the full view.
+    """
+    from dashboard.common import PERSONAL_COLUMNS, full_personal_data, mask_frame
+
+    has_personal = any(c in PERSONAL_COLUMNS for c in df.columns)
+    full = full_personal_data()
+    df = mask_frame(df, full)
+    personal = "none" if not has_personal else ("full" if full else "masked")
     stem = file_stem(what, period)
     c1, c2 = st.columns(2)
     c1.download_button(
@@ -69,7 +86,8 @@ def download_buttons(
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
-        on_click="ignore",
+        on_click=_audit,
+        args=(what, f"{stem}.xlsx", len(df), personal),
     )
     c2.download_button(
         "下载 CSV",
@@ -77,5 +95,6 @@ def download_buttons(
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"{key}-csv",
-        on_click="ignore",
+        on_click=_audit,
+        args=(what, f"{stem}.csv", len(df), personal),
     )

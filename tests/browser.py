@@ -89,5 +89,16 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(500)
 
 
+def login(page, url: str, username: str = "demo", password: str = "demo2026") -> None:
+    """Open the app and log in through the real form."""
+    page.goto(url)
+    wait_for_app(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("退出登录").wait_for(timeout=30_000)
+    wait_for_app(page)
+
+
 def exceptions_on(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]

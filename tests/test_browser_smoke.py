@@ -10,6 +10,7 @@ from browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     exceptions_on,
+    login,
     streamlit_server,
     wait_for_app,
 )
@@ -17,6 +18,7 @@ from test_ingest import write_all
 
 from pipelines.db import connect
 from pipelines.ingest import ingest
+from pipelines.users import ensure_demo
 
 pytestmark = pytest.mark.browser
 
@@ -40,11 +42,31 @@ def browser():
         b.close()
 
 
-def test_home_page_shows_headline_counts(small_db, browser):
-    with streamlit_server(small_db) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory) -> Path:
+    f = tmp_path_factory.mktemp("users") / "users.json"
+    ensure_demo(f)
+    return f
+
+
+def test_login_is_required_and_wrong_password_refused(small_db, users_file, browser):
+    with streamlit_server(small_db, env={"MTB_USERS": str(users_file)}) as url:
+        page = browser.new_page()
         page.goto(url)
         wait_for_app(page)
+        assert page.query_selector('[data-testid="stMetric"]') is None
+        page.get_by_label("用户名").fill("demo")
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="登录").click()
+        page.get_by_text("用户名或密码错误").wait_for()
+        assert page.query_selector('[data-testid="stMetric"]') is None
+        page.close()
+
+
+def test_home_page_shows_headline_counts(small_db, users_file, browser):
+    with streamlit_server(small_db, env={"MTB_USERS": str(users_file)}) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        login(page, url)
         page.get_by_text("门诊慢特病鉴定监管看板").first.wait_for()
         metrics = {
             m.query_selector('[data-testid="stMetricLabel"]')

@@ -1,0 +1,34 @@
+"""Audit trail of downloads: who downloaded what, when, and how many rows."""
+
+from __future__ import annotations
+
+import duckdb
+
+DDL = """
+create table if not exists download_log (
+    downloaded_at timestamp default current_timestamp,
+    username varchar,
+    role varchar,
+    what varchar,
+    file_name varchar,
+    rows bigint,
+    personal_data varchar      -- 'full' / 'masked' / 'none'
+)
+"""
+
+
+def log_download(
+    con: duckdb.DuckDBPyConnection,
+    username: str,
+    role: str,
+    what: str,
+    file_name: str,
+    rows: int,
+    personal_data: str,
+) -> None:
+    con.execute(DDL)
+    con.execute(
+        "insert into download_log (username, role, what, file_name, rows, personal_data) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [username, role, what, file_name, rows, personal_data],
+    )
