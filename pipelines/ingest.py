@@ -361,6 +361,33 @@ def _upsert(
     return accepted, new, updated, unchanged
 
 
+CHECK_DIGIT_SQL = """
+insert into data_warnings
+select ?, ?, 'cases', line, 'person_id',
+       '身份证号校验位不符（应为 ' || expected || '），已导入，请核实',
+       'resident ID check digit mismatch (expected ' || expected || ')', t_case_id
+from (
+    select line, t_case_id, t_person_id,
+           substr('10X98765432', cast(1 + list_sum(list_transform(range(17), i ->
+               cast(substr(t_person_id, i + 1, 1) as integer)
+               * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i + 1])) % 11 as bigint), 1)
+               as expected
+    from typed
+    where fail_no is null and not is_conflict
+)
+where right(t_person_id, 1) <> expected
+"""
+
+
+def _warn(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, file: str) -> None:
+    """Keep rows that are usable but suspicious (a resident ID whose check digit is wrong)."""
+    if spec.name == "cases":
+        con.execute(
+            "delete from data_warnings where file_name = ? and table_name = 'cases'", [file]
+        )
+        con.execute(CHECK_DIGIT_SQL, [load_id, file])
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -425,6 +452,7 @@ def ingest(
             file_label = "、".join(res.parts)
             quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
             accepted, new, updated, unchanged = _upsert(con, spec, load_id)
+            _warn(con, spec, load_id, file_label)
             rep = FileReport(
                 file_label,
                 table,

@@ -73,16 +73,34 @@ def detect_encoding(path: Path) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
-    dec = codecs.getincrementaldecoder("gb18030")()
+    first_utf8 = first_gbk = None
     with path.open("rb") as fh:
-        try:
-            while chunk := fh.read(CHUNK):
-                dec.decode(chunk)
-            dec.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                path.name, "编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）"
-            ) from exc
+        for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if raw.isascii():
+                continue
+            try:
+                raw.decode("utf-8")
+                first_utf8 = first_utf8 or line_no
+                continue
+            except UnicodeDecodeError:
+                pass
+            try:
+                raw.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    path.name, f"第 {line_no} 行编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）"
+                ) from exc
+            first_gbk = first_gbk or line_no
+            if first_utf8 and first_gbk:
+                break
+    if first_utf8 and first_gbk:
+        raise FileRejected(
+            path.name,
+            f"编码混用：第 {first_utf8} 行是 UTF-8，第 {first_gbk} 行是 GBK；"
+            "请统一另存为一种编码后重新导入",
+        )
     return "gb18030"
 
 

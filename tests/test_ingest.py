@@ -536,3 +536,53 @@ def test_file_names_map_to_tables():
     assert table_of(Path("cases_2026-10.csv")) == "cases"
     assert table_of(Path("专家鉴定任务日志.xlsx")) == "tasks"
     assert table_of(Path("expected_breaches.json")) is None
+
+
+def test_mixed_encodings_are_rejected_naming_the_lines(con, tmp_path):
+    d = write_all(tmp_path / "in")
+    body = ("\n".join(",".join(r) for r in HOSPITALS[:2]) + "\n").encode("utf-8")
+    body += (",".join(HOSPITALS[2]) + "\n").encode("gbk")
+    (d / "hospitals.csv").write_bytes(body)
+    with pytest.raises(FileRejected) as exc:
+        load(con, d)
+    assert "hospitals.csv" in str(exc.value)
+    assert (
+        "编码混用" in str(exc.value) and "第 2 行" in str(exc.value) and "第 3 行" in str(exc.value)
+    )
+
+
+def test_wrong_check_digit_is_loaded_with_a_warning(con, tmp_path):
+    good = "110105194912310021"  # the check digit is recomputed below (GB 11643)
+    digits = [int(c) for c in good[:17]]
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    expected = "10X98765432"[sum(d * w for d, w in zip(digits, weights, strict=True)) % 11]
+    valid = good[:17] + expected
+    wrong = good[:17] + ("0" if expected != "0" else "1")
+    cases = [CASES[0], [CASES[1][0], valid, *CASES[1][2:]], [CASES[2][0], wrong, *CASES[2][2:]]]
+    load(con, write_all(tmp_path / "in", cases=cases))
+    assert counts(con)["stg_cases"] == 2
+    warns = con.execute("select record_key, line, warning_en from data_warnings").fetchall()
+    assert warns == [("C2", 3, f"resident ID check digit mismatch (expected {expected})")]
+
+
+def test_formula_text_is_stored_as_text_and_neutralised_in_downloads(con, tmp_path):
+    from dashboard.downloads import to_csv_bom, to_xlsx
+
+    hospitals = [*HOSPITALS[:2], ["H2", '=HYPERLINK("http://x","点我")', "二类", "民营", "金水区"]]
+    load(
+        con,
+        write_all(tmp_path / "in", hospitals=[[c.replace(",", ";") for c in r] for r in hospitals]),
+    )
+    name = con.execute("select hospital_name from stg_hospitals where hospital_id='H2'").fetchone()[
+        0
+    ]
+    assert name.startswith("=HYPERLINK")
+    df = pd.DataFrame({"医院名称": [name], "数量": [-3]})
+    assert "'=HYPERLINK" in to_csv_bom(df).decode("utf-8-sig")
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(to_xlsx(df))).active
+    assert ws["A2"].value.startswith("'=HYPERLINK")
+    assert ws["B2"].value == -3
