@@ -20,10 +20,16 @@ def sql(name: str) -> str:
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, refresh the catalogue and the calendar."""
-    con.execute(sql("schema"))
-    load_catalogue(con)
-    ensure_calendar(con)
+    """Create missing tables, refresh the catalogue and the calendar (one transaction)."""
+    con.execute("begin transaction")
+    try:
+        con.execute(sql("schema"))
+        load_catalogue(con)
+        ensure_calendar(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -33,10 +39,10 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
         if not db.exists():
             raise DataError(f"数据库文件不存在：{db}（请先运行 python -m pipelines ingest）")
         return duckdb.connect(str(db), read_only=True)
-    db.parent.mkdir(parents=True, exist_ok=True)
     try:
+        db.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db))
-    except duckdb.IOException as exc:
+    except (OSError, duckdb.IOException) as exc:
         raise DataError(f"无法打开数据库文件 {db}：{exc}") from exc
     init_schema(con)
     return con

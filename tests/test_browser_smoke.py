@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from pipelines.db import connect
+from pipelines.ingest import ingest
+from pipelines.users import ensure_demo
+
 from browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -15,10 +20,6 @@ from browser import (
     wait_for_app,
 )
 from test_ingest import write_all
-
-from pipelines.db import connect
-from pipelines.ingest import ingest
-from pipelines.users import ensure_demo
 
 pytestmark = pytest.mark.browser
 

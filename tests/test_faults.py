@@ -1,0 +1,132 @@
+"""Faults: a killed ingest leaves all or nothing; unwritable paths give a clear message."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.errors import DataError
+
+from test_ingest import CASES, EXPERTS, HOSPITALS, write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+N_TASKS = 150_000
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("big")
+    write_csv(d / "hospitals.csv", HOSPITALS)
+    write_csv(d / "experts.csv", EXPERTS)
+    write_csv(d / "cases.csv", CASES)
+    head = "task_id,case_id,expert_id,pushed_at,responded_at,response,completed_at,verdict\n"
+    rows = "".join(
+        f"T{i:07d},C1,E1,2026-03-02 10:00:00,2026-03-02 11:00:00,受理,2026-03-03 10:00:00,符合\n"
+        for i in range(N_TASKS)
+    )
+    (d / "tasks.csv").write_text(head + rows, encoding="utf-8")
+    return d
+
+
+def _ingest_cmd(db: Path, folder: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipelines",
+        "ingest",
+        "--db",
+        str(db),
+        "--no-refresh",
+        str(folder),
+    ]
+
+
+def _counts(db: Path) -> tuple[int, int]:
+    c = duckdb.connect(str(db))
+    try:
+        tables = {
+            r[0] for r in c.execute("select table_name from information_schema.tables").fetchall()
+        }
+        if "stg_tasks" not in tables:
+            return (0, 0)
+        return (
+            c.execute("select count(*) from stg_tasks").fetchone()[0],
+            c.execute("select count(*) from stg_hospitals").fetchone()[0],
+        )
+    finally:
+        c.close()
+
+
+@pytest.mark.slow
+def test_kill_9_during_ingest_leaves_all_or_nothing(big_folder, tmp_path):
+    full = subprocess.run(
+        _ingest_cmd(tmp_path / "ref.duckdb", big_folder), cwd=ROOT, capture_output=True
+    )
+    assert full.returncode == 0, full.stderr.decode()
+    t0 = time.monotonic()
+    subprocess.run(
+        _ingest_cmd(tmp_path / "timing.duckdb", big_folder),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    duration = time.monotonic() - t0
+    rng = random.Random(7)
+    outcomes = set()
+    for point in range(20):
+        db = tmp_path / f"k{point}.duckdb"
+        proc = subprocess.Popen(
+            _ingest_cmd(db, big_folder),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.05, duration))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        tasks, hospitals = _counts(db)
+        assert (tasks, hospitals) in ((0, 0), (N_TASKS, 2)), (point, tasks, hospitals)
+        outcomes.add(tasks)
+        rerun = subprocess.run(_ingest_cmd(db, big_folder), cwd=ROOT, capture_output=True)
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        assert _counts(db) == (N_TASKS, 2)
+    assert 0 in outcomes  # at least one kill really landed mid-load
+
+
+def test_unwritable_database_path_gives_a_clear_message(tmp_path):
+    from pipelines.db import connect
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(DataError) as exc:
+        connect(blocker / "w.duckdb")
+    assert "无法打开数据库文件" in str(exc.value)
+    assert str(blocker) in str(exc.value)
+
+
+def test_database_opened_by_another_writer_gives_a_clear_message(tmp_path):
+    db = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"ok"
+        r = subprocess.run(_ingest_cmd(db, tmp_path), cwd=ROOT, capture_output=True)
+        assert r.returncode == 1
+        assert "无法打开数据库文件" in r.stderr.decode()
+    finally:
+        holder.kill()
