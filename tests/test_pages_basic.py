@@ -1,0 +1,61 @@
+"""AppTest: the home and data pages run without exceptions and show the loaded data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.db import connect
+from pipelines.ingest import ingest
+
+from apptest_util import metrics, open_page
+from test_ingest import TASKS, write_all
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pages")
+    c = connect(d / "w.duckdb")
+    tasks = [*TASKS, ["T9", "C9", "E1", "2026-03-02 10:00", "", "", "", ""]]
+    ingest(c, [write_all(d / "in", tasks=tasks)], log=lambda _m: None)
+    c.close()
+    return d / "w.duckdb"
+
+
+def test_home_counts_equal_the_database(db):
+    at = open_page(db, "home")
+    assert not at.exception
+    m = metrics(at)
+    assert (m["定点医疗机构"], m["鉴定专家"], m["申报件数"], m["专家鉴定任务"]) == (
+        "2",
+        "3",
+        "2",
+        "4",
+    )
+    assert m["隔离行（未导入）"] == "1"
+
+
+def test_data_page_lists_loads_and_quarantine(db):
+    at = open_page(db, "data")
+    assert not at.exception
+    frames = [df.value for df in at.dataframe]
+    loads, quarantine = frames[0], frames[1]
+    assert set(loads["文件"]) == {"hospitals.csv", "experts.csv", "cases.csv", "tasks.csv"}
+    assert quarantine["行号"].tolist() == [6]
+    assert quarantine["原因"].tolist() == ["申报编号不存在（未在申报表中）"]
+
+
+def test_login_form_is_all_an_anonymous_visitor_sees(db):
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from apptest_util import APP
+
+    os.environ["MTB_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert not at.metric
