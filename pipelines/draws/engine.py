@@ -1,0 +1,318 @@
+"""Freeze a population, draw from it, replace a pick (shared/RULES.md "Verifiable draws").
+
+The order of a meeting: `freeze_population` records the candidate list and its digest (shown on
+the projector) before any seed exists, together with the rule and, where the rule fixes it, k per
+stratum; then the seed is fixed in the open and `draw` ranks the frozen list by key and takes the
+first k per stratum. A redraw is a new record that must give its reason; `replace` swaps a pick
+that cannot serve for the next-ranked eligible candidate, recorded with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.db import sql
+from pipelines.draws import log
+from pipelines.draws.keys import (
+    Member,
+    Pick,
+    check_id,
+    normalize_seed,
+    population_digest,
+    rank_members,
+    strata_sizes,
+)
+from pipelines.draws.log import DrawRecord
+from pipelines.errors import DataError, UsageError
+
+AVOID_REASON = "回避：与所复核病例同院"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenPopulation:
+    """A population recorded before the seed: its record, members and digest."""
+
+    record: DrawRecord
+    members: list[Member]
+
+    @property
+    def draw_id(self) -> str:
+        return self.record.draw_id
+
+    @property
+    def digest(self) -> str:
+        return self.record.population_digest or ""
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawResult:
+    """A draw's record and its picks; shortfall = strata with fewer candidates than k."""
+
+    record: DrawRecord
+    picks: list[Pick]
+    shortfall: dict[str, tuple[int, int]]
+
+    @property
+    def draw_id(self) -> str:
+        return self.record.draw_id
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawState:
+    """A draw as it stands after its replacements (a replacement takes the replaced's slot)."""
+
+    picks: list[Pick]
+    replacements: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+
+
+def freeze_population(
+    con: duckdb.DuckDBPyConnection,
+    for_kind: str,
+    members: Iterable[Member],
+    parameters: Mapping[str, Any],
+    *,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    profile: str | None = None,
+    at: dt.datetime | None = None,
+) -> FrozenPopulation:
+    """Record the candidate list and its digest before the seed exists ('population_frozen')."""
+    if for_kind not in log.DRAW_KINDS:
+        raise UsageError(f"未知的抽取类型 {for_kind!r}")
+    mem = sorted(members)
+    seen: set[str] = set()
+    for m in mem:
+        check_id(m.id)
+        if m.id in seen:
+            raise DataError(f"候选名单中编号 {m.id} 重复")
+        seen.add(m.id)
+    params = {**parameters, "for_kind": for_kind, "strata_sizes": strata_sizes(mem)}
+    fields = {
+        "operator": operator,
+        "supervisor": supervisor,
+        "profile": profile,
+        "parameters": log.canonical_json(params),
+        "population_size": len(mem),
+        "population_digest": population_digest(m.id for m in mem),
+        "population": log.population_json(mem),
+    }
+    rec = log.append(con, "population_frozen", lambda _c: fields, at)
+    return FrozenPopulation(record=rec, members=mem)
+
+
+def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
+    rec = log.get_record(con, frozen_id)
+    if rec.kind != "population_frozen":
+        raise UsageError(f"记录 {frozen_id} 不是冻结名单记录（类型 {rec.kind}）")
+    return FrozenPopulation(record=rec, members=rec.members())
+
+
+def rank_sql(
+    con: duckdb.DuckDBPyConnection, members: list[Member], seed: str, k: Mapping[str, int]
+) -> list[Pick]:
+    """The first k per stratum by key, computed set-based in DuckDB (draw_rank.sql)."""
+    cur = con.cursor()
+    try:
+        cur.register(
+            "draw_population",
+            pa.table(
+                {
+                    "id": pa.array([m.id for m in members], pa.string()),
+                    "stratum": pa.array([m.stratum for m in members], pa.string()),
+                    "hospital_id": pa.array([m.hospital_id for m in members], pa.string()),
+                }
+            ),
+        )
+        cur.register(
+            "draw_quota",
+            pa.table(
+                {
+                    "stratum": pa.array(list(k), pa.string()),
+                    "k": pa.array(list(k.values()), pa.int64()),
+                }
+            ),
+        )
+        rows = cur.execute(sql("draw_rank"), {"seed": seed}).fetchall()
+    finally:
+        cur.close()
+    return [Pick(id=i, stratum=s, rank=r, key=key, hospital_id=h) for i, s, r, key, h in rows]
+
+
+def draw(
+    con: duckdb.DuckDBPyConnection,
+    frozen_id: str,
+    seed: str,
+    *,
+    k: Mapping[str, int] | None = None,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    reason: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> DrawResult:
+    """Draw the first k per stratum of a frozen population by key; k fixed at freezing wins."""
+    seed = normalize_seed(seed)
+    frozen = load_frozen(con, frozen_id)
+    params = frozen.record.params()
+    kind = params["for_kind"]
+    fixed = params.get("k")
+    if fixed is not None and k is not None and dict(k) != fixed:
+        raise UsageError(f"名单 {frozen_id} 冻结时已确定每层抽取数，不能更改")
+    quota = dict(fixed if fixed is not None else (k or {}))
+    if any(v < 0 for v in quota.values()):
+        raise UsageError("抽取数不能为负")
+    sizes = strata_sizes(frozen.members)
+    shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
+    picks = rank_sql(con, frozen.members, seed, quota)
+    reason = (reason or "").strip() or None
+    draw_params = {
+        **params,
+        **(extra or {}),
+        "k": dict(sorted(quota.items())),
+        "shortfall": {s: {"k": n, "available": a} for s, (n, a) in shortfall.items()},
+    }
+
+    def build(c: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        earlier = c.execute(
+            "select draw_id, created_at from draw_log where frozen_id = ? and kind <> ? "
+            "order by record_no limit 1",
+            [frozen_id, "replacement"],
+        ).fetchone()
+        if earlier and not reason:
+            raise UsageError(
+                f"名单 {frozen_id} 已于 {earlier[1]:%Y-%m-%d %H:%M:%S} 抽取过（记录 {earlier[0]}），"
+                "不能重抽；确需重新抽取，请说明原因（--reason），将作为新记录保存"
+            )
+        return {
+            "operator": operator,
+            "supervisor": supervisor,
+            "profile": frozen.record.profile,
+            "frozen_id": frozen_id,
+            "parameters": log.canonical_json(draw_params),
+            "population_size": frozen.size,
+            "population_digest": frozen.digest,
+            "seed": seed,
+            "picks": log.picks_json(picks),
+            "replacements": "[]",
+            "reason": reason,
+        }
+
+    rec = log.append(con, kind, build, at)
+    return DrawResult(record=rec, picks=picks, shortfall=shortfall)
+
+
+def draw_state(parent: DrawRecord, amendments: Iterable[DrawRecord]) -> DrawState:
+    """Apply the replacement records, in chain order, to a draw's picks and assignments."""
+    picks = parent.pick_list()
+    assignments = [dict(a) for a in parent.params().get("assignments", [])]
+    done: list[dict[str, Any]] = []
+    for rec in amendments:
+        new = rec.pick_list()[0]
+        for r in rec.replacement_list():
+            picks = [new if p.id == r["replaced"] else p for p in picks]
+            for a in assignments:
+                if a["expert_id"] == r["replaced"]:
+                    a["expert_id"] = new.id
+            done.append({**r, "draw_id": rec.draw_id, "created_at": rec.created_at})
+    return DrawState(picks=picks, replacements=done, assignments=assignments)
+
+
+def current_state(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawState:
+    """A draw's picks and assignments as they stand now."""
+    parent = log.get_record(con, draw_id)
+    return draw_state(parent, log.children(con, draw_id))
+
+
+def next_eligible(
+    ranked: list[Pick], used: set[str], avoid_hospitals: set[str]
+) -> tuple[Pick | None, list[dict[str, str]]]:
+    """The next-ranked candidate never picked in this draw and not in an avoided hospital."""
+    skipped: list[dict[str, str]] = []
+    for p in ranked:
+        if p.id in used:
+            continue
+        if p.hospital_id in avoid_hospitals:
+            skipped.append({"id": p.id, "reason": AVOID_REASON})
+            continue
+        return p, skipped
+    return None, skipped
+
+
+def replacement_for(
+    parent: DrawRecord,
+    amendments: list[DrawRecord],
+    members: list[Member],
+    pick_id: str,
+) -> tuple[Pick | None, list[dict[str, str]], list[str]]:
+    """Who replaces `pick_id` in a draw: (replacement, skipped candidates, avoided hospitals)."""
+    state = draw_state(parent, amendments)
+    current = {p.id: p for p in state.picks}
+    if pick_id not in current:
+        raise UsageError(f"{pick_id} 不是抽取记录 {parent.draw_id} 当前的入选者，无法替补")
+    stratum = current[pick_id].stratum
+    used = {p.id for p in parent.pick_list()} | {
+        p.id for rec in amendments for p in rec.pick_list()
+    }
+    avoid = sorted({a["case_hospital_id"] for a in state.assignments if a["expert_id"] == pick_id})
+    ranked = rank_members(parent.seed or "", [m for m in members if m.stratum == stratum])
+    found, skipped = next_eligible(ranked.get(stratum, []), used, set(avoid))
+    return found, skipped, avoid
+
+
+def replace(
+    con: duckdb.DuckDBPyConnection,
+    draw_id: str,
+    pick_id: str,
+    reason: str,
+    *,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    at: dt.datetime | None = None,
+) -> DrawResult:
+    """Replace a pick that cannot serve by the next-ranked eligible candidate (a new record)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError("替补必须说明原因（如：本人回避、因病不能参加）")
+
+    def build(c: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        parent = log.get_record(c, draw_id)
+        if parent.kind not in log.DRAW_KINDS:
+            raise UsageError(f"记录 {draw_id} 不是抽取记录（类型 {parent.kind}），不能替补")
+        frozen = load_frozen(c, parent.frozen_id or "")
+        found, skipped, avoid = replacement_for(
+            parent, log.children(c, draw_id), frozen.members, pick_id
+        )
+        if found is None:
+            raise DataError(f"抽取记录 {draw_id} 中已没有可替补 {pick_id} 的候选人")
+        params = {"replaced": pick_id, "stratum": found.stratum, "avoid_hospitals": avoid}
+        params["skipped"] = skipped
+        return {
+            "operator": operator,
+            "supervisor": supervisor,
+            "profile": parent.profile,
+            "frozen_id": parent.frozen_id,
+            "parent_id": draw_id,
+            "parameters": log.canonical_json(params),
+            "population_size": parent.population_size,
+            "population_digest": parent.population_digest,
+            "seed": parent.seed,
+            "picks": log.picks_json([found]),
+            "replacements": log.canonical_json(
+                [{"replaced": pick_id, "replacement": found.id, "reason": reason}]
+            ),
+            "reason": reason,
+        }
+
+    rec = log.append(con, "replacement", build, at)
+    return DrawResult(record=rec, picks=rec.pick_list(), shortfall={})

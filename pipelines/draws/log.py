@@ -1,0 +1,233 @@
+"""The draw log: append-only, hash-chained records of every draw (shared/RULES.md "Verifiable draws").
+
+Each record holds `prev_hash` (the previous record's `record_hash`, 64 zeros for the first) and its
+own `record_hash` = SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every other
+column. JSON columns enter the hash as their stored text. Appends run in a transaction that reads
+the chain head and inserts the next `record_no` (the primary key): two concurrent appends conflict
+on that key, and the loser retries on the new head, so every record is complete and the chain stays
+linear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+from pipelines.db import sql
+from pipelines.draws.keys import Member, Pick
+from pipelines.errors import DataError
+
+GENESIS = "0" * 64
+KIND_PREFIX = {
+    "population_frozen": "PF",
+    "spot_check": "SC",
+    "expert_draw": "ED",
+    "review_cases": "RC",
+    "review_experts": "RE",
+    "appeal_panel": "AP",
+    "replacement": "RP",
+}
+DRAW_KINDS = ("spot_check", "expert_draw", "review_cases", "review_experts", "appeal_panel")
+KIND_LABEL = {
+    "population_frozen": "名单冻结",
+    "spot_check": "鉴定通过病例抽查 (ZZ-SPOTCHECK)",
+    "expert_draw": "专家随机抽取",
+    "review_cases": "季度复核病例抽取 (TY-REVIEW)",
+    "review_experts": "季度复核专家抽取 (TY-REVIEW)",
+    "appeal_panel": "申诉二次复核专家抽取 (TY-REVIEW)",
+    "replacement": "替补",
+}
+COLUMNS = (
+    "record_no",
+    "draw_id",
+    "kind",
+    "created_at",
+    "operator",
+    "supervisor",
+    "profile",
+    "frozen_id",
+    "parent_id",
+    "parameters",
+    "population_size",
+    "population_digest",
+    "population",
+    "seed",
+    "picks",
+    "replacements",
+    "reason",
+    "prev_hash",
+    "record_hash",
+)
+_RETRIES = 50
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, non-ASCII kept: the one text form that gets hashed and stored."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawRecord:
+    """One row of draw_log; JSON columns are kept as their stored text."""
+
+    record_no: int
+    draw_id: str
+    kind: str
+    created_at: dt.datetime
+    operator: str | None
+    supervisor: str | None
+    profile: str | None
+    frozen_id: str | None
+    parent_id: str | None
+    parameters: str
+    population_size: int | None
+    population_digest: str | None
+    population: str | None
+    seed: str | None
+    picks: str | None
+    replacements: str | None
+    reason: str | None
+    prev_hash: str
+    record_hash: str
+
+    def compute_hash(self) -> str:
+        """SHA-256 of the canonical JSON of every column but record_hash."""
+        body = {c: getattr(self, c) for c in COLUMNS if c != "record_hash"}
+        body["created_at"] = self.created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+    def params(self) -> dict[str, Any]:
+        return json.loads(self.parameters)
+
+    def pick_list(self) -> list[Pick]:
+        return [Pick(**p) for p in json.loads(self.picks or "[]")]
+
+    def members(self) -> list[Member]:
+        """The stored population of a population_frozen record."""
+        if not self.population:
+            return []
+        data = json.loads(self.population)
+        return [Member(*row) for row in data["rows"]]
+
+    def replacement_list(self) -> list[dict[str, Any]]:
+        return json.loads(self.replacements or "[]")
+
+
+def picks_json(picks: list[Pick]) -> str:
+    return canonical_json([dataclasses.asdict(p) for p in picks])
+
+
+def population_json(members: list[Member]) -> str:
+    rows = [[m.id, m.stratum, m.hospital_id] for m in sorted(members)]
+    return canonical_json({"columns": ["id", "stratum", "hospital_id"], "rows": rows})
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create draw_log and the findings tables at first use (a concurrent creator is retried)."""
+    for _ in range(_RETRIES):
+        try:
+            con.execute(sql("draw_log_schema"))
+            return
+        except (duckdb.TransactionException, duckdb.CatalogException):
+            time.sleep(0.01)
+    con.execute(sql("draw_log_schema"))
+
+
+def has_log(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_name = 'draw_log'"
+        ).fetchone()[0]
+    )
+
+
+def _row_to_record(row: tuple) -> DrawRecord:
+    return DrawRecord(**dict(zip(COLUMNS, row, strict=True)))
+
+
+def load_records(con: duckdb.DuckDBPyConnection) -> list[DrawRecord]:
+    """Every record in chain order (none when the log does not exist yet)."""
+    if not has_log(con):
+        return []
+    rows = con.execute(f"select {', '.join(COLUMNS)} from draw_log order by record_no").fetchall()
+    return [_row_to_record(r) for r in rows]
+
+
+def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
+    """One record by draw_id; an unknown id is a DataError."""
+    row = None
+    if has_log(con):
+        row = con.execute(
+            f"select {', '.join(COLUMNS)} from draw_log where draw_id = ?", [draw_id]
+        ).fetchone()
+    if row is None:
+        raise DataError(f"抽取记录 {draw_id} 不存在")
+    return _row_to_record(row)
+
+
+def children(con: duckdb.DuckDBPyConnection, draw_id: str) -> list[DrawRecord]:
+    """The replacement records amending a draw, in chain order."""
+    rows = con.execute(
+        f"select {', '.join(COLUMNS)} from draw_log where parent_id = ? order by record_no",
+        [draw_id],
+    ).fetchall()
+    return [_row_to_record(r) for r in rows]
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    # a failed commit has already ended the transaction; a failed statement has not
+    with contextlib.suppress(duckdb.Error):
+        con.execute("rollback")
+
+
+def append(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    build: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]],
+    at: dt.datetime | None = None,
+) -> DrawRecord:
+    """Append one record; `build(con)` runs inside the transaction and returns its columns."""
+    ensure_tables(con)
+    last_exc: Exception | None = None
+    for _ in range(_RETRIES):
+        con.execute("begin transaction")
+        try:
+            head = con.execute(
+                "select record_no, record_hash from draw_log order by record_no desc limit 1"
+            ).fetchone()
+            fields = build(con)
+            created = at or dt.datetime.now()
+            no = head[0] + 1 if head else 1
+            rec = DrawRecord(
+                record_no=no,
+                draw_id=f"{KIND_PREFIX[kind]}-{created:%Y%m%d}-{no:06d}",
+                kind=kind,
+                created_at=created,
+                prev_hash=head[1] if head else GENESIS,
+                record_hash="",
+                **{c: fields.get(c) for c in COLUMNS[4:-2]},
+            )
+            rec = dataclasses.replace(rec, record_hash=rec.compute_hash())
+            con.execute(
+                f"insert into draw_log ({', '.join(COLUMNS)}) "
+                f"values ({', '.join('?' * len(COLUMNS))})",
+                [getattr(rec, c) for c in COLUMNS],
+            )
+            con.execute("commit")
+            return rec
+        except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+            _rollback(con)
+            last_exc = exc
+            time.sleep(0.005)
+        except BaseException:
+            _rollback(con)
+            raise
+    raise DataError(f"抽取记录写入冲突，重试 {_RETRIES} 次仍未成功：{last_exc}")

@@ -1,0 +1,259 @@
+"""Rule commands of `python -m pipelines` (shared/CONTRACT.md "Commands").
+
+strikes, penalties, violations and fees write exactly the contract's columns; at-risk and archive
+write the columns listed in their docstrings. Each prints a one-line Chinese summary to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.cli import parse_as_of
+from pipelines.config import load_profile
+from pipelines.db import connect
+from pipelines.errors import DataError, UsageError
+from pipelines.output import write_csv
+from pipelines.rules.archive import monthly_archive
+from pipelines.rules.fees import expert_fees
+from pipelines.rules.penalty import hospital_penalties
+from pipelines.rules.risk import at_risk
+from pipelines.rules.strikes import strikes
+from pipelines.rules.violations import violations
+
+STRIKE_COLUMNS = ["expert_id", "strike_no", "task_id", "case_id", "kind", "deadline", "action"]
+PENALTY_COLUMNS = [
+    "hospital_id",
+    "experts_total",
+    "experts_disqualified",
+    "ratio",
+    "penalized",
+    "one_more_penalized",
+]
+VIOLATION_COLUMNS = ["rule_id", "case_id", "task_id", "expert_id", "hospital_id", "detail"]
+FEE_COLUMNS = ["expert_id", "reviews", "amount_yuan"]
+AT_RISK_COLUMNS = [
+    "deadline",
+    "hours_left",
+    "kind",
+    "task_id",
+    "case_id",
+    "expert_id",
+    "expert_name",
+    "hospital_id",
+    "hospital_name",
+]
+ARCHIVE_COLUMNS = ["month", "disease_name", "specialty", "settlement", "outcome", "cases"]
+
+_YEAR = re.compile(r"\d{4}")
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def parse_year(text: str) -> int:
+    """--year YYYY; anything else is a usage error."""
+    if not _YEAR.fullmatch(text.strip()):
+        raise UsageError(f"--year 应为四位年份，如 2026，实际为 {text!r}")
+    return int(text)
+
+
+def parse_month(text: str) -> str:
+    """--month YYYY-MM; anything else is a usage error."""
+    if not _MONTH.fullmatch(text.strip()):
+        raise UsageError(f"--month 格式应为 YYYY-MM，如 2026-03，实际为 {text!r}")
+    return text.strip()
+
+
+def open_db(path: str) -> duckdb.DuckDBPyConnection:
+    """The warehouse for a read command; a missing file is a data error, not a new database."""
+    if not Path(path).exists():
+        raise DataError(f"数据库文件不存在：{path}（请先运行 python -m pipelines ingest）")
+    return connect(path)
+
+
+def rows(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    return zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+
+
+def _distinct(table: pa.Table, column: str) -> int:
+    return pc.count_distinct(table[column]).as_py() if table.num_rows else 0
+
+
+def _count(table: pa.Table, column: str, value: Any) -> int:
+    return int(pc.sum(pc.equal(table[column], value)).as_py() or 0)
+
+
+def cmd_strikes(args: argparse.Namespace) -> int:
+    """Strikes (ZZ-STRIKE) whose deadline falls in a year, numbered per expert, with actions.
+
+    Columns: expert_id, strike_no, task_id, case_id, kind, deadline, action.
+    Example: python -m pipelines strikes --year 2026 --as-of "2026-11-30 00:00:00" --out s.csv
+    """
+    year = parse_year(args.year)
+    as_of = parse_as_of(args.as_of)
+    con = open_db(args.db)
+    try:
+        table = strikes(con, as_of, load_profile(args.profile), year=year)
+    finally:
+        con.close()
+    n = write_csv(args.out, STRIKE_COLUMNS, rows(table, STRIKE_COLUMNS))
+    print(
+        f"{year} 年超时违规 {n:,} 次，涉及专家 {_distinct(table, 'expert_id'):,} 人，"
+        f"其中取消资格 {_count(table, 'action', 'disqualify'):,} 次 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_penalties(args: argparse.Namespace) -> int:
+    """Hospitals' share of disqualified experts in a year (ZZ-HOSPITAL5) and who loses points.
+
+    Columns: hospital_id, experts_total, experts_disqualified, ratio, penalized, one_more_penalized.
+    Example: python -m pipelines penalties --year 2026 --as-of "2027-01-01 00:00:00" --out p.csv
+    """
+    year = parse_year(args.year)
+    as_of = parse_as_of(args.as_of)
+    con = open_db(args.db)
+    try:
+        table = hospital_penalties(con, as_of, load_profile(args.profile), year=year)
+    finally:
+        con.close()
+    n = write_csv(args.out, PENALTY_COLUMNS, rows(table, PENALTY_COLUMNS))
+    print(
+        f"{year} 年医院 {n:,} 家，年终考核扣分 {_count(table, 'penalized', True):,} 家，"
+        f"再取消 1 名专家即扣分 {_count(table, 'one_more_penalized', True):,} 家 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_violations(args: argparse.Namespace) -> int:
+    """Every breach of a rule of shared/RULES.md the data shows as of a time, one row each.
+
+    Columns: rule_id, case_id, task_id, expert_id, hospital_id, detail.
+    Example: python -m pipelines violations --as-of "2026-11-30 00:00:00" --out v.csv
+    """
+    as_of = parse_as_of(args.as_of)
+    con = open_db(args.db)
+    try:
+        table = violations(con, as_of, load_profile(args.profile))
+    finally:
+        con.close()
+    n = write_csv(args.out, VIOLATION_COLUMNS, rows(table, VIOLATION_COLUMNS))
+    print(
+        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 违规 {n:,} 条，涉及规则 "
+        f"{_distinct(table, 'rule_id')} 条 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_fees(args: argparse.Namespace) -> int:
+    """Each expert's completed reviews and fee for a month of completion (ZZ-FEE).
+
+    Columns: expert_id, reviews, amount_yuan.
+    Example: python -m pipelines fees --month 2026-03 --out fees_2026-03.csv
+    """
+    month = parse_month(args.month)
+    con = open_db(args.db)
+    try:
+        table = expert_fees(con, load_profile(args.profile), month=month)
+    finally:
+        con.close()
+    n = write_csv(args.out, FEE_COLUMNS, rows(table, FEE_COLUMNS))
+    reviews = pc.sum(table["reviews"]).as_py() or 0
+    amount = pc.sum(table["amount_yuan"]).as_py() or 0
+    print(
+        f"{month} 鉴定费：专家 {n:,} 人，鉴定 {reviews:,} 例，合计 {amount:,} 元 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_at_risk(args: argparse.Namespace) -> int:
+    """Open tasks about to miss their response or completion deadline (not yet passed).
+
+    Columns: deadline, hours_left (to one decimal), kind (accept = awaiting a response /
+    complete = accepted, awaiting completion), task_id, case_id, expert_id, expert_name,
+    hospital_id (the expert's), hospital_name; sorted by deadline, kind, task_id.
+    Example: python -m pipelines at-risk --as-of "2026-03-02 09:00:00" --out at_risk.csv
+    """
+    as_of = parse_as_of(args.as_of)
+    con = open_db(args.db)
+    try:
+        table = at_risk(con, as_of, load_profile(args.profile))
+    finally:
+        con.close()
+    n = write_csv(args.out, AT_RISK_COLUMNS, rows(table, AT_RISK_COLUMNS))
+    print(
+        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 即将超时任务 {n:,} 个（待响应 "
+        f"{_count(table, 'kind', 'accept'):,}，待完成 {_count(table, 'kind', 'complete'):,}）"
+        f" → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Cases decided in a month, counted per disease and outcome (ZZ-ARCHIVE).
+
+    Columns: month, disease_name, specialty, settlement, outcome (符合 / 不符合), cases;
+    sorted by disease_name, outcome.
+    Example: python -m pipelines archive --month 2026-03 --out archive_2026-03.csv
+    """
+    month = parse_month(args.month)
+    con = open_db(args.db)
+    try:
+        table = monthly_archive(con, load_profile(args.profile), month=month)
+    finally:
+        con.close()
+    write_csv(args.out, ARCHIVE_COLUMNS, rows(table, ARCHIVE_COLUMNS))
+    cases = pc.sum(table["cases"]).as_py() or 0
+    print(
+        f"{month} 办结归档：{_distinct(table, 'disease_name'):,} 个病种，共 {cases:,} 例 → "
+        f"{args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add(
+    sub: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    name: str,
+    func: Any,
+    options: Sequence[str],
+) -> None:
+    doc = func.__doc__ or ""
+    p = sub.add_parser(
+        name,
+        parents=[common],
+        help=doc.splitlines()[0],
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if "year" in options:
+        p.add_argument("--year", required=True, help="年份 YYYY")
+    if "month" in options:
+        p.add_argument("--month", required=True, help="月份 YYYY-MM")
+    if "as_of" in options:
+        p.add_argument("--as-of", dest="as_of", help='评估时间 "YYYY-MM-DD HH:MM:SS"（默认：现在）')
+    p.add_argument("--out", required=True, help="输出 CSV 文件")
+    p.set_defaults(func=func)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the rule verbs to `python -m pipelines`."""
+    _add(sub, common, "strikes", cmd_strikes, ["year", "as_of"])
+    _add(sub, common, "penalties", cmd_penalties, ["year", "as_of"])
+    _add(sub, common, "violations", cmd_violations, ["as_of"])
+    _add(sub, common, "fees", cmd_fees, ["month"])
+    _add(sub, common, "at-risk", cmd_at_risk, ["as_of"])
+    _add(sub, common, "archive", cmd_archive, ["month"])

@@ -1,0 +1,23 @@
+"""ZZ-FEE: each expert's completed reviews and fee per month of completion (`mart_fees.sql`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.config import Profile
+from pipelines.rules.engine import run
+
+
+def expert_fees(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    month: str | None = None,
+    as_of: dt.datetime | None = None,
+) -> pa.Table:
+    """month, expert, reviews, amount_yuan; only `month` ('YYYY-MM') when given; by as_of if given."""
+    table = run(con, "mart_fees", profile, as_of)
+    return table if month is None else table.filter(pc.equal(table["month"], month))

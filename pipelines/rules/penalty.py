@@ -1,0 +1,24 @@
+"""ZZ-HOSPITAL5: hospitals that lose points for disqualified experts (`mart_hospital_penalty.sql`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.config import Profile
+from pipelines.rules.engine import run
+
+
+def hospital_penalties(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    profile: Profile,
+    year: int | None = None,
+) -> pa.Table:
+    """Per year and hospital: pool size, disqualified, ratio, penalized, one_more_penalized.
+
+    Without `year`: every year from the first expert registration to the year of as_of.
+    """
+    return run(con, "mart_hospital_penalty", profile, as_of, year_from=year, year_to=year)

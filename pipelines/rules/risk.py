@@ -1,0 +1,16 @@
+"""Tasks at risk now: open tasks about to miss ZZ-ACCEPT or ZZ-COMPLETE (`mart_at_risk.sql`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.config import Profile
+from pipelines.rules.engine import run
+
+
+def at_risk(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile) -> pa.Table:
+    """Open tasks whose deadline is within the profile's [risk] horizon and not yet passed."""
+    return run(con, "mart_at_risk", profile, as_of)

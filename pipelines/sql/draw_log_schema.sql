@@ -1,0 +1,53 @@
+-- Verifiable draws (shared/RULES.md "Verifiable draws", ZZ-SPOTCHECK, TY-REVIEW).
+-- draw_log is append-only and hash-chained: each record holds the previous record's hash and its
+-- own (SHA-256 of the record's canonical JSON); `verify-log` re-checks the chain and the picks.
+create table if not exists draw_log (
+    record_no bigint primary key,         -- 1, 2, 3 … in chain order
+    draw_id varchar not null unique,      -- e.g. SC-20261005-000002
+    kind varchar not null,                -- population_frozen / spot_check / expert_draw /
+                                          -- review_cases / review_experts / appeal_panel / replacement
+    created_at timestamp not null,
+    operator varchar,                     -- 操作人
+    supervisor varchar,                   -- 监督人
+    profile varchar,
+    frozen_id varchar,                    -- a draw: the population_frozen record it draws from
+    parent_id varchar,                    -- a replacement: the draw it amends
+    parameters varchar not null,          -- JSON: rule, filter, strata, k per stratum, exclusions
+    population_size bigint,
+    population_digest varchar,            -- SHA-256 of the sorted ids, each + "\n"
+    population varchar,                   -- JSON {"columns": [...], "rows": [...]} (frozen only)
+    seed varchar,                         -- text, never a number
+    picks varchar,                        -- JSON [{id, stratum, rank, key, hospital_id}]
+    replacements varchar,                 -- JSON [{replaced, replacement, reason}]
+    reason varchar,                       -- why a redraw / a replacement
+    prev_hash varchar not null,
+    record_hash varchar not null
+);
+
+-- ZZ-SPOTCHECK findings: append-only; the latest row per (draw, case) is the finding in force.
+create sequence if not exists seq_spot_check_finding start 1;
+
+create table if not exists spot_check_findings (
+    finding_no bigint primary key,
+    draw_id varchar not null,
+    case_id varchar not null,
+    result varchar not null,              -- 合格 / 不合格
+    recover_yuan decimal(18, 2) not null, -- 追回金额
+    note varchar,
+    recorded_by varchar,
+    recorded_at timestamp not null,
+    source_file varchar,
+    source_line bigint
+);
+
+create view if not exists spot_check_findings_latest as
+select * exclude (rn)
+from (
+    select
+        *,
+        row_number() over (
+            partition by draw_id, case_id order by recorded_at desc, finding_no desc
+        ) as rn
+    from spot_check_findings
+)
+where rn = 1;

@@ -1,0 +1,84 @@
+-- fct_benefits: every case with a benefit start date as of $as_of and the dates it is held to:
+-- ZZ-BENEFIT (集中办结: 1st of the month after the decision; 即时办结: no later than the
+-- instant_workdays-th working day after the submission date) and, when the profile enables the
+-- Taiyuan rules, TY-CYCLE (no later than the cycle_workdays-th working day after submission).
+-- refs: fct_cases
+-- checks: calendar_gap_year
+with
+
+cases as (
+    select * from fct_cases
+    where benefit_start is not null
+),
+
+calendar_end as (
+    select
+        make_date(last_year, 12, 31) as last_covered_day,
+        last_year + 1 as first_uncovered_year
+    from calendar_meta
+),
+
+windows as (
+    select
+        c.*,
+        cast(c.submitted_at as date) as submitted_on,
+        c.outcome is not distinct from '符合' as is_approved,
+        cast(date_trunc('month', c.decided_at) + interval 1 month as date) as batch_start_day,
+        s.day is null as is_submitted_day_uncovered,
+        i.day as instant_deadline_day,
+        y.day as cycle_deadline_day
+    from cases as c
+    left join calendar as s
+        on s.day = cast(c.submitted_at as date)
+    left join calendar as i
+        on c.settlement = '即时办结'
+        and i.workday_no = s.workday_no + $instant_workdays
+        and i.is_workday
+    left join calendar as y
+        on $ty_enabled
+        and y.workday_no = s.workday_no + $ty_cycle_workdays
+        and y.is_workday
+),
+
+gaps as (
+    -- a window end past the covered calendar only matters for a benefit start past it too
+    select
+        w.*,
+        w.is_approved and w.settlement = '即时办结' as needs_instant_window,
+        w.is_approved and $ty_enabled as needs_cycle_window,
+        e.last_covered_day,
+        e.first_uncovered_year
+    from windows as w
+    cross join calendar_end as e
+),
+
+final as (
+    select
+        case_id,
+        hospital_id,
+        disease_name,
+        settlement,
+        outcome,
+        is_approved,
+        submitted_at,
+        submitted_on,
+        decided_at,
+        benefit_start,
+        batch_start_day,
+        instant_deadline_day,
+        cycle_deadline_day,
+        case
+            when (needs_instant_window or needs_cycle_window) and is_submitted_day_uncovered
+                then year(submitted_on)
+            when needs_instant_window and instant_deadline_day is null
+                and benefit_start > last_covered_day
+                then first_uncovered_year
+            when needs_cycle_window and cycle_deadline_day is null
+                and benefit_start > last_covered_day
+                then first_uncovered_year
+        end as calendar_gap_year
+    from gaps
+)
+
+select * from final
+order by case_id

@@ -1,0 +1,142 @@
+-- fct_tasks: every task pushed by $as_of with its ZZ-ACCEPT and ZZ-COMPLETE deadlines, status,
+-- lateness and strike (ZZ-STRIKE). Events recorded after $as_of count as not yet happened.
+-- refs:
+-- checks: calendar_gap_year
+with
+
+tasks as (
+    select * from stg_tasks
+    where pushed_at <= $as_of
+),
+
+experts as (
+    select expert_id, hospital_id from stg_experts
+),
+
+cases as (
+    select case_id, hospital_id as case_hospital_id from stg_cases
+),
+
+calendar_end as (
+    -- a deadline past the covered calendar is provably after 00:00 of 1 Jan of the next year
+    select
+        make_timestamp(last_year + 1, 1, 1, 0, 0, 0) as covered_until,
+        last_year + 1 as first_uncovered_year
+    from calendar_meta
+),
+
+as_of_events as (
+    select
+        task_id,
+        case_id,
+        expert_id,
+        pushed_at,
+        case when responded_at <= $as_of then responded_at end as responded_at,
+        case when responded_at <= $as_of then response end as response,
+        case when completed_at <= $as_of then completed_at end as completed_at,
+        case when completed_at <= $as_of then verdict end as verdict,
+        pushed_at + to_hours($accept_hours) as accept_deadline
+    from tasks
+),
+
+acceptance as (
+    select
+        *,
+        case
+            when responded_at is null and accept_deadline < $as_of then 'overdue'
+            when responded_at is null then 'awaiting'
+            when responded_at <= accept_deadline then 'on_time'
+            else 'late'
+        end as accept_status,
+        coalesce(response = '受理' and responded_at <= accept_deadline, false)
+            as is_accepted_on_time
+    from as_of_events
+),
+
+completion_deadline as (
+    -- 24:00 of the complete_workdays-th working day after the acceptance date
+    select
+        a.task_id,
+        c1.day is null as is_accept_day_uncovered,
+        c1.day is not null and c2.day is null as is_beyond_calendar,
+        c2.day + interval 1 day as complete_deadline
+    from acceptance as a
+    left join calendar as c1
+        on c1.day = cast(a.responded_at as date)
+    left join calendar as c2
+        on c2.workday_no = c1.workday_no + $complete_workdays
+        and c2.is_workday
+    where a.is_accepted_on_time
+),
+
+completion as (
+    select
+        a.*,
+        d.complete_deadline,
+        coalesce(d.is_beyond_calendar, false) as is_complete_deadline_beyond_calendar,
+        case
+            when not a.is_accepted_on_time then null
+            when d.complete_deadline is not null then
+                case
+                    when a.completed_at <= d.complete_deadline then 'on_time'
+                    when a.completed_at is not null then 'late'
+                    when d.complete_deadline < $as_of then 'overdue'
+                    else 'in_progress'
+                end
+            when d.is_beyond_calendar and a.completed_at <= e.covered_until then 'on_time'
+            when d.is_beyond_calendar and a.completed_at is null and $as_of <= e.covered_until
+                then 'in_progress'
+        end as complete_status,
+        case
+            when d.is_accept_day_uncovered then year(a.responded_at)
+            when d.is_beyond_calendar then e.first_uncovered_year
+        end as gap_if_unknown
+    from acceptance as a
+    left join completion_deadline as d using (task_id)
+    cross join calendar_end as e
+),
+
+final as (
+    select
+        c.task_id,
+        c.case_id,
+        c.expert_id,
+        x.hospital_id,
+        k.case_hospital_id,
+        c.pushed_at,
+        c.responded_at,
+        c.response,
+        c.completed_at,
+        c.verdict,
+        c.accept_deadline,
+        c.accept_status,
+        case c.accept_status
+            when 'late' then date_diff('second', c.accept_deadline, c.responded_at)
+            when 'overdue' then date_diff('second', c.accept_deadline, $as_of)
+        end as accept_late_seconds,
+        c.is_accepted_on_time,
+        c.complete_deadline,
+        c.is_complete_deadline_beyond_calendar,
+        c.complete_status,
+        case c.complete_status
+            when 'late' then date_diff('second', c.complete_deadline, c.completed_at)
+            when 'overdue' then date_diff('second', c.complete_deadline, $as_of)
+        end as complete_late_seconds,
+        case
+            when c.accept_status in ('late', 'overdue') then 'accept_timeout'
+            when c.complete_status in ('late', 'overdue') then 'complete_timeout'
+        end as strike_kind,
+        case
+            when c.accept_status in ('late', 'overdue') then c.accept_deadline
+            when c.complete_status in ('late', 'overdue') then c.complete_deadline
+        end as strike_at,
+        case
+            when c.is_accepted_on_time and c.complete_status is null then c.gap_if_unknown
+        end as calendar_gap_year
+    from completion as c
+    left join experts as x using (expert_id)
+    left join cases as k using (case_id)
+)
+
+select * from final
+order by task_id

@@ -1,0 +1,31 @@
+-- mart_archive: ZZ-ARCHIVE — per month of decision, the count of decided cases per disease and
+-- outcome (decisions by $as_of when given).
+-- refs:
+with
+
+decided as (
+    select
+        strftime(decided_at, '%Y-%m') as month,
+        disease_name,
+        outcome
+    from stg_cases
+    where outcome is not null
+        and decided_at is not null
+        and ($as_of is null or decided_at <= $as_of)
+),
+
+final as (
+    select
+        d.month,
+        d.disease_name,
+        r.specialty,
+        r.settlement,
+        d.outcome,
+        count(*) as cases
+    from decided as d
+    left join ref_diseases as r using (disease_name)
+    group by d.month, d.disease_name, r.specialty, r.settlement, d.outcome
+)
+
+select * from final
+order by month, disease_name, outcome
