@@ -25,12 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="例: python -m sample_generator --cases 200000 --seed 1 --out data/demo",
     )
     p.add_argument("--cases", type=int, required=True, help="申报件数 N")
-    p.add_argument("--seed", type=int, required=True, help="随机种子（同一种子生成逐字节相同的文件）")
+    p.add_argument(
+        "--seed", type=int, required=True, help="随机种子（同一种子生成逐字节相同的文件）"
+    )
     p.add_argument("--out", type=Path, required=True, help="输出目录")
     p.add_argument("--format", choices=FORMATS, default="csv", help="文件格式 (默认 csv)")
-    p.add_argument("--start", type=_date, default=DEFAULT_START, help="首个申报日 (默认 %(default)s)")
-    p.add_argument("--end", type=_date, default=DEFAULT_END,
-                   help="最后申报日；as_of = 该日 23:59:59 (默认 %(default)s)")
+    p.add_argument(
+        "--start", type=_date, default=DEFAULT_START, help="首个申报日 (默认 %(default)s)"
+    )
+    p.add_argument(
+        "--end",
+        type=_date,
+        default=DEFAULT_END,
+        help="最后申报日；as_of = 该日 23:59:59 (默认 %(default)s)",
+    )
     p.add_argument("--no-breaches", action="store_true", help="不植入任何违规，所有计数为 0")
     p.add_argument("--bad-rows", type=int, default=0, help="追加的不可用行数（DATA-REJECT）")
     p.add_argument("--quiet", action="store_true", help="不显示进度条")
@@ -40,9 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = generate(args.cases, args.seed, args.out, fmt=args.format, start=args.start,
-                          end=args.end, breaches=not args.no_breaches, bad_rows=args.bad_rows,
-                          progress=not args.quiet)
+        report = generate(
+            args.cases,
+            args.seed,
+            args.out,
+            fmt=args.format,
+            start=args.start,
+            end=args.end,
+            breaches=not args.no_breaches,
+            bad_rows=args.bad_rows,
+            progress=not args.quiet,
+        )
     except ValueError as exc:
         print(f"错误 (usage): {exc}", file=sys.stderr)
         return 2

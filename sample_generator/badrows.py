@@ -16,10 +16,22 @@ TEXT_ONLY = {"unparseable_date", "unparseable_time"}
 KINDS = {
     "hospitals": ["missing_key", "class_outside_list", "ownership_outside_list"],
     "experts": ["missing_key", "unknown_hospital", "title_outside_list", "unparseable_date"],
-    "cases": ["missing_key", "unknown_hospital", "disease_outside_list", "outcome_outside_list",
-              "unparseable_time"],
-    "tasks": ["missing_key", "unknown_case", "unknown_expert", "response_before_push",
-              "completed_before_push", "response_outside_list", "unparseable_time"],
+    "cases": [
+        "missing_key",
+        "unknown_hospital",
+        "disease_outside_list",
+        "outcome_outside_list",
+        "unparseable_time",
+    ],
+    "tasks": [
+        "missing_key",
+        "unknown_case",
+        "unknown_expert",
+        "response_before_push",
+        "completed_before_push",
+        "response_outside_list",
+        "unparseable_time",
+    ],
 }
 
 
@@ -58,46 +70,89 @@ def _row(w: World, file: str, kind: str, j: int, c: Cols, t: Cols) -> dict[str, 
     n_c, n_t = len(c["disease"]), len(t["case"])
     fresh = 900_000 + j
     if file == "hospitals":
-        row = {"hospital_id": _id("hospital", 90_000 + j), "hospital_name": f"郑州市待核医院{j + 1}",
-               "hospital_class": "二类", "ownership": "公立", "district": "金水区"}
-        row.update({"missing_key": {"hospital_id": None}, "class_outside_list": {"hospital_class": "四类"},
-                    "ownership_outside_list": {"ownership": "混合所有制"}}[kind])
+        row = {
+            "hospital_id": _id("hospital", 90_000 + j),
+            "hospital_name": f"郑州市待核医院{j + 1}",
+            "hospital_class": "二类",
+            "ownership": "公立",
+            "district": "金水区",
+        }
+        row.update(
+            {
+                "missing_key": {"hospital_id": None},
+                "class_outside_list": {"hospital_class": "四类"},
+                "ownership_outside_list": {"ownership": "混合所有制"},
+            }[kind]
+        )
         return row
     if file == "experts":
-        row = {"expert_id": _id("expert", fresh), "expert_name": "待核专家", "hospital_id": _id("hospital", 1),
-               "specialty": w.cat.specialties[0], "title": "主任医师",
-               "registered_on": _date(w.start_day), "disqualified_on": None}
-        row.update({"missing_key": {"expert_id": None},
-                    "unknown_hospital": {"hospital_id": _id("hospital", 99_000 + j)},
-                    "title_outside_list": {"title": "教授"},
-                    "unparseable_date": {"registered_on": "2025-02-30"}}[kind])
+        row = {
+            "expert_id": _id("expert", fresh),
+            "expert_name": "待核专家",
+            "hospital_id": _id("hospital", 1),
+            "specialty": w.cat.specialties[0],
+            "title": "主任医师",
+            "registered_on": _date(w.start_day),
+            "disqualified_on": None,
+        }
+        row.update(
+            {
+                "missing_key": {"expert_id": None},
+                "unknown_hospital": {"hospital_id": _id("hospital", 99_000 + j)},
+                "title_outside_list": {"title": "教授"},
+                "unparseable_date": {"registered_on": "2025-02-30"},
+            }[kind]
+        )
         return row
     x = j % n_c
     if file == "cases":
-        row = {"case_id": _id("case", 900_000_000 + j), "person_id": VALID_PERSON_ID,
-               "person_name": "待核", "insurance_type": "职工医保", "disease_name": w.cat.names[0],
-               "hospital_id": _id("hospital", int(c["hospital"][x]) + 1),
-               "submitted_at": _time(c["submitted"][x]), "record_id": _id("record", 9_000_000_000 + j),
-               "record_format": "HIS导出PDF", "record_size_mb": 1.5,
-               "discharge_date": _date(c["submitted"][x] // DAY - 10), "outcome": None,
-               "decided_at": None, "benefit_start": None}
-        row.update({"missing_key": {"case_id": None},
-                    "unknown_hospital": {"hospital_id": _id("hospital", 99_000 + j)},
-                    "disease_outside_list": {"disease_name": "感冒"},
-                    "outcome_outside_list": {"outcome": "待定"},
-                    "unparseable_time": {"submitted_at": "2025-13-01 08:00:00"}}[kind])
+        row = {
+            "case_id": _id("case", 900_000_000 + j),
+            "person_id": VALID_PERSON_ID,
+            "person_name": "待核",
+            "insurance_type": "职工医保",
+            "disease_name": w.cat.names[0],
+            "hospital_id": _id("hospital", int(c["hospital"][x]) + 1),
+            "submitted_at": _time(c["submitted"][x]),
+            "record_id": _id("record", 9_000_000_000 + j),
+            "record_format": "HIS导出PDF",
+            "record_size_mb": 1.5,
+            "discharge_date": _date(c["submitted"][x] // DAY - 10),
+            "outcome": None,
+            "decided_at": None,
+            "benefit_start": None,
+        }
+        row.update(
+            {
+                "missing_key": {"case_id": None},
+                "unknown_hospital": {"hospital_id": _id("hospital", 99_000 + j)},
+                "disease_outside_list": {"disease_name": "感冒"},
+                "outcome_outside_list": {"outcome": "待定"},
+                "unparseable_time": {"submitted_at": "2025-13-01 08:00:00"},
+            }[kind]
+        )
         return row
     y = (j * 7919) % n_t
     pushed = int(t["pushed"][y])
-    row = {"task_id": _id("task", 9_000_000_000 + j), "case_id": _id("case", int(t["case"][y]) + 1),
-           "expert_id": _id("expert", int(t["expert"][y]) + 1), "pushed_at": _time(pushed),
-           "responded_at": _time(pushed + 600), "response": "受理",
-           "completed_at": _time(pushed + 7200), "verdict": "符合"}
-    row.update({"missing_key": {"task_id": None},
-                "unknown_case": {"case_id": _id("case", 990_000_000 + j)},
-                "unknown_expert": {"expert_id": _id("expert", 990_000 + j)},
-                "response_before_push": {"responded_at": _time(pushed - 600)},
-                "completed_before_push": {"completed_at": _time(pushed - 60)},
-                "response_outside_list": {"response": "已读"},
-                "unparseable_time": {"pushed_at": "2025-13-01 25:61:00"}}[kind])
+    row = {
+        "task_id": _id("task", 9_000_000_000 + j),
+        "case_id": _id("case", int(t["case"][y]) + 1),
+        "expert_id": _id("expert", int(t["expert"][y]) + 1),
+        "pushed_at": _time(pushed),
+        "responded_at": _time(pushed + 600),
+        "response": "受理",
+        "completed_at": _time(pushed + 7200),
+        "verdict": "符合",
+    }
+    row.update(
+        {
+            "missing_key": {"task_id": None},
+            "unknown_case": {"case_id": _id("case", 990_000_000 + j)},
+            "unknown_expert": {"expert_id": _id("expert", 990_000 + j)},
+            "response_before_push": {"responded_at": _time(pushed - 600)},
+            "completed_before_push": {"completed_at": _time(pushed - 60)},
+            "response_outside_list": {"response": "已读"},
+            "unparseable_time": {"pushed_at": "2025-13-01 25:61:00"},
+        }[kind]
+    )
     return row

@@ -19,6 +19,7 @@ from sample_generator.people import make_persons, name_pool
 from sample_generator.plant import (
     CaseExperts,
     plant_benefit,
+    plant_late_after_disqualified,
     plant_same_expert,
     plant_single_verdict,
     plant_strike_after,
@@ -29,7 +30,7 @@ from sample_generator.plant import (
 from sample_generator.registry import NONE, make_experts, make_hospitals
 from sample_generator.settings import load_catalogue, load_rules, load_settings
 from sample_generator.timeline import base_cases, benefit_start, resubmit, simulate
-from sample_generator.workdays import WorkCalendar
+from sample_generator.workdays import work_calendar
 from sample_generator.world import FAIL, PASS, Cols, World, concat
 
 DEFAULT_START = dt.date(2025, 11, 1)
@@ -54,22 +55,45 @@ def _check_args(cases: int, fmt: str, start: dt.date, end: dt.date, bad_rows: in
         raise ValueError(f"--bad-rows must not be negative (got {bad_rows})")
 
 
-def _build_world(rng: np.random.Generator, cases: int, seed: int, start: dt.date, end: dt.date,
-                 breaches: bool) -> tuple[World, Any]:
+def _build_world(
+    rng: np.random.Generator, cases: int, seed: int, start: dt.date, end: dt.date, breaches: bool
+) -> tuple[World, Any]:
     st, rules = load_settings(), load_rules()
     cat = load_catalogue(st)
-    cal = WorkCalendar()
+    cal = work_calendar()
     start_day, end_day = _epoch_day(start), _epoch_day(end)
     cal.is_workday(np.array([start_day]))
     # deadlines and benefit starts of the last cases reach this many working days past --end
     cal.nth_after(np.array([end_day]), rules.instant_workdays + rules.complete_workdays + 1)
     sc = st["scale"]
     pool = name_pool(seed, sc["name_pool"])
-    hospitals = make_hospitals(rng, max(sc["min_hospitals"], round(cases * sc["hospitals_per_case"])), st, rules)
-    experts = make_experts(rng, round(cases * sc["experts_per_case"]), hospitals, cat, st, rules, pool,
-                           (start_day, end_day), cases, breaches)
-    world = World(rng=rng, cal=cal, rules=rules, st=st, cat=cat, hospitals=hospitals, experts=experts,
-                  start_day=start_day, end_day=end_day, breaches=breaches)
+    hospitals = make_hospitals(
+        rng, max(sc["min_hospitals"], round(cases * sc["hospitals_per_case"])), st, rules
+    )
+    experts = make_experts(
+        rng,
+        round(cases * sc["experts_per_case"]),
+        hospitals,
+        cat,
+        st,
+        rules,
+        pool,
+        (start_day, end_day),
+        cases,
+        breaches,
+    )
+    world = World(
+        rng=rng,
+        cal=cal,
+        rules=rules,
+        st=st,
+        cat=cat,
+        hospitals=hospitals,
+        experts=experts,
+        start_day=start_day,
+        end_day=end_day,
+        breaches=breaches,
+    )
     return world, pool
 
 
@@ -108,8 +132,14 @@ def _rounds(w: World, n: int, n_persons: int, bar: tqdm) -> tuple[Cols, Cols, np
     double = np.flatnonzero(done & (c1["v0"] == 0) & (c1["v1"] == 0))
     legit = split[w.rng.random(len(split)) < fl["resubmit_after_split"]]
     legit = _choose(w, legit, n - n_base - n_a - n_b)
-    c2, d2 = run(concat([resubmit(w, c1, d1, legit, LEGIT),
-                         resubmit(w, c1, d1, _choose(w, double, n_a), PLANTED)]))
+    c2, d2 = run(
+        concat(
+            [
+                resubmit(w, c1, d1, legit, LEGIT),
+                resubmit(w, c1, d1, _choose(w, double, n_a), PLANTED),
+            ]
+        )
+    )
     done = (d2 != NONE) & (d2 <= w.as_of) & (c2["resub"] == LEGIT)
     failed = np.flatnonzero(done & ((c2["v0"] == 0) | (c2["v1"] == 0)))
     third = resubmit(w, c2, d2, _choose(w, failed, n_b), PLANTED)
@@ -118,8 +148,11 @@ def _rounds(w: World, n: int, n_persons: int, bar: tqdm) -> tuple[Cols, Cols, np
     if n > size:
         run(base_cases(w, n - size, n_persons))
     bar.update(1)
-    return (concat([b[0] for b in batches]), concat([b[1] for b in batches]),
-            np.concatenate([b[2] for b in batches]))
+    return (
+        concat([b[0] for b in batches]),
+        concat([b[1] for b in batches]),
+        np.concatenate([b[2] for b in batches]),
+    )
 
 
 def _censor_and_order(w: World, c: Cols, t: Cols, decided: np.ndarray) -> tuple[Cols, Cols]:
@@ -151,6 +184,7 @@ def _plant(w: World, c: Cols, t: Cols) -> dict[str, np.ndarray]:
     settle(w, c, t, case_experts)
     disq = disqualified_at(w, strikes(w, t), len(w.experts))
     free = ~c["family"]
+    plant_late_after_disqualified(w, c, t, free, disq)
     single = plant_single_verdict(w, c, t, free)
     same = plant_same_expert(w, c, t, free, disq)
     return {
@@ -172,7 +206,9 @@ def _check_planted(report: dict[str, Any], planted: dict[str, np.ndarray]) -> No
     for rule, idx in planted.items():
         want = id_list(ID_KIND.get(rule, "case"), idx)
         if report["planted"][rule] != want:
-            raise RuntimeError(f"{rule}: planted {want[:5]}… but the rules find {report['planted'][rule][:5]}…")
+            raise RuntimeError(
+                f"{rule}: planted {want[:5]}… but the rules find {report['planted'][rule][:5]}…"
+            )
 
 
 def generate(
@@ -196,8 +232,14 @@ def generate(
     w, pool = _build_world(rng, cases, seed, start, end, breaches)
     sc = w.st["scale"]
     local = np.array(w.st["districts"]["area_codes"], dtype=np.int64)
-    persons = make_persons(rng, max(100, round(cases * sc["persons_per_case"])), pool, local,
-                           w.st["districts"]["local_share"], w.start_day)
+    persons = make_persons(
+        rng,
+        max(100, round(cases * sc["persons_per_case"])),
+        pool,
+        local,
+        w.st["districts"]["local_share"],
+        w.start_day,
+    )
     bar.update(1)
     c, t, decided = _rounds(w, cases, len(persons.male), bar)
     c, t = _censor_and_order(w, c, t, decided)
@@ -222,8 +264,15 @@ def generate(
     result = {
         "as_of": f"{end.isoformat()} 23:59:59",
         "profile": w.rules.name,
-        "generator": {"cases": cases, "seed": seed, "format": fmt, "start": start.isoformat(),
-                      "end": end.isoformat(), "breaches": breaches, "bad_rows": bad_rows},
+        "generator": {
+            "cases": cases,
+            "seed": seed,
+            "format": fmt,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "breaches": breaches,
+            "bad_rows": bad_rows,
+        },
         "rows": {k: v.num_rows for k, v in tables.items()},
         **report,
         "quarantine": bad["quarantine"],

@@ -4,51 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
-
-
-def digits(numbers: np.ndarray, width: int) -> np.ndarray:
-    """Zero-padded decimal digits of non-negative integers as an (n, width) int64 matrix."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (np.asarray(numbers, dtype=np.int64)[:, None] // powers) % 10
-
-
-def _to_arrow(chars: np.ndarray) -> pa.Array:
-    n, width = chars.shape
-    raw = np.ascontiguousarray(chars.astype(np.uint8)).view(f"S{width}").reshape(n)
-    return pa.array(raw, type=pa.binary()).cast(pa.string())
-
-
-def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """prefix + zero-padded number, e.g. fixed_ids("H4101", [1], 5) -> "H410100001"."""
-    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    body = digits(numbers, width) + ord("0")
-    chars = np.hstack([np.broadcast_to(head, (len(body), len(head))), body])
-    return _to_arrow(chars)
-
-
-def check_digits(first17: np.ndarray) -> np.ndarray:
-    """The ISO 7064 MOD 11-2 check character (as a byte) of (n, 17) digit matrices."""
-    return CHECK_CHARS[(first17 @ ID_WEIGHTS) % 11]
-
-
-def resident_ids(number17: np.ndarray) -> pa.Array:
-    """18-character resident IDs from the 17-digit body (area, birth date, sequence)."""
-    body = digits(number17, 17)
-    chars = np.hstack([body + ord("0"), check_digits(body)[:, None]])
-    return _to_arrow(chars)
-
-
-def resident_id_valid(text: str) -> bool:
-    """True if an 18-character resident ID has the right check character."""
-    if len(text) != 18 or not text[:17].isdigit():
-        return False
-    body = np.array([int(c) for c in text[:17]], dtype=np.int64)
-    return chr(int(check_digits(body[None, :])[0])) == text[17].upper()
-
-
+CHECK_CHARS = "10X98765432"
 ID_FORMATS = {
     "hospital": ("H4101", 5),
     "expert": ("E4101", 6),
@@ -56,6 +15,35 @@ ID_FORMATS = {
     "task": ("RW", 10),
     "record": ("BL", 10),
 }
+
+
+def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """prefix + zero-padded number, e.g. fixed_ids("H4101", [1], 5) -> "H410100001"."""
+    text = pa.array(np.asarray(numbers, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(text, width=width, padding="0"), "")
+
+
+def check_index(number17: np.ndarray) -> np.ndarray:
+    """Index into CHECK_CHARS of the ISO 7064 MOD 11-2 check character of 17-digit bodies."""
+    number17 = np.asarray(number17, dtype=np.int64)
+    total = np.zeros(len(number17), dtype=np.int64)
+    for i, weight in enumerate(ID_WEIGHTS):
+        total += (number17 // 10 ** (16 - i)) % 10 * weight
+    return total % 11
+
+
+def resident_ids(number17: np.ndarray) -> pa.Array:
+    """18-character resident IDs from the 17-digit body (area, birth date, sequence)."""
+    body = pa.array(np.asarray(number17, dtype=np.int64)).cast(pa.string())
+    check = pa.array(list(CHECK_CHARS)).take(pa.array(check_index(number17)))
+    return pc.binary_join_element_wise(body, check, "")
+
+
+def resident_id_valid(text: str) -> bool:
+    """True if an 18-character resident ID has the right check character."""
+    if len(text) != 18 or not text[:17].isdigit():
+        return False
+    return CHECK_CHARS[int(check_index(np.array([int(text[:17])]))[0])] == text[17].upper()
 
 
 def make_ids(kind: str, index: np.ndarray) -> pa.Array:

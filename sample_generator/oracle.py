@@ -33,17 +33,31 @@ def strikes(w: World, t: Cols) -> Cols:
     late_complete = np.where(comp != NONE, comp > cdl, cdl < w.as_of)
     a_idx, c_idx = np.flatnonzero(late_accept), ok[late_complete]
     task = np.concatenate([a_idx, c_idx])
-    kind = np.concatenate([np.full(len(a_idx), ACCEPT_TIMEOUT), np.full(len(c_idx), COMPLETE_TIMEOUT)])
+    kind = np.concatenate(
+        [np.full(len(a_idx), ACCEPT_TIMEOUT), np.full(len(c_idx), COMPLETE_TIMEOUT)]
+    )
     time = np.concatenate([dl[a_idx], cdl[late_complete]])
     expert = t["expert"][task]
     year = year_of_day(time // DAY)
     order = np.lexsort((task, time, year, expert))
-    task, kind, time, expert, year = task[order], kind[order], time[order], expert[order], year[order]
+    task, kind, time, expert, year = (
+        task[order],
+        kind[order],
+        time[order],
+        expert[order],
+        year[order],
+    )
     new_group = np.ones(len(task), dtype=bool)
     new_group[1:] = (expert[1:] != expert[:-1]) | (year[1:] != year[:-1])
     starts = np.maximum.accumulate(np.where(new_group, np.arange(len(task)), 0))
-    return {"task": task, "kind": kind, "time": time, "expert": expert, "year": year,
-            "no": np.arange(len(task)) - starts + 1}
+    return {
+        "task": task,
+        "kind": kind,
+        "time": time,
+        "expert": expert,
+        "year": year,
+        "no": np.arange(len(task)) - starts + 1,
+    }
 
 
 def disqualified_at(w: World, s: Cols, n_experts: int) -> np.ndarray:
@@ -66,11 +80,13 @@ def case_checks(w: World, c: Cols, t: Cols) -> dict[str, np.ndarray]:
     n_v = _per_case(t, n, has_v)
     n_pass = _per_case(t, n, t["verdict"] == PASS)
     n_fail = _per_case(t, n, t["verdict"] == FAIL)
-    key = t["case"] * n_e + t["expert"]
-    uniq, counts = np.unique(key, return_counts=True)
+    key = np.sort(t["case"] * n_e + t["expert"])
     dup = np.zeros(n, dtype=bool)
-    dup[uniq[counts > 1] // n_e] = True
-    distinct_v = np.bincount(np.unique(key[has_v]) // n_e, minlength=n)
+    dup[key[1:][key[1:] == key[:-1]] // n_e] = True
+    key_v = np.sort(t["case"][has_v] * n_e + t["expert"][has_v])
+    new_v = np.ones(len(key_v), dtype=bool)
+    new_v[1:] = key_v[1:] != key_v[:-1]
+    distinct_v = np.bincount(key_v[new_v] // n_e, minlength=n)
     wrong_spec = np.zeros(n, dtype=bool)
     wrong_spec[t["case"][w.experts.spec[t["expert"]] != w.cat.spec[c["disease"][t["case"]]]]] = True
     assign = (decided & ((n_v != 2) | (distinct_v != 2))) | dup | wrong_spec
@@ -88,17 +104,26 @@ def case_checks(w: World, c: Cols, t: Cols) -> dict[str, np.ndarray]:
     reapply[order] = (_prior(double[order], first) > 0) | (_prior(fail[order], first) >= 2)
 
     pdf_day = int(np.datetime64(w.rules.pdf_from, "D").astype(np.int64))
-    upload = (c["size"] > w.rules.max_size_mb) | ((c["discharge"] >= pdf_day) & (c["fmt"] != FMT_PDF))
+    upload = (c["size"] > w.rules.max_size_mb) | (
+        (c["discharge"] >= pdf_day) & (c["fmt"] != FMT_PDF)
+    )
 
     approved = c["outcome"] == PASS
     sub_day = c["submitted"] // DAY
     expected = benefit_start(w, c["disease"], c["submitted"], c["decided"])
     latest = w.cal.nth_after(sub_day, w.rules.instant_workdays)
     instant = w.cat.instant[c["disease"]]
-    wrong = np.where(instant, (c["benefit"] < sub_day) | (c["benefit"] > latest), c["benefit"] != expected)
+    wrong = np.where(
+        instant, (c["benefit"] < sub_day) | (c["benefit"] > latest), c["benefit"] != expected
+    )
     benefit = (approved & ((c["benefit"] == NONE) | wrong)) | (~approved & (c["benefit"] != NONE))
-    return {"ZZ-ASSIGN": assign, "ZZ-VERDICT": verdict, "ZZ-REAPPLY": reapply,
-            "ZZ-UPLOAD": upload, "ZZ-BENEFIT": benefit}
+    return {
+        "ZZ-ASSIGN": assign,
+        "ZZ-VERDICT": verdict,
+        "ZZ-REAPPLY": reapply,
+        "ZZ-UPLOAD": upload,
+        "ZZ-BENEFIT": benefit,
+    }
 
 
 def _prior(x: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -147,7 +172,9 @@ def expected_breaches(w: World, c: Cols, t: Cols) -> dict[str, Any]:
     by_year: dict[str, dict[str, int]] = {}
     for y in np.unique(s["year"]):
         m = s["year"] == y
-        by_year[str(int(y))] = {name: int(((s["kind"] == k) & m).sum()) for k, name in KIND_NAMES.items()}
+        by_year[str(int(y))] = {
+            name: int(((s["kind"] == k) & m).sum()) for k, name in KIND_NAMES.items()
+        }
     violations = {
         "ZZ-ACCEPT": int((s["kind"] == ACCEPT_TIMEOUT).sum()),
         "ZZ-COMPLETE": int((s["kind"] == COMPLETE_TIMEOUT).sum()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from faker import Faker
@@ -20,8 +21,11 @@ class NamePool:
         """A pool index per person, from the names of the person's sex."""
         u = rng.random(len(male))
         n_male = len(self.names) - self.n_female
-        return np.where(male, self.n_female + (u * n_male).astype(np.int64),
-                        (u * self.n_female).astype(np.int64))
+        return np.where(
+            male,
+            self.n_female + (u * n_male).astype(np.int64),
+            (u * self.n_female).astype(np.int64),
+        )
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,15 @@ class Persons:
     name_idx: np.ndarray
 
 
+@cache
 def name_pool(seed: int, size: int) -> NamePool:
     """Draw `size` names and ID area codes once from a seeded Faker."""
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     half = size // 2
-    names = [fake.name_female() for _ in range(half)] + [fake.name_male() for _ in range(size - half)]
+    names = [fake.name_female() for _ in range(half)] + [
+        fake.name_male() for _ in range(size - half)
+    ]
     return NamePool(
         names=names,
         n_female=half,
@@ -53,7 +60,11 @@ def _yyyymmdd(day: np.ndarray) -> np.ndarray:
 
 
 def make_persons(
-    rng: np.random.Generator, n: int, pool: NamePool, local_codes: np.ndarray, local_share: float,
+    rng: np.random.Generator,
+    n: int,
+    pool: NamePool,
+    local_codes: np.ndarray,
+    local_share: float,
     ref_day: int,
 ) -> Persons:
     """n distinct applicants: mostly Zhengzhou-born, ages skewed old (chronic diseases)."""
@@ -68,10 +79,11 @@ def make_persons(
     seq = rng.integers(0, 1000, n)
     number = area * 10**11 + birth * 1000 + seq
     while True:
-        _, first = np.unique(number, return_index=True)
-        dup = np.setdiff1d(np.arange(n), first)
-        if not len(dup):
+        order = np.argsort(number, kind="stable")
+        repeat = np.zeros(n, dtype=bool)
+        repeat[order[1:]] = number[order[1:]] == number[order[:-1]]
+        if not repeat.any():
             break
-        number[dup] = number[dup] // 1000 * 1000 + rng.integers(0, 1000, len(dup))
+        number[repeat] = number[repeat] // 1000 * 1000 + rng.integers(0, 1000, int(repeat.sum()))
     male = number % 2 == 1
     return Persons(number17=number, male=male, name_idx=pool.draw(rng, male))

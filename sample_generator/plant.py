@@ -11,9 +11,15 @@ import numpy as np
 
 from sample_generator.oracle import NEVER, disqualified_at, strikes
 from sample_generator.registry import NONE
-from sample_generator.timeline import FMT_OTHER, FMT_PDF, FMT_SCAN, benefit_start
+from sample_generator.timeline import (
+    FMT_OTHER,
+    FMT_PDF,
+    FMT_SCAN,
+    benefit_start,
+    new_year_midnight,
+)
 from sample_generator.workdays import DAY, year_of_day
-from sample_generator.world import DECLINE, FAIL, ON_TIME, PASS, Cols, World
+from sample_generator.world import DECLINE, FAIL, LATE_COMPLETE, ON_TIME, PASS, Cols, World
 
 
 class CaseExperts:
@@ -90,6 +96,44 @@ def _terminal(t: Cols, n: int) -> np.ndarray:
     return out
 
 
+def plant_late_after_disqualified(
+    w: World, c: Cols, t: Cols, free: np.ndarray, disq: np.ndarray
+) -> np.ndarray:
+    """ZZ-STRIKE `after_disqualified`: a review accepted before the disqualification, finished late."""
+    owner_disq = disq[t["expert"]]
+    idx = np.flatnonzero(
+        (t["late"] == ON_TIME)
+        & (t["verdict"] != NONE)
+        & (t["pushed"] < owner_disq)
+        & free[t["case"]]
+    )
+    cdl = w.cal.deadline(t["responded"][idx], w.rules.complete_workdays)
+    at = owner_disq[idx]
+    ok = (cdl > at) & (cdl < w.as_of) & ~new_year_midnight(cdl)
+    ok &= year_of_day(cdl // DAY) == year_of_day(np.minimum(at, cdl) // DAY)
+    _, first = np.unique(t["expert"][idx[ok]], return_index=True)
+    cand, cdl = idx[ok][first], cdl[ok][first]
+    n_disq = int((disq != NEVER).sum())
+    k = _count(w, n_disq, w.st["breaches"]["late_after_disqualified"], len(cand))
+    pick = np.sort(w.rng.choice(len(cand), k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+    chosen = cand[pick]
+    t["completed"][chosen] = cdl[pick] + w.u(60, 20 * 3600, k)
+    t["late"][chosen] = LATE_COMPLETE
+    cases = t["case"][chosen]
+    term = _terminal(t, len(c["disease"]))[cases]
+    decided = t["completed"][term].max(1) + w.u(*w.st["flow"]["decide_delay_s"], k)
+    open_ = decided > w.as_of
+    c["decided"][cases] = np.where(open_, NONE, decided)
+    c["outcome"][cases[open_]] = NONE
+    late = t["completed"][chosen] > w.as_of
+    t["completed"][chosen[late]] = NONE
+    t["verdict"][chosen[late]] = NONE
+    b = benefit_start(w, c["disease"][cases], c["submitted"][cases], c["decided"][cases])
+    c["benefit"][cases] = np.where(c["outcome"][cases] == PASS, b, NONE)
+    free[cases] = False
+    return chosen
+
+
 def plant_single_verdict(w: World, c: Cols, t: Cols, free: np.ndarray) -> np.ndarray:
     """ZZ-ASSIGN: the second expert declines, nobody replaces him, the case is decided anyway."""
     n = len(c["disease"])
@@ -98,7 +142,9 @@ def plant_single_verdict(w: World, c: Cols, t: Cols, free: np.ndarray) -> np.nda
     x = term[:, 1].clip(0)
     ok &= (t["late"][x] == ON_TIME) & (t["late"][term[:, 0].clip(0)] == ON_TIME)
     a = term[:, 0].clip(0)
-    decided = np.maximum(t["completed"][a], t["responded"][x]) + w.u(*w.st["flow"]["decide_delay_s"], n)
+    decided = np.maximum(t["completed"][a], t["responded"][x]) + w.u(
+        *w.st["flow"]["decide_delay_s"], n
+    )
     ok &= decided <= w.as_of
     k = _count(w, n, w.st["breaches"]["assign_single_verdict"], int(ok.sum()))
     chosen = _pick(w, np.flatnonzero(ok), k)
@@ -122,7 +168,11 @@ def plant_same_expert(w: World, c: Cols, t: Cols, free: np.ndarray, disq: np.nda
     later = np.flatnonzero(t["stage"] > 0)
     prev = order[np.searchsorted(key[order], key[later] - 1)]
     d = t["expert"][prev]
-    ok = (t["response"][prev] == DECLINE) & (t["late"][prev] == ON_TIME) & (t["late"][later] == ON_TIME)
+    ok = (
+        (t["response"][prev] == DECLINE)
+        & (t["late"][prev] == ON_TIME)
+        & (t["late"][later] == ON_TIME)
+    )
     ok &= free[t["case"][later]] & (c["outcome"][t["case"][later]] != NONE)
     ok &= t["pushed"][later] < np.minimum(disq[d], w.reg_to[d])
     _, first = np.unique(t["case"][later[ok]], return_index=True)
@@ -153,8 +203,12 @@ def plant_strike_after(
                 break
             x = int(w.rng.integers(lo, len(t["pushed"])))
             cs = int(t["case"][x])
-            if (spec_of_task[x] != w.experts.spec[e] or t["late"][x] != ON_TIME or not free[cs]
-                    or e in case_experts(np.array([cs]))[0]):
+            if (
+                spec_of_task[x] != w.experts.spec[e]
+                or t["late"][x] != ON_TIME
+                or not free[cs]
+                or e in case_experts(np.array([cs]))[0]
+            ):
                 continue
             t["expert"][x] = e
             free[cs] = False
@@ -195,7 +249,9 @@ def plant_upload(w: World, c: Cols, free: np.ndarray) -> np.ndarray:
     n = len(free)
     k = _count(w, n, br["upload_oversize"], int(free.sum()))
     big = _pick(w, np.flatnonzero(free), k)
-    c["size"][big] = (w.rules.max_size_mb + w.rng.uniform(0.01, 20, k)).round(2).clip(w.rules.max_size_mb + 0.01)
+    c["size"][big] = (
+        (w.rules.max_size_mb + w.rng.uniform(0.01, 20, k)).round(2).clip(w.rules.max_size_mb + 0.01)
+    )
     free[big] = False
     pdf_day = int(np.datetime64(w.rules.pdf_from, "D").astype(np.int64))
     ok = free & (c["discharge"] >= pdf_day) & (c["fmt"] == FMT_PDF)
@@ -204,4 +260,3 @@ def plant_upload(w: World, c: Cols, free: np.ndarray) -> np.ndarray:
     c["fmt"][scan] = np.where(w.rng.random(k) < 0.7, FMT_SCAN, FMT_OTHER)
     free[scan] = False
     return np.sort(np.concatenate([big, scan]))
-

@@ -18,13 +18,69 @@ NUMERALS = "一二三四五六七八九十"
 PUBLIC_KINDS = {
     "一类": ["社区卫生服务中心", "卫生院", "中心卫生院"],
     "二类": ["人民医院", "中医院", "中西医结合医院", "第二人民医院", "第三人民医院", "康复医院"],
-    "三类": ["人民医院", "中心医院", "中医院", "第一人民医院", "骨科医院", "心血管病医院", "肿瘤医院"],
+    "三类": [
+        "人民医院",
+        "中心医院",
+        "中医院",
+        "第一人民医院",
+        "骨科医院",
+        "心血管病医院",
+        "肿瘤医院",
+    ],
 }
-PLACES = ["城关", "东风", "建设", "花园", "文化", "丰产", "南阳路", "大学路", "淮河路", "长江路",
-          "福华街", "人民路", "杜岭", "北林路", "未来路", "经八路", "丰庆路", "祭城", "龙子湖", "如意湖"]
-BRANDS = ["仁济", "华山", "长城", "和谐", "东方", "阳光", "仁爱", "博爱", "协和", "同仁", "康宁", "永安",
-          "天佑", "弘大", "瑞康", "圣德", "福华", "嘉禾", "颐和", "中康"]
-PRIVATE_KINDS = ["医院", "骨科医院", "心血管病医院", "肿瘤医院", "中西医结合医院", "康复医院", "精神病医院"]
+PLACES = [
+    "城关",
+    "东风",
+    "建设",
+    "花园",
+    "文化",
+    "丰产",
+    "南阳路",
+    "大学路",
+    "淮河路",
+    "长江路",
+    "福华街",
+    "人民路",
+    "杜岭",
+    "北林路",
+    "未来路",
+    "经八路",
+    "丰庆路",
+    "祭城",
+    "龙子湖",
+    "如意湖",
+]
+BRANDS = [
+    "仁济",
+    "华山",
+    "长城",
+    "和谐",
+    "东方",
+    "阳光",
+    "仁爱",
+    "博爱",
+    "协和",
+    "同仁",
+    "康宁",
+    "永安",
+    "天佑",
+    "弘大",
+    "瑞康",
+    "圣德",
+    "福华",
+    "嘉禾",
+    "颐和",
+    "中康",
+]
+PRIVATE_KINDS = [
+    "医院",
+    "骨科医院",
+    "心血管病医院",
+    "肿瘤医院",
+    "中西医结合医院",
+    "康复医院",
+    "精神病医院",
+]
 
 
 @dataclass
@@ -100,7 +156,10 @@ def make_hospitals(rng: np.random.Generator, n: int, st: dict[str, Any], rules: 
     dist[:top] = rng.integers(0, n_core, top)
     classes = h["classes"]
     names = _dedupe(
-        [_hospital_name(rng, districts[dist[i]], classes[cls[i]], bool(public[i])) for i in range(n)]
+        [
+            _hospital_name(rng, districts[dist[i]], classes[cls[i]], bool(public[i]))
+            for i in range(n)
+        ]
     )
     ownership = np.where(public, OWNERSHIP[0], OWNERSHIP[1])
     qualifying = np.isin(ownership, list(rules.ownership)) & np.isin(
@@ -175,14 +234,25 @@ def make_experts(
         p_late[chosen] = 0.0
         eligible = np.flatnonzero(~protected & (register_disq == NONE) & (registered < start))
         k = min(len(eligible), max(2, round(m * br["chronic_expert_share"])))
-        chronic = rng.choice(eligible, k, replace=False)
+        # lateness clusters in small expert teams, so a few hospitals reach the ZZ-HOSPITAL5 line
+        team = np.bincount(hospital, minlength=len(hospitals.names))[hospital[eligible]]
+        chronic = rng.choice(eligible, k, replace=False, p=(1 / team) / (1 / team).sum())
         lo, hi = br["chronic_late_p"]
-        # pushes per case ≈ 2 / (1 - decline rate); spread over the specialty's experts
-        pushes = n_cases * share * 2 / (1 - st["flow"]["decline_rate"]) / per_spec
+        # pushes per case ≈ 2 / (1 - decline rate), spread over the specialty's experts; the
+        # target is per calendar year (strikes are numbered per year) or per shorter window
+        years = max(1.0, (end - start + 1) / 365.25)
+        pushes = n_cases * share * 2 / (1 - st["flow"]["decline_rate"]) / per_spec / years
         expected = pushes[spec[chronic]]
         p_late[chronic] = np.clip(br["chronic_target_strikes"] / np.maximum(expected, 1), lo, hi)
         hospital, spec, title, registered, register_disq, p_late, unqualified = _add_unqualified(
-            rng, hospitals, br, m, first, start, cat, share,
+            rng,
+            hospitals,
+            br,
+            m,
+            first,
+            start,
+            cat,
+            share,
             (hospital, spec, title, registered, register_disq, p_late, unqualified),
         )
     male = rng.random(len(spec)) < 0.6

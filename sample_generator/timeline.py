@@ -45,17 +45,24 @@ def base_cases(w: World, n: int, n_persons: int) -> Cols:
     """n first submissions of a new medical record, with the verdicts their experts will give."""
     rng, fl, cat = w.rng, w.st["flow"], w.cat
     disease = rng.choice(len(cat.names), n, p=cat.weight / cat.weight.sum())
-    hospital = rng.choice(len(w.hospitals.case_weight), n, p=w.hospitals.case_weight / w.hospitals.case_weight.sum())
+    hospital = rng.choice(
+        len(w.hospitals.case_weight), n, p=w.hospitals.case_weight / w.hospitals.case_weight.sum()
+    )
     submitted = submission_times(w, n)
     sub_day = submitted // DAY
     old = rng.random(n) < fl["pre_2022_discharge_share"]
     pdf_day = int(np.datetime64(w.rules.pdf_from, "D").astype(np.int64))
-    gap = np.clip(rng.lognormal(np.log(fl["discharge_median_days"]), 0.9, n), 1, 720).astype(np.int64)
+    gap = np.clip(rng.lognormal(np.log(fl["discharge_median_days"]), 0.9, n), 1, 720).astype(
+        np.int64
+    )
     discharge = np.where(old, rng.integers(pdf_day - 6 * 365, pdf_day, n), sub_day - gap)
     fmt = np.where(old & (rng.random(n) < 0.7), FMT_SCAN, FMT_PDF)
     fmt = np.where(discharge >= pdf_day, FMT_PDF, fmt)
-    size = np.clip(rng.lognormal(np.log(fl["record_size_median_mb"]), fl["record_size_sigma"], n),
-                   0.2, fl["record_size_max_mb"]).round(2)
+    size = np.clip(
+        rng.lognormal(np.log(fl["record_size_median_mb"]), fl["record_size_sigma"], n),
+        0.2,
+        fl["record_size_max_mb"],
+    ).round(2)
     v0, v1 = draw_verdicts(w, disease)
     return {
         "disease": disease,
@@ -115,15 +122,56 @@ def _response_delay(w: World, n: int) -> np.ndarray:
 def _late_kinds(w: World, expert: np.ndarray) -> np.ndarray:
     br = w.st["breaches"]
     late = w.rng.random(len(expert)) < w.experts.p_late[expert]
-    weights = np.array([br["late_kind_weights"][br["late_kinds"].index(k)] for k in LATE_KIND_NAMES])
+    weights = np.array(
+        [br["late_kind_weights"][br["late_kinds"].index(k)] for k in LATE_KIND_NAMES]
+    )
     kind = 1 + w.rng.choice(len(weights), len(expert), p=weights / weights.sum())
     return np.where(late, kind, ON_TIME)
 
 
-def _new_year_midnight(t: np.ndarray) -> np.ndarray:
+def new_year_midnight(t: np.ndarray) -> np.ndarray:
     """Instants exactly at 1 Jan 00:00:00, whose 'year' a reader could take either way."""
     d = (t // DAY).astype("datetime64[D]")
     return (t % DAY == 0) & (d == d.astype("datetime64[Y]").astype("datetime64[D]"))
+
+
+def _responses(w: World, push: np.ndarray, expert: np.ndarray, last: bool) -> Cols:
+    """Each pushed task's response, completion, planted lateness and the next push if any."""
+    rng, fl, rules = w.rng, w.st["flow"], w.rules
+    m = len(push)
+    kind = np.zeros(m, dtype=np.int64) if last else _late_kinds(w, expert)
+    resp_on = push + _response_delay(w, m)
+    dl = push + rules.accept_s
+    cdl = w.cal.deadline(resp_on, rules.complete_workdays)
+    accept_kind = np.isin(kind, [LATE_ACCEPT, LATE_DECLINE, NO_RESPONSE])
+    complete_kind = np.isin(kind, [LATE_COMPLETE, NEVER_COMPLETE])
+    ambiguous = (accept_kind & new_year_midnight(dl)) | (complete_kind & new_year_midnight(cdl))
+    kind[ambiguous] = ON_TIME
+    decline = (kind == ON_TIME) & (rng.random(m) < fl["decline_rate"]) & (not last)
+    lo, hi = (h * HOUR for h in fl["late_response_extra_h"])
+    late_resp = np.isin(kind, [LATE_ACCEPT, LATE_DECLINE])
+    responded = np.where(late_resp, dl + w.u(lo, hi, m), resp_on)
+    responded[kind == NO_RESPONSE] = NONE
+    response = np.where(decline | (kind == LATE_DECLINE), DECLINE, ACCEPT)
+    response[kind == NO_RESPONSE] = NONE
+    work = rng.lognormal(np.log(fl["complete_median_h"] * HOUR), fl["complete_sigma"], m)
+    room = cdl - resp_on - w.u(60, 3 * HOUR, m)
+    completed = resp_on + np.maximum(np.minimum(work, room), 60).astype(np.int64)
+    lo, hi = (h * HOUR for h in fl["late_complete_extra_h"])
+    completed = np.where(kind == LATE_COMPLETE, cdl + w.u(lo, hi, m), completed)
+    completed = np.where(kind == LATE_ACCEPT, responded + work.astype(np.int64), completed)
+    cont = (response != ACCEPT) | (kind == NEVER_COMPLETE)
+    completed[cont] = NONE
+    # the platform re-pushes after a decline, a missed response or a missed completion
+    waited = np.where(response == DECLINE, responded, np.where(kind == NEVER_COMPLETE, cdl, dl))
+    return {
+        "responded": responded,
+        "response": response,
+        "completed": completed,
+        "late": kind,
+        "cont": cont,
+        "next_push": waited + w.u(*fl["push_delay_s"], m),
+    }
 
 
 def simulate(w: World, cases: Cols) -> tuple[Cols, np.ndarray]:
@@ -132,7 +180,7 @@ def simulate(w: World, cases: Cols) -> tuple[Cols, np.ndarray]:
     Returns the tasks (pushed up to as_of; later response/completion times still uncensored) and
     each case's decision time (NONE where a chain did not end with a verdict by as_of).
     """
-    rng, fl, rules = w.rng, w.st["flow"], w.rules
+    fl = w.st["flow"]
     n = len(cases["spec"])
     stages = fl["max_pushes_per_slot"]
     used = np.full((n, 2 * stages), NONE, dtype=np.int64)
@@ -145,55 +193,29 @@ def simulate(w: World, cases: Cols) -> tuple[Cols, np.ndarray]:
     for stage in range(stages):
         alive = push <= w.as_of
         case, slot, push = case[alive], slot[alive], push[alive]
-        m = len(case)
-        if not m:
+        if not len(case):
             break
-        expert = np.empty(m, dtype=np.int64)
+        expert = np.empty(len(case), dtype=np.int64)
         for s in (0, 1):
             sel = np.flatnonzero(slot == s)
             c = case[sel]
             expert[sel] = w.draw_experts(cases["spec"][c], push[sel], used[c])
             used[c, n_used[c]] = expert[sel]
             n_used[c] += 1
-        last = stage == stages - 1
-        kind = np.zeros(m, dtype=np.int64) if last else _late_kinds(w, expert)
-        resp_on = push + _response_delay(w, m)
-        dl = push + rules.accept_s
-        cdl = w.cal.deadline(resp_on, rules.complete_workdays)
-        accept_kind = np.isin(kind, [LATE_ACCEPT, LATE_DECLINE, NO_RESPONSE])
-        complete_kind = np.isin(kind, [LATE_COMPLETE, NEVER_COMPLETE])
-        kind[(accept_kind & _new_year_midnight(dl)) | (complete_kind & _new_year_midnight(cdl))] = ON_TIME
-        decline = (kind == ON_TIME) & (rng.random(m) < fl["decline_rate"]) & (not last)
-        lo, hi = (h * HOUR for h in fl["late_response_extra_h"])
-        late_resp = np.isin(kind, [LATE_ACCEPT, LATE_DECLINE])
-        responded = np.where(late_resp, dl + w.u(lo, hi, m), resp_on)
-        responded[kind == NO_RESPONSE] = NONE
-        response = np.where(decline | (kind == LATE_DECLINE), DECLINE, ACCEPT)
-        response[kind == NO_RESPONSE] = NONE
-        work = rng.lognormal(np.log(fl["complete_median_h"] * HOUR), fl["complete_sigma"], m)
-        room = cdl - resp_on - w.u(60, 3 * HOUR, m)
-        completed = resp_on + np.maximum(np.minimum(work, room), 60).astype(np.int64)
-        lo, hi = (h * HOUR for h in fl["late_complete_extra_h"])
-        completed = np.where(kind == LATE_COMPLETE, cdl + w.u(lo, hi, m), completed)
-        completed = np.where(kind == LATE_ACCEPT, responded + work.astype(np.int64), completed)
-        completed[(response != ACCEPT) | (kind == NEVER_COMPLETE)] = NONE
-        cont = (response != ACCEPT) | (kind == NEVER_COMPLETE)
-        pd = w.u(*fl["push_delay_s"], m)
-        next_push = np.where(response == DECLINE, responded, np.where(kind == NEVER_COMPLETE, cdl, dl)) + pd
-        verdict = np.where(cont, NONE, np.where(slot == 0, cases["v0"][case], cases["v1"][case]))
-        final[case[~cont], slot[~cont]] = completed[~cont]
+        r = _responses(w, push, expert, stage == stages - 1)
+        cont = r.pop("cont")
+        next_push = r.pop("next_push")
+        verdict = np.where(slot == 0, cases["v0"][case], cases["v1"][case])
+        final[case[~cont], slot[~cont]] = r["completed"][~cont]
         parts.append(
             {
                 "case": case,
                 "slot": slot,
-                "stage": np.full(m, stage),
+                "stage": np.full(len(case), stage),
                 "expert": expert,
                 "pushed": push,
-                "responded": responded,
-                "response": response,
-                "completed": completed,
-                "verdict": verdict,
-                "late": kind,
+                "verdict": np.where(cont, NONE, verdict),
+                **r,
             }
         )
         case, slot, push = case[cont], slot[cont], next_push[cont]
@@ -203,7 +225,9 @@ def simulate(w: World, cases: Cols) -> tuple[Cols, np.ndarray]:
     return tasks, decided
 
 
-def benefit_start(w: World, disease: np.ndarray, submitted: np.ndarray, decided: np.ndarray) -> np.ndarray:
+def benefit_start(
+    w: World, disease: np.ndarray, submitted: np.ndarray, decided: np.ndarray
+) -> np.ndarray:
     """ZZ-BENEFIT: 集中办结 → 1st of the month after approval; 即时办结 → by the 6th working day."""
     dday = decided // DAY
     next_month = (dday.astype("datetime64[D]").astype("datetime64[M]") + 1).astype("datetime64[D]")

@@ -6,6 +6,9 @@ since 1970-01-01. Built from `pipelines.workcal.build_days()`, so it knows what 
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import cache
+
 import numpy as np
 
 from pipelines.errors import CalendarGapError
@@ -22,8 +25,7 @@ def year_of_day(day: np.ndarray) -> np.ndarray:
 class WorkCalendar:
     """Vectorised working-day arithmetic over the covered years."""
 
-    def __init__(self) -> None:
-        days = build_days()
+    def __init__(self, days: list[tuple[dt.date, bool]]) -> None:
         self.first = int(np.datetime64(days[0][0], "D").astype(np.int64))
         self.is_work = np.array([w for _, w in days], dtype=bool)
         self.workday_no = np.cumsum(self.is_work)
@@ -63,3 +65,13 @@ class WorkCalendar:
         """Working days in [first, last] (epoch days)."""
         self._index(np.array([first, last]))
         return self.workdays[(self.workdays >= first) & (self.workdays <= last)]
+
+
+@cache
+def _days() -> tuple[tuple[dt.date, bool], ...]:
+    return tuple(build_days())
+
+
+def work_calendar() -> WorkCalendar:
+    """The calendar of pipelines.workcal (built once per process)."""
+    return WorkCalendar(list(_days()))

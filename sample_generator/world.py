@@ -54,7 +54,9 @@ class World:
         self.spec_cnt = np.bincount(ex.spec, minlength=len(self.cat.specialties))
         self.spec_off = np.cumsum(self.spec_cnt) - self.spec_cnt
         self.reg_from = ex.registered * DAY
-        self.reg_to = np.where(ex.register_disq == NONE, np.iinfo(np.int64).max, ex.register_disq * DAY)
+        self.reg_to = np.where(
+            ex.register_disq == NONE, np.iinfo(np.int64).max, ex.register_disq * DAY
+        )
 
     @property
     def as_of(self) -> int:
@@ -85,14 +87,20 @@ class World:
             out[todo[ok]] = cand[ok]
             todo = todo[~ok]
         for i in todo:
-            pool = self.spec_order[self.spec_off[spec[i]] : self.spec_off[spec[i]] + self.spec_cnt[spec[i]]]
+            pool = self.spec_order[
+                self.spec_off[spec[i]] : self.spec_off[spec[i]] + self.spec_cnt[spec[i]]
+            ]
             ok = self._eligible(pool, np.full(len(pool), push[i]), cutoff) & ~np.isin(pool, used[i])
             if not ok.any():
-                raise RuntimeError(f"no eligible expert for specialty {self.cat.specialties[spec[i]]}")
+                raise RuntimeError(
+                    f"no eligible expert for specialty {self.cat.specialties[spec[i]]}"
+                )
             out[i] = self.rng.choice(pool[ok])
         return out
 
-    def _eligible(self, expert: np.ndarray, push: np.ndarray, cutoff: np.ndarray | None) -> np.ndarray:
+    def _eligible(
+        self, expert: np.ndarray, push: np.ndarray, cutoff: np.ndarray | None
+    ) -> np.ndarray:
         ok = (self.reg_from[expert] <= push) & (push < self.reg_to[expert])
         if cutoff is not None:
             ok &= push < cutoff[expert]

@@ -18,13 +18,41 @@ from sample_generator.world import Cols, World
 
 COLUMNS = {
     "hospitals": ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
-    "experts": ["expert_id", "expert_name", "hospital_id", "specialty", "title", "registered_on",
-                "disqualified_on"],
-    "cases": ["case_id", "person_id", "person_name", "insurance_type", "disease_name", "hospital_id",
-              "submitted_at", "record_id", "record_format", "record_size_mb", "discharge_date",
-              "outcome", "decided_at", "benefit_start"],
-    "tasks": ["task_id", "case_id", "expert_id", "pushed_at", "responded_at", "response",
-              "completed_at", "verdict"],
+    "experts": [
+        "expert_id",
+        "expert_name",
+        "hospital_id",
+        "specialty",
+        "title",
+        "registered_on",
+        "disqualified_on",
+    ],
+    "cases": [
+        "case_id",
+        "person_id",
+        "person_name",
+        "insurance_type",
+        "disease_name",
+        "hospital_id",
+        "submitted_at",
+        "record_id",
+        "record_format",
+        "record_size_mb",
+        "discharge_date",
+        "outcome",
+        "decided_at",
+        "benefit_start",
+    ],
+    "tasks": [
+        "task_id",
+        "case_id",
+        "expert_id",
+        "pushed_at",
+        "responded_at",
+        "response",
+        "completed_at",
+        "verdict",
+    ],
 }
 RECORD_FORMATS = {FMT_PDF: "HIS导出PDF", FMT_SCAN: "扫描件", FMT_OTHER: "其他"}
 RESPONSES = ["不受理", "受理"]
@@ -51,59 +79,67 @@ def dates(values: np.ndarray) -> pa.Array:
 def hospitals_table(w: World) -> pa.Table:
     h = w.hospitals
     n = len(h.names)
-    return pa.table({
-        "hospital_id": make_ids("hospital", np.arange(n)),
-        "hospital_name": pa.array(h.names, type=pa.string()),
-        "hospital_class": labels(w.st["hospitals"]["classes"], h.cls),
-        "ownership": labels(OWNERSHIP, np.where(h.public, 0, 1)),
-        "district": pa.array(h.district, type=pa.string()),
-    })
+    return pa.table(
+        {
+            "hospital_id": make_ids("hospital", np.arange(n)),
+            "hospital_name": pa.array(h.names, type=pa.string()),
+            "hospital_class": labels(w.st["hospitals"]["classes"], h.cls),
+            "ownership": labels(OWNERSHIP, np.where(h.public, 0, 1)),
+            "district": pa.array(h.district, type=pa.string()),
+        }
+    )
 
 
 def experts_table(w: World, pool: NamePool) -> pa.Table:
     e = w.experts
-    return pa.table({
-        "expert_id": make_ids("expert", np.arange(len(e))),
-        "expert_name": labels(pool.names, e.name_idx),
-        "hospital_id": make_ids("hospital", e.hospital),
-        "specialty": labels(w.cat.specialties, e.spec),
-        "title": labels(TITLES, e.title),
-        "registered_on": dates(e.registered),
-        "disqualified_on": dates(e.register_disq),
-    })
+    return pa.table(
+        {
+            "expert_id": make_ids("expert", np.arange(len(e))),
+            "expert_name": labels(pool.names, e.name_idx),
+            "hospital_id": make_ids("hospital", e.hospital),
+            "specialty": labels(w.cat.specialties, e.spec),
+            "title": labels(TITLES, e.title),
+            "registered_on": dates(e.registered),
+            "disqualified_on": dates(e.register_disq),
+        }
+    )
 
 
 def cases_table(w: World, c: Cols, persons: Persons, pool: NamePool) -> pa.Table:
     p = c["person"]
-    return pa.table({
-        "case_id": make_ids("case", np.arange(len(p))),
-        "person_id": resident_ids(persons.number17[p]),
-        "person_name": labels(pool.names, persons.name_idx[p]),
-        "insurance_type": labels(INSURANCE, c["employee"].astype(np.int64)),
-        "disease_name": labels(w.cat.names, c["disease"]),
-        "hospital_id": make_ids("hospital", c["hospital"]),
-        "submitted_at": times(c["submitted"]),
-        "record_id": make_ids("record", c["record"]),
-        "record_format": labels([RECORD_FORMATS[k] for k in sorted(RECORD_FORMATS)], c["fmt"]),
-        "record_size_mb": pa.array(c["size"], type=pa.float64()),
-        "discharge_date": dates(c["discharge"]),
-        "outcome": labels(VERDICTS, c["outcome"]),
-        "decided_at": times(c["decided"]),
-        "benefit_start": dates(c["benefit"]),
-    })
+    return pa.table(
+        {
+            "case_id": make_ids("case", np.arange(len(p))),
+            "person_id": resident_ids(persons.number17[p]),
+            "person_name": labels(pool.names, persons.name_idx[p]),
+            "insurance_type": labels(INSURANCE, c["employee"].astype(np.int64)),
+            "disease_name": labels(w.cat.names, c["disease"]),
+            "hospital_id": make_ids("hospital", c["hospital"]),
+            "submitted_at": times(c["submitted"]),
+            "record_id": make_ids("record", c["record"]),
+            "record_format": labels([RECORD_FORMATS[k] for k in sorted(RECORD_FORMATS)], c["fmt"]),
+            "record_size_mb": pa.array(c["size"], type=pa.float64()),
+            "discharge_date": dates(c["discharge"]),
+            "outcome": labels(VERDICTS, c["outcome"]),
+            "decided_at": times(c["decided"]),
+            "benefit_start": dates(c["benefit"]),
+        }
+    )
 
 
 def tasks_table(t: Cols) -> pa.Table:
-    return pa.table({
-        "task_id": make_ids("task", np.arange(len(t["case"]))),
-        "case_id": make_ids("case", t["case"]),
-        "expert_id": make_ids("expert", t["expert"]),
-        "pushed_at": times(t["pushed"]),
-        "responded_at": times(t["responded"]),
-        "response": labels(RESPONSES, t["response"]),
-        "completed_at": times(t["completed"]),
-        "verdict": labels(VERDICTS, t["verdict"]),
-    })
+    return pa.table(
+        {
+            "task_id": make_ids("task", np.arange(len(t["case"]))),
+            "case_id": make_ids("case", t["case"]),
+            "expert_id": make_ids("expert", t["expert"]),
+            "pushed_at": times(t["pushed"]),
+            "responded_at": times(t["responded"]),
+            "response": labels(RESPONSES, t["response"]),
+            "completed_at": times(t["completed"]),
+            "verdict": labels(VERDICTS, t["verdict"]),
+        }
+    )
 
 
 def _text(value: Any) -> str:

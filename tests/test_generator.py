@@ -25,17 +25,54 @@ from sample_generator.ids import resident_id_valid
 
 CONTRACT_COLUMNS = {
     "hospitals": ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
-    "experts": ["expert_id", "expert_name", "hospital_id", "specialty", "title", "registered_on",
-                "disqualified_on"],
-    "cases": ["case_id", "person_id", "person_name", "insurance_type", "disease_name", "hospital_id",
-              "submitted_at", "record_id", "record_format", "record_size_mb", "discharge_date",
-              "outcome", "decided_at", "benefit_start"],
-    "tasks": ["task_id", "case_id", "expert_id", "pushed_at", "responded_at", "response",
-              "completed_at", "verdict"],
+    "experts": [
+        "expert_id",
+        "expert_name",
+        "hospital_id",
+        "specialty",
+        "title",
+        "registered_on",
+        "disqualified_on",
+    ],
+    "cases": [
+        "case_id",
+        "person_id",
+        "person_name",
+        "insurance_type",
+        "disease_name",
+        "hospital_id",
+        "submitted_at",
+        "record_id",
+        "record_format",
+        "record_size_mb",
+        "discharge_date",
+        "outcome",
+        "decided_at",
+        "benefit_start",
+    ],
+    "tasks": [
+        "task_id",
+        "case_id",
+        "expert_id",
+        "pushed_at",
+        "responded_at",
+        "response",
+        "completed_at",
+        "verdict",
+    ],
 }
 FILES = list(CONTRACT_COLUMNS)
-RULES = ["ZZ-ACCEPT", "ZZ-COMPLETE", "ZZ-ASSIGN", "ZZ-VERDICT", "ZZ-REAPPLY", "ZZ-UPLOAD",
-         "ZZ-BENEFIT", "ZZ-EXPERT-QUAL", "ZZ-STRIKE-AFTER"]
+RULES = [
+    "ZZ-ACCEPT",
+    "ZZ-COMPLETE",
+    "ZZ-ASSIGN",
+    "ZZ-VERDICT",
+    "ZZ-REAPPLY",
+    "ZZ-UPLOAD",
+    "ZZ-BENEFIT",
+    "ZZ-EXPERT-QUAL",
+    "ZZ-STRIKE-AFTER",
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +100,13 @@ def _load(folder: Path, fmt: str = "csv") -> duckdb.DuckDBPyConnection:
         reader = "read_parquet" if fmt == "parquet" else "read_csv"
         con.execute(f"create table {name} as select * from {reader}('{folder / f'{name}.{fmt}'}')")
     cat = read_catalogue()
-    con.execute("create table diseases (disease_name varchar, specialty varchar, settlement varchar)")
-    con.executemany("insert into diseases values (?, ?, ?)",
-                    [(r["disease_name"], r["specialty"], r["settlement"]) for r in cat])
+    con.execute(
+        "create table diseases (disease_name varchar, specialty varchar, settlement varchar)"
+    )
+    con.executemany(
+        "insert into diseases values (?, ?, ?)",
+        [(r["disease_name"], r["specialty"], r["settlement"]) for r in cat],
+    )
     return con
 
 
@@ -101,19 +142,27 @@ from s
 def _sql_findings(con: duckdb.DuckDBPyConnection, as_of: str) -> dict:
     """An independent SQL reading of the rules over the loaded files."""
     p = load_profile("zhengzhou")
-    params = {"accept_h": p["deadlines"]["accept_hours"], "as_of": dt.datetime.fromisoformat(as_of),
-              "complete_d": p["deadlines"]["complete_workdays"]}
+    params = {
+        "accept_h": p["deadlines"]["accept_hours"],
+        "as_of": dt.datetime.fromisoformat(as_of),
+        "complete_d": p["deadlines"]["complete_workdays"],
+    }
     con.execute(f"create or replace table strikes as {STRIKES_SQL}", params)
     con.execute("""create or replace table disq as
                    select expert_id, min(deadline) as at from strikes where no = 3 group by 1""")
     found = {
         "ZZ-ACCEPT": _ids(con, "select task_id from strikes where kind = 'accept_timeout'"),
         "ZZ-COMPLETE": _ids(con, "select task_id from strikes where kind = 'complete_timeout'"),
-        "ZZ-STRIKE-AFTER": _ids(con, """select t.task_id from tasks t join disq d using (expert_id)
-                                        where t.pushed_at > d.at"""),
+        "ZZ-STRIKE-AFTER": _ids(
+            con,
+            """select t.task_id from tasks t join disq d using (expert_id)
+                                        where t.pushed_at > d.at""",
+        ),
         "disqualified_experts": _ids(con, "select expert_id from disq"),
     }
-    found["ZZ-ASSIGN"] = _ids(con, """
+    found["ZZ-ASSIGN"] = _ids(
+        con,
+        """
         with per as (
             select case_id, count(verdict) as n_v,
                    count(distinct case when verdict is not null then expert_id end) as n_e,
@@ -127,14 +176,20 @@ def _sql_findings(con: duckdb.DuckDBPyConnection, as_of: str) -> dict:
         )
         select c.case_id from cases c join per using (case_id)
         where (c.outcome is not null and (n_v <> 2 or n_e <> 2)) or dup > 0
-        union select case_id from wrong""")
-    found["ZZ-VERDICT"] = _ids(con, """
+        union select case_id from wrong""",
+    )
+    found["ZZ-VERDICT"] = _ids(
+        con,
+        """
         select c.case_id from cases c join (
             select case_id, count(verdict) as n_v, count(*) filter (where verdict = '符合') as n_p
             from tasks group by 1) v using (case_id)
         where c.outcome is not null and n_v >= 1
-          and c.outcome <> case when n_p = n_v and n_v >= 2 then '符合' else '不符合' end""")
-    found["ZZ-REAPPLY"] = _ids(con, """
+          and c.outcome <> case when n_p = n_v and n_v >= 2 then '符合' else '不符合' end""",
+    )
+    found["ZZ-REAPPLY"] = _ids(
+        con,
+        """
         with v as (
             select c.case_id, c.record_id, c.disease_name, c.submitted_at,
                    count(*) filter (where t.verdict = '不符合') as n_f,
@@ -149,11 +204,17 @@ def _sql_findings(con: duckdb.DuckDBPyConnection, as_of: str) -> dict:
             window g as (partition by record_id, disease_name order by submitted_at, case_id
                          rows between unbounded preceding and 1 preceding)
         )
-        select case_id from w where dbl > 0 or fails >= 2""")
-    found["ZZ-UPLOAD"] = _ids(con, """
+        select case_id from w where dbl > 0 or fails >= 2""",
+    )
+    found["ZZ-UPLOAD"] = _ids(
+        con,
+        """
         select case_id from cases where record_size_mb > 10
-           or (discharge_date >= date '2022-01-01' and record_format <> 'HIS导出PDF')""")
-    found["ZZ-BENEFIT"] = _ids(con, """
+           or (discharge_date >= date '2022-01-01' and record_format <> 'HIS导出PDF')""",
+    )
+    found["ZZ-BENEFIT"] = _ids(
+        con,
+        """
         select c.case_id from cases c join diseases d using (disease_name)
         join calendar c1 on c1.day = cast(c.submitted_at as date)
         join calendar c6 on c6.workday_no = c1.workday_no + 6 and c6.is_workday
@@ -161,11 +222,15 @@ def _sql_findings(con: duckdb.DuckDBPyConnection, as_of: str) -> dict:
                    then c.benefit_start < c1.day or c.benefit_start > c6.day
                    else c.benefit_start <> cast(date_trunc('month', c.decided_at)
                                                 + interval 1 month as date) end))
-           or (c.outcome is distinct from '符合' and c.benefit_start is not null)""")
-    found["ZZ-EXPERT-QUAL"] = _ids(con, """
+           or (c.outcome is distinct from '符合' and c.benefit_start is not null)""",
+    )
+    found["ZZ-EXPERT-QUAL"] = _ids(
+        con,
+        """
         select e.expert_id from experts e join hospitals h using (hospital_id)
         where e.title not in ('副主任医师', '主任医师') or h.ownership <> '公立'
-           or h.hospital_class not in ('二类', '三类')""")
+           or h.hospital_class not in ('二类', '三类')""",
+    )
     return found
 
 
@@ -174,8 +239,12 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
         generate(2_000, seed=seed, out=tmp_path / name, bad_rows=5)
     for f in [*(f"{n}.csv" for n in FILES), "expected_breaches.json"]:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
-    assert (tmp_path / "a" / "cases.csv").read_bytes() != (tmp_path / "c" / "cases.csv").read_bytes()
-    assert (tmp_path / "a" / "tasks.csv").read_bytes() != (tmp_path / "c" / "tasks.csv").read_bytes()
+    assert (tmp_path / "a" / "cases.csv").read_bytes() != (
+        tmp_path / "c" / "cases.csv"
+    ).read_bytes()
+    assert (tmp_path / "a" / "tasks.csv").read_bytes() != (
+        tmp_path / "c" / "tasks.csv"
+    ).read_bytes()
 
 
 def test_files_have_exactly_the_contract_columns(breach_dir: Path) -> None:
@@ -187,19 +256,42 @@ def test_files_have_exactly_the_contract_columns(breach_dir: Path) -> None:
 def test_referential_integrity_and_two_distinct_experts(breach_dir: Path) -> None:
     con = _load(breach_dir)
     report = _report(breach_dir)
-    assert con.sql("select count(*) from tasks where case_id not in (select case_id from cases)").fetchone()[0] == 0
-    assert con.sql("select count(*) from tasks where expert_id not in (select expert_id from experts)").fetchone()[0] == 0
-    assert con.sql("select count(*) from cases where hospital_id not in (select hospital_id from hospitals)").fetchone()[0] == 0
-    assert con.sql("select count(*) from experts where hospital_id not in (select hospital_id from hospitals)").fetchone()[0] == 0
+    assert (
+        con.sql(
+            "select count(*) from tasks where case_id not in (select case_id from cases)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.sql(
+            "select count(*) from tasks where expert_id not in (select expert_id from experts)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.sql(
+            "select count(*) from cases where hospital_id not in (select hospital_id from hospitals)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.sql(
+            "select count(*) from experts where hospital_id not in (select hospital_id from hospitals)"
+        ).fetchone()[0]
+        == 0
+    )
     for name in FILES:
         key = CONTRACT_COLUMNS[name][0]
         total, distinct = con.sql(f"select count(*), count(distinct {key}) from {name}").fetchone()
         assert total == distinct == report["rows"][name]
-    odd = _ids(con, """
+    odd = _ids(
+        con,
+        """
         select case_id from cases c join tasks t using (case_id) where c.outcome is not null
         group by case_id having count(t.verdict) <> 2
             or count(distinct case when t.verdict is not null then t.expert_id end) <> 2
-            or count(*) <> count(distinct t.expert_id)""")
+            or count(*) <> count(distinct t.expert_id)""",
+    )
     assert odd and set(odd) <= set(report["planted"]["ZZ-ASSIGN"])
 
 
@@ -211,7 +303,9 @@ def test_experts_match_the_disease_specialty(breach_dir: Path) -> None:
         where e.specialty <> d.specialty""").fetchone()[0]
     assert wrong == 0
     specialties = {r["specialty"] for r in read_catalogue()}
-    assert {r[0] for r in con.sql("select distinct specialty from experts").fetchall()} <= specialties
+    assert {
+        r[0] for r in con.sql("select distinct specialty from experts").fetchall()
+    } <= specialties
 
 
 def test_resident_ids_are_valid(breach_dir: Path) -> None:
@@ -224,15 +318,19 @@ def test_times_on_working_days_and_in_order(breach_dir: Path) -> None:
     con = _load(breach_dir)
     off = con.sql("""
         select count(*) from cases c join calendar k on k.day = cast(c.submitted_at as date)
-        where not k.is_workday or hour(c.submitted_at) < 8 or hour(c.submitted_at) >= 18""").fetchone()[0]
+        where not k.is_workday or hour(c.submitted_at) < 8 or hour(c.submitted_at) >= 18""").fetchone()[
+        0
+    ]
     assert off == 0
     backwards = con.sql("""
         select count(*) from tasks t join cases c using (case_id)
         where t.pushed_at < c.submitted_at or t.responded_at < t.pushed_at
            or t.completed_at < t.responded_at or c.decided_at < t.completed_at""").fetchone()[0]
     assert backwards == 0
-    share = con.sql("select avg(case when outcome = '符合' then 1 else 0 end) from cases "
-                    "where outcome is not null").fetchone()[0]
+    share = con.sql(
+        "select avg(case when outcome = '符合' then 1 else 0 end) from cases "
+        "where outcome is not null"
+    ).fetchone()[0]
     assert 0.74 < share < 0.86
 
 
@@ -244,8 +342,10 @@ def test_expected_breaches_match_an_independent_sql_reading(breach_dir: Path) ->
         assert report["violations"][rule] == len(found[rule]) > 0, rule
     assert found["disqualified_experts"] == report["planted"]["disqualified_experts"]
     assert report["disqualified_experts"] == len(found["disqualified_experts"]) > 0
-    assert report["strikes"] == {"accept_timeout": len(found["ZZ-ACCEPT"]),
-                                 "complete_timeout": len(found["ZZ-COMPLETE"])}
+    assert report["strikes"] == {
+        "accept_timeout": len(found["ZZ-ACCEPT"]),
+        "complete_timeout": len(found["ZZ-COMPLETE"]),
+    }
 
 
 def test_strike_actions_follow_the_numbering(breach_dir: Path) -> None:
@@ -254,10 +354,17 @@ def test_strike_actions_follow_the_numbering(breach_dir: Path) -> None:
     _sql_findings(con, report["as_of"])
     by_no = dict(con.sql("select least(no, 4), count(*) from strikes group by 1").fetchall())
     actions = report["strike_actions"]
-    assert [actions["sms"], actions["notify_hospital"], actions["disqualify"],
-            actions["after_disqualified"]] == [by_no.get(i, 0) for i in (1, 2, 3, 4)]
+    assert [
+        actions["sms"],
+        actions["notify_hospital"],
+        actions["disqualify"],
+        actions["after_disqualified"],
+    ] == [by_no.get(i, 0) for i in (1, 2, 3, 4)]
+    assert actions["disqualify"] == report["disqualified_experts"] > 0
+    assert actions["after_disqualified"] > 0
     assert sum(report["strikes_by_year"]["2026"].values()) + sum(
-        report["strikes_by_year"].get("2025", {}).values()) == sum(report["strikes"].values())
+        report["strikes_by_year"].get("2025", {}).values()
+    ) == sum(report["strikes"].values())
 
 
 def test_no_breaches_gives_zero_counts_and_open_tasks_not_late(clean_dir: Path) -> None:
@@ -272,14 +379,20 @@ def test_no_breaches_gives_zero_counts_and_open_tasks_not_late(clean_dir: Path) 
     open_tasks = con.sql("""select count(*) from tasks
                             where responded_at is null or (response = '受理' and completed_at is null)""")
     assert open_tasks.fetchone()[0] > 0
-    assert con.sql("select count(*) from experts where disqualified_on is not null").fetchone()[0] == 0
+    assert (
+        con.sql("select count(*) from experts where disqualified_on is not null").fetchone()[0] == 0
+    )
 
 
 def test_parquet_is_readable_by_duckdb_with_types(tmp_path: Path) -> None:
     report = generate(3_000, seed=5, out=tmp_path, fmt="parquet")
     con = _load(tmp_path, "parquet")
-    types = dict(con.sql("select column_name, data_type from information_schema.columns "
-                         "where table_name = 'cases'").fetchall())
+    types = dict(
+        con.sql(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'cases'"
+        ).fetchall()
+    )
     assert types["submitted_at"].startswith("TIMESTAMP") and types["benefit_start"] == "DATE"
     assert con.sql("select count(*) from tasks").fetchone()[0] == report["rows"]["tasks"]
     found = _sql_findings(con, report["as_of"])
@@ -294,7 +407,8 @@ def test_bad_rows_are_spread_and_counted(tmp_path: Path) -> None:
         lines = (tmp_path / f"{name}.csv").read_text(encoding="utf-8").splitlines()
         assert len(lines) == 1 + report["rows"][name] + report["quarantine"][name]
         assert [r["line"] for r in report["quarantine_rows"][name]] == list(
-            range(report["rows"][name] + 2, len(lines) + 1))
+            range(report["rows"][name] + 2, len(lines) + 1)
+        )
 
 
 def test_small_run_is_fast(tmp_path: Path) -> None:
@@ -306,10 +420,42 @@ def test_small_run_is_fast(tmp_path: Path) -> None:
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--cases", "500", "--seed", "1", "--out", str(tmp_path / "ok"), "--quiet"]) == 0
     assert (tmp_path / "ok" / "tasks.csv").exists()
-    assert main(["--cases", "500", "--seed", "1", "--out", str(tmp_path / "x"), "--quiet",
-                 "--start", "2026-05-01", "--end", "2026-01-01"]) == 2
-    assert main(["--cases", "500", "--seed", "1", "--out", str(tmp_path / "y"), "--quiet",
-                 "--start", "2026-06-01", "--end", "2026-12-30"]) == 1
+    assert (
+        main(
+            [
+                "--cases",
+                "500",
+                "--seed",
+                "1",
+                "--out",
+                str(tmp_path / "x"),
+                "--quiet",
+                "--start",
+                "2026-05-01",
+                "--end",
+                "2026-01-01",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "--cases",
+                "500",
+                "--seed",
+                "1",
+                "--out",
+                str(tmp_path / "y"),
+                "--quiet",
+                "--start",
+                "2026-06-01",
+                "--end",
+                "2026-12-30",
+            ]
+        )
+        == 1
+    )
     assert "2027" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["--cases", "500", "--seed", "1", "--out", str(tmp_path / "z"), "--format", "xlsx"])

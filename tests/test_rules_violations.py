@@ -124,15 +124,18 @@ def test_zz_verdict_recorded_outcome_must_follow_the_verdicts(con):
             case("C2", outcome="不符合", **decided),  # both 符合 → 符合
             case("C3", outcome="符合", **decided),
             case("C4", outcome="不符合", **decided),
-            case("C5", outcome="符合", **decided),  # one verdict only: ZZ-ASSIGN, not ZZ-VERDICT
+            case("C5", outcome="符合", **decided),  # one 符合 cannot approve
+            case("C6", outcome="不符合", **decided),  # one 符合: not approved is right
+            case("C7", outcome="符合", **decided),  # no verdict: ZZ-ASSIGN's, not ZZ-VERDICT's
         ],
         tasks=panel("C1", "符合", "不符合")
         + panel("C2", "符合", "符合")
         + panel("C3", "符合", "符合")
         + panel("C4", "不符合", "不符合")
-        + panel("C5", "符合", None)[:1],
+        + panel("C5", "符合", None)[:1]
+        + panel("C6", "符合", None)[:1],
     )
-    assert found(con, "ZZ-VERDICT") == [("C1", None, None, "H1"), ("C2", None, None, "H1")]
+    assert [r[0] for r in found(con, "ZZ-VERDICT")] == ["C1", "C2", "C5"]
 
 
 def test_zz_reapply_record_use_after_failures(con):
@@ -198,9 +201,15 @@ def test_zz_upload_size_and_his_pdf(con):
             case("C3", record_format="扫描件", discharge_date="2022-01-01"),
             case("C4", record_format="扫描件", discharge_date="2021-12-31"),
             case("C5", discharge_date="2023-05-01"),  # format unknown
+            case("C6", record_size_mb=10.01, record_format="其他", discharge_date="2024-01-01"),
         ],
     )
-    assert found(con, "ZZ-UPLOAD") == [("C1", None, None, "H1"), ("C3", None, None, "H1")]
+    rows = [r for r in violations(con, AS_OF, ZZ).to_pylist() if r["rule_id"] == "ZZ-UPLOAD"]
+    assert [r["case_id"] for r in rows] == ["C1", "C3", "C6"]  # one row per case
+    assert rows[2]["detail"] == (
+        "病历文件大小10.01MB，超过10MB上限；"
+        "出院日期2024-01-01在2022-01-01及以后，病历须为HIS导出PDF，实际为其他。"
+    )
 
 
 def test_zz_expert_qual_title_and_hospital_of_experts_in_the_pool(con):
@@ -338,7 +347,5 @@ def test_rows_sorted_by_rule_then_ids_with_nulls_first(con):
         ("ZZ-ACCEPT", "C1", "T9"),
         ("ZZ-EXPERT-QUAL", None, None),
         ("ZZ-UPLOAD", "C1", None),
-        ("ZZ-UPLOAD", "C1", None),
         ("ZZ-UPLOAD", "C2", None),
     ]
-    assert rows[2]["detail"] < rows[3]["detail"]

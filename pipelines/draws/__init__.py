@@ -12,6 +12,7 @@ from pipelines.draws.engine import (
     current_state,
     draw,
     freeze_population,
+    population_table,
     replace,
 )
 from pipelines.draws.experts import draw_experts, expert_candidates, freeze_experts
@@ -31,12 +32,13 @@ from pipelines.draws.keys import (
     quota,
 )
 from pipelines.draws.log import DrawRecord, load_records
-from pipelines.draws.pdf import record_pdf
 from pipelines.draws.review import (
     Quarter,
     ReviewPlan,
     ReviewStep,
     appeal_panel,
+    draw_review_experts,
+    freeze_review,
     parse_quarter,
     review_calendar,
     review_plan,
@@ -44,6 +46,16 @@ from pipelines.draws.review import (
 )
 from pipelines.draws.spotcheck import check_rate, freeze_spot_check, spot_check
 from pipelines.draws.verify import LogCheck, verify_log
+
+
+def __getattr__(name: str):
+    # fpdf2 takes half a second to import: load the PDF module only when it is asked for
+    if name == "record_pdf":
+        from pipelines.draws.pdf import record_pdf
+
+        return record_pdf
+    raise AttributeError(name)
+
 
 __all__ = [
     "DrawRecord",
@@ -62,10 +74,12 @@ __all__ = [
     "draw",
     "draw_experts",
     "draw_key",
+    "draw_review_experts",
     "expert_candidates",
     "findings_summary",
     "freeze_experts",
     "freeze_population",
+    "freeze_review",
     "freeze_spot_check",
     "import_findings",
     "load_records",
@@ -73,7 +87,9 @@ __all__ = [
     "parse_quarter",
     "parse_rate",
     "population_digest",
+    "population_table",
     "quota",
+    "record_pdf",
     "record_pdf",
     "replace",
     "retrieval_list",

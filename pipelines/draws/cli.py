@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import duckdb
@@ -19,11 +19,10 @@ import duckdb
 from pipelines.config import load_profile
 from pipelines.db import connect
 from pipelines.draws import log
-from pipelines.draws.engine import DrawResult, current_state, replace
+from pipelines.draws.engine import DrawResult, population_table, replace
 from pipelines.draws.experts import draw_experts
 from pipelines.draws.findings import findings_summary, import_findings, write_retrieval_list
 from pipelines.draws.keys import Pick
-from pipelines.draws.pdf import record_pdf
 from pipelines.draws.review import appeal_panel, parse_quarter, review_plan, review_step
 from pipelines.draws.spotcheck import percent, spot_check
 from pipelines.draws.verify import verify_log
@@ -65,10 +64,6 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _short(digest: str | None) -> str:
-    return (digest or "")[:12] + "…"
-
-
 def _shortfall(result: DrawResult, what: str) -> None:
     for stratum, (want, have) in result.shortfall.items():
         _say(f"候选{what}不足：{stratum} 需 {want} 人，仅有 {have} 人，已全部抽取")
@@ -83,27 +78,15 @@ def expert_rows(picks: Sequence[Pick]) -> list[list]:
 
 
 def write_population(con: duckdb.DuckDBPyConnection, draw_id: str, path: str) -> int:
-    """The frozen population of a draw as the published list (id column, stratum column)."""
-    rec = log.get_record(con, draw_id)
-    frozen = rec if rec.kind == "population_frozen" else log.get_record(con, rec.frozen_id or "")
-    params = frozen.params()
-    id_col = params.get("id_column") or "id"
-    stratum_col = params.get("stratum_column")
-    cols = (
-        [id_col, "hospital_id"]
-        if stratum_col in (None, "hospital_id")
-        else [id_col, stratum_col, "hospital_id"]
-    )
-    rows = []
-    for m in frozen.members():
-        rows.append([m.id, m.hospital_id] if len(cols) == 2 else [m.id, m.stratum, m.hospital_id])
-    return write_csv(path, cols, rows)
+    """Write the frozen population of a draw as the list to publish."""
+    columns, rows = population_table(con, draw_id)
+    return write_csv(path, columns, rows)
 
 
 def cmd_spot_check(args: argparse.Namespace) -> int:
     """ZZ-SPOTCHECK: draw ceil(rate × n) approved cases per hospital of a period.
 
-    Example: python -m pipelines spot-check --from 2026-07-01 --to 2026-09-30 --rate 10% \
+    Example: python -m pipelines spot-check --from 2026-07-01 --to 2026-09-30 --rate 10% \\
         --seed 48213907561239847702 --supervisor 王纪检 --out 抽查名单.csv
     """
     profile = load_profile(args.profile)
@@ -132,7 +115,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     share = f"{k / n:.1%}" if n else "—"
     params = res.record.params()
     _say(
-        f"抽查完成：{d1} 至 {d2} 鉴定通过 {n:,} 件（名单摘要 {_short(res.record.population_digest)}），"
+        f"抽查完成：{d1} 至 {d2} 鉴定通过 {n:,} 件（名单摘要 {res.record.population_digest}），"
         f"比例 {percent(Decimal(params['rate']))}，{len(params['k'])} 家医院共抽取 {k:,} 件"
         f"（{share}），记录 {res.draw_id} → {args.out}"
     )
@@ -142,7 +125,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
 def cmd_draw_experts(args: argparse.Namespace) -> int:
     """Draw n qualified, not-disqualified experts of a specialty outside the avoided hospitals.
 
-    Example: python -m pipelines draw-experts --specialty 心血管内科 --n 5 \
+    Example: python -m pipelines draw-experts --specialty 心血管内科 --n 5 \\
         --seed 48213907561239847702 --avoid-hospital H001 --as-of "2026-07-06 09:00" --out 专家.csv
     """
     from pipelines.cli import parse_as_of
@@ -172,7 +155,7 @@ def cmd_draw_experts(args: argparse.Namespace) -> int:
     _shortfall(res, "专家")
     _say(
         f"专家抽取完成：{args.specialty} 候选 {res.record.population_size:,} 人（名单摘要 "
-        f"{_short(res.record.population_digest)}），抽取 {len(res.picks)} 人，记录 {res.draw_id} → {args.out}"
+        f"{res.record.population_digest}），抽取 {len(res.picks)} 人，记录 {res.draw_id} → {args.out}"
     )
     return 0
 
@@ -202,7 +185,7 @@ def cmd_review_plan(args: argparse.Namespace) -> int:
     --cases-out writes the case draw in the spot-check format, --experts-out the expert draw
     (specialty, rank, expert_id, hospital_id, key), both checkable with tools/verify_draw.py.
 
-    Example: python -m pipelines --profile taiyuan review-plan --quarter 2026Q3 \
+    Example: python -m pipelines review-plan --profile taiyuan --quarter 2026Q3 \\
         --seed 48213907561239847702 --out 复核方案_2026Q3.csv
     """
     from pipelines.cli import parse_as_of
@@ -269,7 +252,7 @@ def cmd_review_plan(args: argparse.Namespace) -> int:
 def cmd_appeal_panel(args: argparse.Namespace) -> int:
     """TY-REVIEW appeals: draw the panel (3 in Taiyuan) for an appealed case; columns as draw-experts.
 
-    Example: python -m pipelines --profile taiyuan appeal-panel --case C2026000123 \
+    Example: python -m pipelines appeal-panel --profile taiyuan --case C2026000123 \\
         --seed 48213907561239847702 --out 申诉专家_C2026000123.csv
     """
     from pipelines.cli import parse_as_of
@@ -301,7 +284,7 @@ def cmd_appeal_panel(args: argparse.Namespace) -> int:
 def cmd_findings_import(args: argparse.Namespace) -> int:
     """Import a filled-in retrieval list (申报编号/抽查结论/追回金额/备注) for a spot-check draw.
 
-    Example: python -m pipelines findings-import --draw SC-20261005-000002 抽查结果.xlsx \
+    Example: python -m pipelines findings-import --draw SC-20261005-000002 抽查结果.xlsx \\
         --summary-out 抽查汇总.csv
     """
     con = connect(args.db)
@@ -325,7 +308,7 @@ def cmd_findings_import(args: argparse.Namespace) -> int:
 def cmd_draw_replace(args: argparse.Namespace) -> int:
     """Replace a drawn expert or case that cannot serve by the next-ranked eligible candidate.
 
-    Example: python -m pipelines draw-replace --draw ED-20261005-000004 --id E0123 \
+    Example: python -m pipelines draw-replace --draw ED-20261005-000004 --id E0123 \\
         --reason 本人与申诉人有亲属关系，申请回避
     """
     con = connect(args.db)
@@ -346,6 +329,8 @@ def cmd_draw_pdf(args: argparse.Namespace) -> int:
 
     Example: python -m pipelines draw-pdf --draw SC-20261005-000002 --out 抽取记录.pdf --public
     """
+    from pipelines.draws.pdf import record_pdf
+
     con = connect(args.db)
     try:
         out = record_pdf(con, args.draw, args.out, public=args.public)
@@ -356,9 +341,12 @@ def cmd_draw_pdf(args: argparse.Namespace) -> int:
 
 
 def cmd_draw_export(args: argparse.Namespace) -> int:
-    """Export a draw for publication: its frozen population list and/or its current result.
+    """Export a draw for publication: its frozen population list and/or its result as drawn.
 
-    Example: python -m pipelines draw-export --draw SC-20261005-000002 \
+    The result is the draw itself (what tools/verify_draw.py re-derives); replacements are
+    published in the record (draw-pdf --public), each being the next-ranked candidate.
+
+    Example: python -m pipelines draw-export --draw SC-20261005-000002 \\
         --population 名单.csv --result 结果.csv
     """
     if not args.population and not args.result:
@@ -369,7 +357,7 @@ def cmd_draw_export(args: argparse.Namespace) -> int:
         if args.population:
             write_population(con, args.draw, args.population)
         if args.result:
-            picks = current_state(con, args.draw).picks
+            picks = rec.pick_list()
             if rec.kind in ("spot_check", "review_cases"):
                 write_csv(args.result, SPOT_CHECK_COLUMNS, spot_check_rows(picks))
             elif rec.kind == "review_experts":
@@ -391,8 +379,27 @@ def _people(p: argparse.ArgumentParser) -> None:
     p.add_argument("--supervisor", default="", help="监督人（纪检等部门见证人）")
 
 
+def _verb(
+    sub: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    name: str,
+    help_zh: str,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """A verb's parser: the Chinese one-liner in the list, the function's docstring in --help."""
+    p = sub.add_parser(
+        name,
+        parents=[common],
+        help=help_zh,
+        description=func.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=func)
+    return p
+
+
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("spot-check", parents=[common], help="鉴定通过病例抽查 (ZZ-SPOTCHECK)")
+    p = _verb(sub, common, "spot-check", "鉴定通过病例抽查 (ZZ-SPOTCHECK)", cmd_spot_check)
     p.add_argument("--from", dest="date_from", required=True, help="办结日期起 YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", required=True, help="办结日期止 YYYY-MM-DD（含）")
     p.add_argument("--rate", default=None, help="抽查比例，如 0.10 或 10%%（默认：规则配置）")
@@ -401,9 +408,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--population-out", default=None, help="另存公示用候选名单 CSV")
     p.add_argument("--list-out", default=None, help="另存调阅清单（.xlsx 或 .csv）")
     _people(p)
-    p.set_defaults(func=cmd_spot_check)
 
-    p = sub.add_parser("draw-experts", parents=[common], help="随机抽取专家")
+    p = _verb(sub, common, "draw-experts", "随机抽取专家", cmd_draw_experts)
     p.add_argument("--specialty", required=True, help="专业（与病种目录一致）")
     p.add_argument("--n", type=int, required=True, help="抽取人数")
     p.add_argument("--seed", required=True, help="随机种子（文本）")
@@ -412,12 +418,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--out", required=True, help="输出 CSV")
     p.add_argument("--population-out", default=None, help="另存公示用候选名单 CSV")
     _people(p)
-    p.set_defaults(func=cmd_draw_experts)
 
-    p = sub.add_parser("verify-log", parents=[common], help="校验抽取记录哈希链并复算")
-    p.set_defaults(func=cmd_verify_log)
+    p = _verb(sub, common, "verify-log", "校验抽取记录哈希链并复算", cmd_verify_log)
 
-    p = sub.add_parser("review-plan", parents=[common], help="太原季度复核双随机抽取 (TY-REVIEW)")
+    p = _verb(sub, common, "review-plan", "太原季度复核双随机抽取 (TY-REVIEW)", cmd_review_plan)
     p.add_argument("--quarter", required=True, help="复核季度，如 2026Q3（抽上一季度认定的病例）")
     p.add_argument("--seed", required=True, help="随机种子（文本），用于抽取病例")
     p.add_argument("--expert-seed", default=None, help="抽取专家的种子（默认与 --seed 相同）")
@@ -426,40 +430,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--cases-out", default=None, help="另存病例抽取结果（抽查格式）")
     p.add_argument("--experts-out", default=None, help="另存专家抽取结果")
     _people(p)
-    p.set_defaults(func=cmd_review_plan)
 
-    p = sub.add_parser(
-        "appeal-panel", parents=[common], help="申诉病例二次复核专家抽取 (TY-REVIEW)"
-    )
+    p = _verb(sub, common, "appeal-panel", "申诉病例二次复核专家抽取 (TY-REVIEW)", cmd_appeal_panel)
     p.add_argument("--case", required=True, help="申诉病例的申报编号")
     p.add_argument("--seed", required=True, help="随机种子（文本）")
     p.add_argument("--as-of", default=None, help="专家资格判断时间（默认：现在）")
     p.add_argument("--out", required=True, help="输出 CSV（rank, expert_id, hospital_id, key）")
     _people(p)
-    p.set_defaults(func=cmd_appeal_panel)
 
-    p = sub.add_parser("findings-import", parents=[common], help="导入抽查结论")
+    p = _verb(sub, common, "findings-import", "导入抽查结论", cmd_findings_import)
     p.add_argument("file", metavar="FILE", help="填好的调阅清单（.xlsx 或 .csv）")
     p.add_argument("--draw", required=True, help="抽查记录编号，如 SC-20261005-000002")
     p.add_argument("--summary-out", default=None, help="另存各医院抽查汇总 CSV")
     _people(p)
-    p.set_defaults(func=cmd_findings_import)
 
-    p = sub.add_parser("draw-replace", parents=[common], help="替补不能参加的入选者")
+    p = _verb(sub, common, "draw-replace", "替补不能参加的入选者", cmd_draw_replace)
     p.add_argument("--draw", required=True, help="抽取记录编号")
     p.add_argument("--id", required=True, help="被替换的专家编码（或申报编号）")
     p.add_argument("--reason", required=True, help="替补原因")
     _people(p)
-    p.set_defaults(func=cmd_draw_replace)
 
-    p = sub.add_parser("draw-pdf", parents=[common], help="生成抽取记录 PDF")
+    p = _verb(sub, common, "draw-pdf", "生成抽取记录 PDF", cmd_draw_pdf)
     p.add_argument("--draw", required=True, help="抽取记录编号")
     p.add_argument("--out", required=True, help="输出 PDF")
     p.add_argument("--public", action="store_true", help="公开版（不含姓名、身份证号）")
-    p.set_defaults(func=cmd_draw_pdf)
 
-    p = sub.add_parser("draw-export", parents=[common], help="导出公示用名单与抽取结果")
+    p = _verb(sub, common, "draw-export", "导出公示用名单与抽取结果", cmd_draw_export)
     p.add_argument("--draw", required=True, help="抽取记录编号")
     p.add_argument("--population", default=None, help="候选名单 CSV")
     p.add_argument("--result", default=None, help="抽取结果 CSV")
-    p.set_defaults(func=cmd_draw_export)

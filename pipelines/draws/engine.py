@@ -4,7 +4,9 @@ The order of a meeting: `freeze_population` records the candidate list and its d
 the projector) before any seed exists, together with the rule and, where the rule fixes it, k per
 stratum; then the seed is fixed in the open and `draw` ranks the frozen list by key and takes the
 first k per stratum. A redraw is a new record that must give its reason; `replace` swaps a pick
-that cannot serve for the next-ranked eligible candidate, recorded with its reason.
+that cannot serve for the next-ranked eligible candidate, recorded with its reason. Eligible means:
+in the frozen list, in the same stratum, never picked in this draw before, and — for a reviewer —
+not of the hospital of any case the replaced expert was to review (回避).
 """
 
 from __future__ import annotations
@@ -169,7 +171,9 @@ def draw(
     fixed = params.get("k")
     if fixed is not None and k is not None and dict(k) != fixed:
         raise UsageError(f"名单 {frozen_id} 冻结时已确定每层抽取数，不能更改")
-    quota = dict(fixed if fixed is not None else (k or {}))
+    if fixed is None and k is None:
+        raise UsageError(f"名单 {frozen_id} 冻结时未确定抽取数，抽取时须给出每层抽取数")
+    quota = dict(fixed if fixed is not None else k or {})
     if any(v < 0 for v in quota.values()):
         raise UsageError("抽取数不能为负")
     sizes = strata_sizes(frozen.members)
@@ -192,7 +196,7 @@ def draw(
         if earlier and not reason:
             raise UsageError(
                 f"名单 {frozen_id} 已于 {earlier[1]:%Y-%m-%d %H:%M:%S} 抽取过（记录 {earlier[0]}），"
-                "不能重抽；确需重新抽取，请说明原因（--reason），将作为新记录保存"
+                "不能重抽；确需重新抽取，须说明原因，将作为新记录保存"
             )
         return {
             "operator": operator,
@@ -210,6 +214,21 @@ def draw(
 
     rec = log.append(con, kind, build, at)
     return DrawResult(record=rec, picks=picks, shortfall=shortfall)
+
+
+def population_table(
+    con: duckdb.DuckDBPyConnection, draw_id: str
+) -> tuple[list[str], list[list[str | None]]]:
+    """The frozen population behind a record as the list to publish: (columns, rows by id)."""
+    rec = log.get_record(con, draw_id)
+    frozen = rec if rec.kind == "population_frozen" else log.get_record(con, rec.frozen_id or "")
+    params = frozen.params()
+    id_col = params.get("id_column") or "id"
+    stratum_col = params.get("stratum_column")
+    if stratum_col in (None, "hospital_id"):
+        return [id_col, "hospital_id"], [[m.id, m.hospital_id] for m in frozen.members()]
+    rows = [[m.id, m.stratum, m.hospital_id] for m in frozen.members()]
+    return [id_col, stratum_col, "hospital_id"], rows
 
 
 def draw_state(parent: DrawRecord, amendments: Iterable[DrawRecord]) -> DrawState:
@@ -295,8 +314,12 @@ def replace(
         )
         if found is None:
             raise DataError(f"抽取记录 {draw_id} 中已没有可替补 {pick_id} 的候选人")
-        params = {"replaced": pick_id, "stratum": found.stratum, "avoid_hospitals": avoid}
-        params["skipped"] = skipped
+        params = {
+            "replaced": pick_id,
+            "stratum": found.stratum,
+            "avoid_hospitals": avoid,
+            "skipped": skipped,
+        }
         return {
             "operator": operator,
             "supervisor": supervisor,

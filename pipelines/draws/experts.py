@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.db import sql
 from pipelines.draws.engine import DrawResult, FrozenPopulation, draw, freeze_population
 from pipelines.draws.keys import Member, normalize_seed
 from pipelines.errors import UsageError
+from pipelines.rules.strikes import expert_disqualifications
 
 REASONS = {
     "not_registered": "尚未入库",
@@ -33,15 +33,6 @@ REASONS = {
     "avoid_hospital": "回避：所在医院为回避医院",
     "avoid_expert": "回避：已参与该病例的鉴定或复核",
 }
-
-
-def strike_disqualifications(
-    con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile
-) -> pa.Table:
-    """Disqualifications by ZZ-STRIKE at as_of (expert_id, disqualified_at, source)."""
-    from pipelines.rules.strikes import expert_disqualifications
-
-    return expert_disqualifications(con, as_of, profile)
 
 
 def _detail(row: dict[str, Any]) -> str:
@@ -72,7 +63,7 @@ def expert_candidates(
 ) -> tuple[list[Member], list[dict[str, str]]]:
     """Candidates of a specialty at as_of (stratum = specialty), and the excluded with reasons."""
     qual = profile["expert_qualification"]
-    dq = strike_disqualifications(con, as_of, profile).select(["expert_id", "disqualified_at"])
+    dq = expert_disqualifications(con, as_of, profile).select(["expert_id", "disqualified_at"])
     cur = con.cursor()
     try:
         cur.register("draw_disqualified", dq)

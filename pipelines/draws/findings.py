@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import io
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -121,7 +122,7 @@ def _read_rows(path: Path) -> list[tuple[int, list[Any]]]:
             continue
     else:
         raise DataError(f"{path.name}：无法识别文件编码（应为 UTF-8 或 GBK）")
-    return list(enumerate(csv.reader(text.splitlines()), 1))
+    return list(enumerate(csv.reader(io.StringIO(text, newline="")), 1))
 
 
 def _cell(value: Any) -> str:

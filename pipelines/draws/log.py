@@ -132,6 +132,12 @@ def population_json(members: list[Member]) -> str:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create draw_log and the findings tables at first use (a concurrent creator is retried)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables where table_name in "
+        "('draw_log', 'spot_check_findings', 'spot_check_findings_latest')"
+    ).fetchone()[0]
+    if present == 3:  # nothing to do, and read-only connections cannot run DDL
+        return
     for _ in range(_RETRIES):
         try:
             con.execute(sql("draw_log_schema"))

@@ -33,9 +33,11 @@ from pipelines.config import Profile
 from pipelines.draws import log
 from pipelines.draws.engine import (
     DrawResult,
+    FrozenPopulation,
     current_state,
     draw,
     freeze_population,
+    load_frozen,
     rank_sql,
 )
 from pipelines.draws.experts import expert_candidates
@@ -219,6 +221,103 @@ def replan(record: log.DrawRecord, members: list[Member]) -> dict[str, Any]:
     return {"k": k, "assignments": assignments, "unassigned": unassigned}
 
 
+def freeze_review(
+    con: duckdb.DuckDBPyConnection,
+    quarter: Quarter,
+    as_of: dt.datetime,
+    profile: Profile,
+    *,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[FrozenPopulation, FrozenPopulation]:
+    """Freeze the quarter's certified cases and the pool of their specialties' experts (no seed yet)."""
+    rules = taiyuan_rules(profile)
+    rate = parse_rate(str(rules["review_rate"]))
+    period = quarter.previous()
+    cases = approved_cases(con, period.first_day, period.last_day)
+    unknown = [c["case_id"] for c in cases if c["specialty"] is None]
+    if unknown:
+        raise DataError(f"病例 {', '.join(unknown[:5])} 的病种不在病种目录中，无法确定专业")
+    members = [Member(c["case_id"], c["hospital_id"], c["hospital_id"]) for c in cases]
+    who = {"operator": operator, "supervisor": supervisor, "profile": profile.name, "at": at}
+    common = {"rule": "TY-REVIEW", "quarter": quarter.label}
+    case_params = {
+        **common,
+        "filter": f"鉴定结果 = 符合，办结日期 {period.first_day} 至 {period.last_day}"
+        f"（{period.label}，复核季度的上一季度）",
+        "date_from": str(period.first_day),
+        "date_to": str(period.last_day),
+        "strata": "hospital_id",
+        "id_column": "case_id",
+        "stratum_column": "hospital_id",
+        "rate": str(rate),
+        "k": {s: quota(rate, n) for s, n in strata_sizes(members).items()},
+        "exclusions": [],
+    }
+    frozen_cases = freeze_population(con, "review_cases", members, case_params, **who)
+    pool: list[Member] = []
+    excluded: list[dict[str, str]] = []
+    for specialty in sorted({c["specialty"] for c in cases}):
+        got, out = expert_candidates(con, specialty, as_of, profile)
+        pool += got
+        excluded += [{**e, "specialty": specialty} for e in out]
+    pool_params = {
+        **common,
+        "filter": f"本季度复核病例所涉专业的专家；符合资格、已入库、未取消资格"
+        f"（截至 {as_of:%Y-%m-%d %H:%M:%S}）",
+        "as_of": f"{as_of:%Y-%m-%d %H:%M:%S}",
+        "strata": "specialty",
+        "id_column": "expert_id",
+        "stratum_column": "specialty",
+        "qualification": profile["expert_qualification"],
+        "min_experts_per_specialty": int(rules["min_experts_per_specialty"]),
+        "cases_per_expert": int(rules["cases_per_expert"]),
+        "exclusions": excluded,
+    }
+    frozen_pool = freeze_population(con, "review_experts", pool, pool_params, **who)
+    return frozen_cases, frozen_pool
+
+
+def draw_review_experts(
+    con: duckdb.DuckDBPyConnection,
+    cases_draw_id: str,
+    pool_id: str,
+    seed: str,
+    *,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    at: dt.datetime | None = None,
+) -> DrawResult:
+    """Second random: experts per specialty for the drawn cases, and who reviews which case."""
+    picks = log.get_record(con, cases_draw_id).pick_list()
+    specialty = dict(
+        con.execute(
+            "select c.case_id, d.specialty from stg_cases c "
+            "join ref_diseases d on c.disease_name = d.disease_name "
+            "where list_contains(?, c.case_id)",
+            [[p.id for p in picks]],
+        ).fetchall()
+    )
+    drawn = [
+        {"case_id": p.id, "specialty": specialty[p.id], "hospital_id": p.hospital_id, "key": p.key}
+        for p in picks
+    ]
+    pool = load_frozen(con, pool_id)
+    ranked: dict[str, list[Pick]] = {}
+    for p in rank_sql(con, pool.members, normalize_seed(seed), strata_sizes(pool.members)):
+        ranked.setdefault(p.stratum, []).append(p)
+    k, assignments, unassigned = plan_review(drawn, ranked, pool.record.params())
+    extra = {
+        "cases_draw_id": cases_draw_id,
+        "cases": sorted([c["case_id"], c["specialty"], c["hospital_id"], c["key"]] for c in drawn),
+        "assignments": assignments,
+        "unassigned": unassigned,
+    }
+    who = {"operator": operator, "supervisor": supervisor, "at": at}
+    return draw(con, pool_id, seed, k=k, extra=extra, **who)
+
+
 def review_plan(
     con: duckdb.DuckDBPyConnection,
     quarter: Quarter,
@@ -232,86 +331,16 @@ def review_plan(
     at: dt.datetime | None = None,
 ) -> ReviewPlan:
     """Freeze both populations, draw the cases (first random), then the experts (second random)."""
-    rules = taiyuan_rules(profile)
     seed = normalize_seed(seed)
     expert_seed = seed if expert_seed is None else normalize_seed(expert_seed)
-    rate = parse_rate(str(rules["review_rate"]))
-    period = quarter.previous()
-    cases = approved_cases(con, period.first_day, period.last_day)
-    unknown = [c["case_id"] for c in cases if c["specialty"] is None]
-    if unknown:
-        raise DataError(f"病例 {', '.join(unknown[:5])} 的病种不在病种目录中，无法确定专业")
-    specialty_of = {c["case_id"]: c["specialty"] for c in cases}
-    members = [Member(c["case_id"], c["hospital_id"], c["hospital_id"]) for c in cases]
-    who = {"operator": operator, "supervisor": supervisor, "profile": profile.name, "at": at}
-    common = {"rule": "TY-REVIEW", "quarter": quarter.label}
-    frozen_cases = freeze_population(
-        con,
-        "review_cases",
-        members,
-        {
-            **common,
-            "filter": f"鉴定结果 = 符合，办结日期 {period.first_day} 至 {period.last_day}"
-            f"（{period.label}，复核季度的上一季度）",
-            "date_from": str(period.first_day),
-            "date_to": str(period.last_day),
-            "strata": "hospital_id",
-            "id_column": "case_id",
-            "stratum_column": "hospital_id",
-            "rate": str(rate),
-            "k": {s: quota(rate, n) for s, n in strata_sizes(members).items()},
-            "exclusions": [],
-        },
-        **who,
-    )
-    pool: list[Member] = []
-    excluded: list[dict[str, str]] = []
-    for specialty in sorted(set(specialty_of.values())):
-        got, out = expert_candidates(con, specialty, as_of, profile)
-        pool += got
-        excluded += [{**e, "specialty": specialty} for e in out]
-    frozen_experts = freeze_population(
-        con,
-        "review_experts",
-        pool,
-        {
-            **common,
-            "filter": f"本季度复核病例所涉专业的专家；符合资格、已入库、未取消资格"
-            f"（截至 {as_of:%Y-%m-%d %H:%M:%S}）",
-            "as_of": f"{as_of:%Y-%m-%d %H:%M:%S}",
-            "strata": "specialty",
-            "id_column": "expert_id",
-            "stratum_column": "specialty",
-            "qualification": profile["expert_qualification"],
-            "min_experts_per_specialty": int(rules["min_experts_per_specialty"]),
-            "cases_per_expert": int(rules["cases_per_expert"]),
-            "exclusions": excluded,
-        },
-        **who,
-    )
-    del who["profile"]
+    who = {"operator": operator, "supervisor": supervisor, "at": at}
+    frozen_cases, frozen_pool = freeze_review(con, quarter, as_of, profile, **who)
     case_draw = draw(con, frozen_cases.draw_id, seed, **who)
-    drawn = [
-        {
-            "case_id": p.id,
-            "specialty": specialty_of[p.id],
-            "hospital_id": p.hospital_id,
-            "key": p.key,
-        }
-        for p in case_draw.picks
-    ]
-    ranked: dict[str, list[Pick]] = {}
-    for p in rank_sql(con, pool, expert_seed, strata_sizes(pool)):
-        ranked.setdefault(p.stratum, []).append(p)
-    k, assignments, unassigned = plan_review(drawn, ranked, rules)
-    extra = {
-        "cases_draw_id": case_draw.draw_id,
-        "cases": sorted([c["case_id"], c["specialty"], c["hospital_id"], c["key"]] for c in drawn),
-        "assignments": assignments,
-        "unassigned": unassigned,
-    }
-    expert_draw = draw(con, frozen_experts.draw_id, expert_seed, k=k, extra=extra, **who)
-    return ReviewPlan(quarter, case_draw, expert_draw, assignments, unassigned)
+    expert_draw = draw_review_experts(
+        con, case_draw.draw_id, frozen_pool.draw_id, expert_seed, **who
+    )
+    params = expert_draw.record.params()
+    return ReviewPlan(quarter, case_draw, expert_draw, params["assignments"], params["unassigned"])
 
 
 def first_reviewers(con: duckdb.DuckDBPyConnection, case_id: str) -> list[str]:

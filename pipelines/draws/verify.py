@@ -48,6 +48,8 @@ def _check_frozen(rec: DrawRecord) -> str | None:
         return "所存名单的摘要与记录的名单摘要不符"
     if len(members) != rec.population_size:
         return "所存名单的人数与记录的名单人数不符"
+    if rec.params().get("strata_sizes") != strata_sizes(members):
+        return "记录的各层人数与所存名单不符"
     return None
 
 
@@ -151,7 +153,10 @@ def verify_records(records: list[DrawRecord]) -> LogCheck:
         elif rec.compute_hash() != rec.record_hash:
             problem = "记录内容与其哈希不符（记录被改动）"
         else:
-            problem = _content_problem(rec, by_id, amendments)
+            try:
+                problem = _content_problem(rec, by_id, amendments)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                problem = f"记录内容无法解析（{type(exc).__name__}: {exc}）"
         if problem:
             return LogCheck(False, len(records), prev, f"{where}：{problem}", rec.draw_id)
         by_id[rec.draw_id] = rec

@@ -56,7 +56,7 @@ def rule_params(profile: Profile) -> dict[str, Any]:
         "penalty_den": int(penalty["rate_denominator"]),
         "penalty_min": int(penalty["min_disqualified"]),
         "fee_yuan": int(profile["fee"]["yuan_per_review"]),
-        "upload_max_mb": float(upload["max_size_mb"]),
+        "upload_max_mb": upload["max_size_mb"],
         "pdf_from": dt.date.fromisoformat(upload["pdf_only_discharged_from"]),
         "pdf_format": upload["pdf_format"],
         "instant_workdays": int(profile["benefit"]["instant_within_workdays"]),

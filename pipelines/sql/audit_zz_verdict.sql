@@ -1,5 +1,6 @@
--- audit_zz_verdict: ZZ-VERDICT — a recorded outcome agrees with the verdicts (any 不符合 →
--- 不符合; experts_per_case distinct experts all 符合 → 符合). One row per disagreeing case.
+-- audit_zz_verdict: ZZ-VERDICT — a recorded outcome agrees with the verdicts: 符合 only when
+-- experts_per_case distinct experts all said 符合, otherwise (any 不符合, or too few 符合 to
+-- approve) 不符合. One row per disagreeing case that has at least one verdict.
 -- refs: fct_cases
 with
 

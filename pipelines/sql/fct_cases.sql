@@ -55,11 +55,15 @@ final as (
         coalesce(v.pass_verdicts, 0) as pass_verdicts,
         coalesce(v.fail_verdicts, 0) as fail_verdicts,
         coalesce(v.fail_experts, 0) as fail_experts,
-        -- ZZ-VERDICT: any 不符合 fails; 符合 needs experts_per_case distinct experts all 符合
+        -- ZZ-VERDICT: approved only on experts_per_case verdicts of distinct experts, all 符合;
+        -- with no verdict there is nothing to follow (ZZ-ASSIGN reports the case)
         case
-            when v.fail_verdicts > 0 then '不符合'
-            when v.verdicts = $experts_per_case and v.pass_experts = $experts_per_case
+            when v.verdicts is null then null
+            when v.verdicts = $experts_per_case
+                and v.pass_experts = $experts_per_case
+                and v.fail_verdicts = 0
                 then '符合'
+            else '不符合'
         end as verdict_outcome
     from decisions as c
     left join diseases as d using (disease_name)
