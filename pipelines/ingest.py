@@ -64,14 +64,14 @@ def _typed_expr(c: Col) -> str:
     if c.kind == "date":
         fmts = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
         return (
-            f"coalesce(cast(try_strptime({x}, {fmts}) as date), "
+            f"coalesce(try_cast({x} as date), cast(try_strptime({x}, {fmts}) as date), "
             f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.0+)?') "
             f"then cast(date '1899-12-30' + cast(cast({x} as double) as integer) as date) end)"
         )
     if c.kind == "time":
         fmts = "[" + ", ".join(_lit(f) for f in TIME_FORMATS) + "]"
         return (
-            f"coalesce(try_strptime({x}, {fmts}), "
+            f"coalesce(try_cast({x} as timestamp), try_strptime({x}, {fmts}), "
             f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
             f"then timestamp '1899-12-30' + to_seconds(cast(round(cast({x} as double) * 86400) "
             f"as bigint)) end)"
@@ -233,33 +233,37 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
     checks = _checks(spec)
     dmap_join = _disease_map(con, spec)
     typed = ", ".join(f"{_typed_expr(c)} as t_{c.name}" for c in spec.columns)
-    con.execute(f"create or replace temp table s0 as select s.*, {typed} from src s {dmap_join}")
+    s0 = f"(select s.*, {typed} from src s {dmap_join})"
     cases = " ".join(f"when {ch.condition} then {i}" for i, ch in enumerate(checks, start=1))
-    raw = ", ".join(f"{c.name} := s.{c.name}" for c in spec.columns)
     t_cols = [f"t_{c.name}" for c in spec.columns]
     key = f"t_{spec.key}"
     con.execute(
         f"""
-        create or replace temp table typed as
-        with checked as (
-            select s.line, {", ".join(f"s.{t}" for t in t_cols)},
-                   cast(to_json(struct_pack({raw})) as varchar) as raw,
-                   case {cases} end as fail_no
-            from s0 s {_joins(spec.name)}
-        ),
-        hashed as (
-            select *, md5(cast(row({", ".join(t_cols)}) as varchar)) as content_hash
-            from checked
-        ),
-        ranked as (
-            select *,
-                   first_value(line) over w as first_line,
-                   first_value(content_hash) over w as first_hash
-            from hashed
-            window w as (partition by {key}, fail_no is null order by line)
+        create or replace temp table checked as
+        select s.line, {", ".join(f"s.{t}" for t in t_cols)}, case {cases} end as fail_no
+        from {s0} s {_joins(spec.name)}
+        """
+    )
+    # Same key twice among usable rows: the first stays, a later one with other content is a
+    # conflict. Only repeated keys are ranked, so a clean file costs one hash aggregate.
+    content = f"hash(row({', '.join(t_cols)}))"
+    con.execute(
+        f"""
+        create or replace temp table dups as
+        select line, first_value(line) over w as first_line,
+               {content} <> first_value({content}) over w as is_conflict
+        from checked
+        where fail_no is null and {key} in (
+            select {key} from checked where fail_no is null group by {key} having count(*) > 1
         )
-        select *, fail_no is null and content_hash <> first_hash as is_conflict
-        from ranked
+        window w as (partition by {key} order by line)
+        """
+    )
+    con.execute(
+        """
+        create or replace temp view typed as
+        select c.*, coalesce(d.is_conflict, false) as is_conflict, d.first_line
+        from checked c left join dups d using (line)
         """
     )
     return checks
@@ -274,6 +278,7 @@ def _quarantine(
     broken: list[tuple[int, str, str]],
 ) -> int:
     """Store this file's unusable rows (once: a re-load of the same rows adds nothing)."""
+    raw = ", ".join(f"{c.name} := s.{c.name}" for c in spec.columns)
     con.execute(
         "create or replace temp table qcheck (fail_no integer, column_name varchar, zh varchar, en varchar)"
     )
@@ -284,12 +289,16 @@ def _quarantine(
     con.execute(
         f"""
         create or replace temp table qrows as
-        select t.line, q.column_name, q.zh as reason_zh, q.en as reason_en, t.raw
-        from typed t join qcheck q using (fail_no)
-        union all
-        select line, '{spec.key}', '与第 ' || first_line || ' 行编号相同但内容不同（重复编号）',
-               'duplicate key with different content (first at line ' || first_line || ')', raw
-        from typed where is_conflict
+        with bad as (
+            select t.line, q.column_name, q.zh as reason_zh, q.en as reason_en
+            from checked t join qcheck q using (fail_no)
+            union all
+            select line, '{spec.key}', '与第 ' || first_line || ' 行编号相同但内容不同（重复编号）',
+                   'duplicate key with different content (first at line ' || first_line || ')'
+            from dups where is_conflict
+        )
+        select bad.*, cast(to_json(struct_pack({raw})) as varchar) as raw
+        from bad join (select * from src where line in (select line from bad)) s using (line)
         """
     )
     if broken:
@@ -324,54 +333,65 @@ def _upsert(
         f"""
         create or replace temp table acc as
         select {sel} from typed
-        where fail_no is null and not is_conflict
-        qualify row_number() over (partition by t_{spec.key} order by line) = 1
+        where fail_no is null and not is_conflict and (first_line is null or line = first_line)
         """
     )
     accepted = con.execute(
         "select count(*) from typed where fail_no is null and not is_conflict"
     ).fetchone()[0]
+    if con.execute(f"select count(*) from (select 1 from {spec.stg} limit 1)").fetchone()[0] == 0:
+        con.execute(
+            f"insert into {spec.stg} ({', '.join(cols)}, load_id) select a.*, ? from acc a",
+            [load_id],
+        )
+        return accepted, con.execute("select count(*) from acc").fetchone()[0], 0, 0
     same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
-    new, updated, unchanged = con.execute(
+    con.execute(
         f"""
-        select count(*) filter (where g.{spec.key} is null),
-               count(*) filter (where g.{spec.key} is not null and not ({same})),
-               count(*) filter (where g.{spec.key} is not null and ({same}))
+        create or replace temp table acc_state as
+        select a.{spec.key}, g.{spec.key} is null as is_new,
+               g.{spec.key} is not null and not ({same}) as is_changed
         from acc a left join {spec.stg} g on g.{spec.key} = a.{spec.key}
         """
+    )
+    new, updated, unchanged = con.execute(
+        "select count(*) filter (where is_new), count(*) filter (where is_changed), "
+        "count(*) filter (where not is_new and not is_changed) from acc_state"
     ).fetchone()
     if updated:
         sets = ", ".join(f"{c} = a.{c}" for c in cols if c != spec.key)
         con.execute(
             f"""
             update {spec.stg} g set {sets}, load_id = ?
-            from acc a
-            where g.{spec.key} = a.{spec.key} and not ({same})
+            from acc a join acc_state s using ({spec.key})
+            where g.{spec.key} = a.{spec.key} and s.is_changed
             """,
             [load_id],
         )
-    con.execute(
-        f"""
-        insert into {spec.stg} ({", ".join(cols)}, load_id)
-        select a.*, ? from acc a
-        where not exists (select 1 from {spec.stg} g where g.{spec.key} = a.{spec.key})
-        """,
-        [load_id],
-    )
+    if new:
+        con.execute(
+            f"""
+            insert into {spec.stg} ({", ".join(cols)}, load_id)
+            select a.*, ? from acc a join acc_state s using ({spec.key}) where s.is_new
+            """,
+            [load_id],
+        )
     return accepted, new, updated, unchanged
 
 
-CHECK_DIGIT_SQL = """
+# GB 11643 check digit: sum of the first 17 digits times their weights, mod 11.
+WEIGHTED_SUM = " + ".join(
+    f"cast(substr(t_person_id, {i + 1}, 1) as integer) * {w}"
+    for i, w in enumerate([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+)
+CHECK_DIGIT_SQL = f"""
 insert into data_warnings
 select ?, ?, 'cases', line, 'person_id',
        '身份证号校验位不符（应为 ' || expected || '），已导入，请核实',
        'resident ID check digit mismatch (expected ' || expected || ')', t_case_id
 from (
     select line, t_case_id, t_person_id,
-           substr('10X98765432', cast(1 + list_sum(list_transform(range(17), i ->
-               cast(substr(t_person_id, i + 1, 1) as integer)
-               * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i + 1])) % 11 as bigint), 1)
-               as expected
+           substr('10X98765432', cast(1 + ({WEIGHTED_SUM}) % 11 as bigint), 1) as expected
     from typed
     where fail_no is null and not is_conflict
 )

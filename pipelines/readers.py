@@ -182,8 +182,8 @@ def read_csv(
     con.execute("drop table if exists reject_scans")
     con.execute(
         f"""
-        create or replace temp table src_raw as
-        select row_number() over () as ord, *
+        create or replace temp table src as
+        select row_number() over () + 1 as line, {_select_list(found, spec, src_cols)}
         from read_csv(?, header = true, auto_detect = false, columns = {columns},
                       delim = ?, quote = '"', escape = '"', strict_mode = true,
                       store_rejects = true, null_padding = false)
@@ -197,23 +197,17 @@ def read_csv(
         order by line
         """
     ).fetchall()
-    # Accepted row k sits on line k + 1 + (rejected lines before it): reject j (1-based, by
-    # line) has line_j - 1 - j accepted rows before it.
-    con.execute("create or replace temp table rej_pos (before_ord bigint)")
     if rejects:
+        # Accepted row k sits on line k + 1 + (rejected lines before it): reject j (1-based,
+        # by line) has line_j - 1 - j accepted rows before it.
+        con.execute("create or replace temp table rej_pos (before_ord bigint)")
         con.executemany(
             "insert into rej_pos values (?)",
             [(int(line) - 1 - j,) for j, (line, _, _) in enumerate(rejects, start=1)],
         )
-    con.execute(
-        f"""
-        create or replace temp table src as
-        select ord + 1 + (select count(*) from rej_pos where before_ord < ord) as line,
-               {_select_list(found, spec, src_cols)}
-        from src_raw
-        """
-    )
-    con.execute("drop table src_raw")
+        con.execute(
+            "update src set line = line + (select count(*) from rej_pos where before_ord < line - 1)"
+        )
     n = con.execute("select count(*) from src").fetchone()[0]
     broken = [
         (int(line), str(raw), f"字段数与表头不一致（{etype}）") for line, raw, etype in rejects

@@ -1,5 +1,7 @@
 -- Warehouse schema: typed staging tables (stg_*), quarantine, load log, reference data.
 -- Staging holds only rows that passed every DATA-REJECT check; the rest are in quarantine.
+-- Keys are unique by construction (ingest dedups and upserts); no index is kept on them
+-- because an ART primary key makes bulk loads an order of magnitude slower.
 create table if not exists ref_diseases (
     disease_name varchar primary key,
     row_no integer,
@@ -13,7 +15,7 @@ create table if not exists ref_disease_aliases (
 );
 
 create table if not exists stg_hospitals (
-    hospital_id varchar primary key,
+    hospital_id varchar not null,
     hospital_name varchar not null,
     hospital_class varchar,               -- 一类 / 二类 / 三类
     ownership varchar,                    -- 公立 / 民营
@@ -22,7 +24,7 @@ create table if not exists stg_hospitals (
 );
 
 create table if not exists stg_experts (
-    expert_id varchar primary key,
+    expert_id varchar not null,
     expert_name varchar,
     hospital_id varchar not null,
     specialty varchar not null,
@@ -33,7 +35,7 @@ create table if not exists stg_experts (
 );
 
 create table if not exists stg_cases (
-    case_id varchar primary key,
+    case_id varchar not null,
     person_id varchar not null,
     person_name varchar,
     insurance_type varchar,
@@ -51,7 +53,7 @@ create table if not exists stg_cases (
 );
 
 create table if not exists stg_tasks (
-    task_id varchar primary key,
+    task_id varchar not null,
     case_id varchar not null,
     expert_id varchar not null,
     pushed_at timestamp not null,
