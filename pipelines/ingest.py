@@ -557,9 +557,16 @@ def _refresh_after_load(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
     as_of = dt.datetime.now().replace(microsecond=0) if args.as_of is None else args.as_of_dt
     try:
         refresh_marts(con, as_of, load_profile(args.profile))
-        print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
     except DataError as exc:
         print(f"警告：统计表未重算：{exc}", file=sys.stderr)
+        return
+    print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
+    for mart, year in con.execute("select mart, year from mart_gaps order by mart").fetchall():
+        print(
+            f"警告：{mart} 需要 {year} 年的工作日日历，未计算；"
+            "请补充 data/reference/calendar_overrides.csv。",
+            file=sys.stderr,
+        )
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:

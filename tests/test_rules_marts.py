@@ -40,20 +40,30 @@ def test_marts_hold_the_same_rows_as_the_functions(con):
     }
     for name, table in same.items():
         assert con.execute(f"select * from {name}").to_arrow_table().equals(table), name
-    assert counts["mart_violations"] == 3  # T2 late, E2's title, C1's single verdict
+    # T2 late, E2's title, C1 decided on one verdict (ZZ-ASSIGN) and approved on it (ZZ-VERDICT)
+    assert counts["mart_violations"] == 4
     assert con.execute("select as_of, profile from mart_meta").fetchall() == [(AS_OF, "zhengzhou")]
 
 
-def test_a_calendar_gap_leaves_the_previous_marts_untouched(con):
+def test_a_calendar_gap_drops_only_the_marts_that_need_the_year(con):
     load(con, tasks=[task("T1")])
     rules.refresh_marts(con, AS_OF, ZZ)
-    before = con.execute("select * from fct_strikes").fetchall()
     con.execute(
         "insert into stg_tasks (task_id, case_id, expert_id, pushed_at, responded_at, response) "
         "values ('T2', 'C1', 'E1', timestamp '2027-01-04 09:00:00', "
         "timestamp '2027-01-04 10:00:00', '受理')"
     )
-    with pytest.raises(CalendarGapError):
-        rules.refresh_marts(con, ts("2027-02-01 00:00:00"), ZZ)
-    assert con.execute("select * from fct_strikes").fetchall() == before
-    assert con.execute("select as_of from mart_meta").fetchall() == [(AS_OF,)]
+    later = ts("2027-02-01 00:00:00")
+    counts = rules.refresh_marts(con, later, ZZ)
+    gaps = dict(con.execute("select mart, year from mart_gaps").fetchall())
+    assert gaps["fct_tasks"] == 2027 and gaps["fct_strikes"] == 2027
+    assert set(gaps) | set(counts) == set(MARTS)
+    tables = {
+        r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+    }
+    assert "fct_strikes" not in tables  # never left stale beside fresh tables
+    assert {"mart_fees", "mart_archive"} <= set(counts)  # they need no 2027 working day
+    assert con.execute("select as_of from mart_meta").fetchall() == [(later,)]
+    with pytest.raises(CalendarGapError) as exc:
+        rules.strikes(con, later, ZZ)
+    assert exc.value.year == 2027

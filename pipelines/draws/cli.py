@@ -83,6 +83,17 @@ def write_population(con: duckdb.DuckDBPyConnection, draw_id: str, path: str) ->
     return write_csv(path, columns, rows)
 
 
+def write_result(rec: log.DrawRecord, path: str) -> int:
+    """Write a draw's result as drawn, in the format tools/verify_draw.py reads for its kind."""
+    picks = rec.pick_list()
+    if rec.kind in ("spot_check", "review_cases"):
+        return write_csv(path, SPOT_CHECK_COLUMNS, spot_check_rows(picks))
+    if rec.kind == "review_experts":
+        rows = sorted([p.stratum, p.rank, p.id, p.hospital_id, p.key] for p in picks)
+        return write_csv(path, REVIEW_EXPERT_COLUMNS, rows)
+    return write_csv(path, EXPERT_COLUMNS, expert_rows(picks))
+
+
 def cmd_spot_check(args: argparse.Namespace) -> int:
     """ZZ-SPOTCHECK: draw ceil(rate × n) approved cases per hospital of a period.
 
@@ -357,17 +368,7 @@ def cmd_draw_export(args: argparse.Namespace) -> int:
         if args.population:
             write_population(con, args.draw, args.population)
         if args.result:
-            picks = rec.pick_list()
-            if rec.kind in ("spot_check", "review_cases"):
-                write_csv(args.result, SPOT_CHECK_COLUMNS, spot_check_rows(picks))
-            elif rec.kind == "review_experts":
-                write_csv(
-                    args.result,
-                    REVIEW_EXPERT_COLUMNS,
-                    sorted([p.stratum, p.rank, p.id, p.hospital_id, p.key] for p in picks),
-                )
-            else:
-                write_csv(args.result, EXPERT_COLUMNS, expert_rows(picks))
+            write_result(rec, args.result)
     finally:
         con.close()
     _say(f"已导出抽取记录 {args.draw}（{log.KIND_LABEL.get(rec.kind, rec.kind)}）的公开文件")

@@ -358,20 +358,18 @@ def first_reviewers(con: duckdb.DuckDBPyConnection, case_id: str) -> list[str]:
     return sorted(ids)
 
 
-def appeal_panel(
+def freeze_appeal(
     con: duckdb.DuckDBPyConnection,
     case_id: str,
-    seed: str,
     as_of: dt.datetime,
     profile: Profile,
     *,
     operator: str | None = None,
     supervisor: str | None = None,
     at: dt.datetime | None = None,
-) -> DrawResult:
-    """Draw appeal_panel_size experts of the case's specialty for an appealed case (TY-REVIEW)."""
+) -> FrozenPopulation:
+    """Freeze the candidates of an appealed case's panel (TY-REVIEW), before the seed."""
     size = int(taiyuan_rules(profile)["appeal_panel_size"])
-    seed = normalize_seed(seed)
     row = con.execute(
         "select c.hospital_id, c.disease_name, d.specialty from stg_cases c "
         "left join ref_diseases d on c.disease_name = d.disease_name where c.case_id = ?",
@@ -386,7 +384,7 @@ def appeal_panel(
     members, excluded = expert_candidates(
         con, specialty, as_of, profile, [hospital_id], avoid_experts
     )
-    frozen = freeze_population(
+    return freeze_population(
         con,
         "appeal_panel",
         members,
@@ -411,4 +409,21 @@ def appeal_panel(
         profile=profile.name,
         at=at,
     )
-    return draw(con, frozen.draw_id, seed, operator=operator, supervisor=supervisor, at=at)
+
+
+def appeal_panel(
+    con: duckdb.DuckDBPyConnection,
+    case_id: str,
+    seed: str,
+    as_of: dt.datetime,
+    profile: Profile,
+    *,
+    operator: str | None = None,
+    supervisor: str | None = None,
+    at: dt.datetime | None = None,
+) -> DrawResult:
+    """Draw appeal_panel_size experts of the case's specialty for an appealed case (TY-REVIEW)."""
+    seed = normalize_seed(seed)
+    who = {"operator": operator, "supervisor": supervisor, "at": at}
+    frozen = freeze_appeal(con, case_id, as_of, profile, **who)
+    return draw(con, frozen.draw_id, seed, **who)

@@ -7,9 +7,10 @@ write the columns listed in their docstrings. Each prints a one-line Chinese sum
 from __future__ import annotations
 
 import argparse
+import inspect
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.cli import parse_as_of
-from pipelines.config import load_profile
+from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import DataError, UsageError
 from pipelines.output import write_csv
@@ -79,7 +80,23 @@ def open_db(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def rows(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """The named columns of an Arrow table as row tuples, for write_csv."""
     return zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+
+
+def export(
+    args: argparse.Namespace,
+    columns: Sequence[str],
+    compute: Callable[[duckdb.DuckDBPyConnection, Profile], pa.Table],
+) -> pa.Table:
+    """Open the warehouse, compute the table, write its `columns` to --out; returns the table."""
+    con = open_db(args.db)
+    try:
+        table = compute(con, load_profile(args.profile))
+    finally:
+        con.close()
+    write_csv(args.out, columns, rows(table, columns))
+    return table
 
 
 def _distinct(table: pa.Table, column: str) -> int:
@@ -98,12 +115,10 @@ def cmd_strikes(args: argparse.Namespace) -> int:
     """
     year = parse_year(args.year)
     as_of = parse_as_of(args.as_of)
-    con = open_db(args.db)
-    try:
-        table = strikes(con, as_of, load_profile(args.profile), year=year)
-    finally:
-        con.close()
-    n = write_csv(args.out, STRIKE_COLUMNS, rows(table, STRIKE_COLUMNS))
+    table = export(
+        args, STRIKE_COLUMNS, lambda con, profile: strikes(con, as_of, profile, year=year)
+    )
+    n = table.num_rows
     print(
         f"{year} 年超时违规 {n:,} 次，涉及专家 {_distinct(table, 'expert_id'):,} 人，"
         f"其中取消资格 {_count(table, 'action', 'disqualify'):,} 次 → {args.out}",
@@ -120,12 +135,12 @@ def cmd_penalties(args: argparse.Namespace) -> int:
     """
     year = parse_year(args.year)
     as_of = parse_as_of(args.as_of)
-    con = open_db(args.db)
-    try:
-        table = hospital_penalties(con, as_of, load_profile(args.profile), year=year)
-    finally:
-        con.close()
-    n = write_csv(args.out, PENALTY_COLUMNS, rows(table, PENALTY_COLUMNS))
+    table = export(
+        args,
+        PENALTY_COLUMNS,
+        lambda con, profile: hospital_penalties(con, as_of, profile, year=year),
+    )
+    n = table.num_rows
     print(
         f"{year} 年医院 {n:,} 家，年终考核扣分 {_count(table, 'penalized', True):,} 家，"
         f"再取消 1 名专家即扣分 {_count(table, 'one_more_penalized', True):,} 家 → {args.out}",
@@ -141,12 +156,8 @@ def cmd_violations(args: argparse.Namespace) -> int:
     Example: python -m pipelines violations --as-of "2026-11-30 00:00:00" --out v.csv
     """
     as_of = parse_as_of(args.as_of)
-    con = open_db(args.db)
-    try:
-        table = violations(con, as_of, load_profile(args.profile))
-    finally:
-        con.close()
-    n = write_csv(args.out, VIOLATION_COLUMNS, rows(table, VIOLATION_COLUMNS))
+    table = export(args, VIOLATION_COLUMNS, lambda con, profile: violations(con, as_of, profile))
+    n = table.num_rows
     print(
         f"截至 {as_of:%Y-%m-%d %H:%M:%S} 违规 {n:,} 条，涉及规则 "
         f"{_distinct(table, 'rule_id')} 条 → {args.out}",
@@ -162,12 +173,8 @@ def cmd_fees(args: argparse.Namespace) -> int:
     Example: python -m pipelines fees --month 2026-03 --out fees_2026-03.csv
     """
     month = parse_month(args.month)
-    con = open_db(args.db)
-    try:
-        table = expert_fees(con, load_profile(args.profile), month=month)
-    finally:
-        con.close()
-    n = write_csv(args.out, FEE_COLUMNS, rows(table, FEE_COLUMNS))
+    table = export(args, FEE_COLUMNS, lambda con, profile: expert_fees(con, profile, month=month))
+    n = table.num_rows
     reviews = pc.sum(table["reviews"]).as_py() or 0
     amount = pc.sum(table["amount_yuan"]).as_py() or 0
     print(
@@ -186,12 +193,8 @@ def cmd_at_risk(args: argparse.Namespace) -> int:
     Example: python -m pipelines at-risk --as-of "2026-03-02 09:00:00" --out at_risk.csv
     """
     as_of = parse_as_of(args.as_of)
-    con = open_db(args.db)
-    try:
-        table = at_risk(con, as_of, load_profile(args.profile))
-    finally:
-        con.close()
-    n = write_csv(args.out, AT_RISK_COLUMNS, rows(table, AT_RISK_COLUMNS))
+    table = export(args, AT_RISK_COLUMNS, lambda con, profile: at_risk(con, as_of, profile))
+    n = table.num_rows
     print(
         f"截至 {as_of:%Y-%m-%d %H:%M:%S} 即将超时任务 {n:,} 个（待响应 "
         f"{_count(table, 'kind', 'accept'):,}，待完成 {_count(table, 'kind', 'complete'):,}）"
@@ -209,12 +212,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
     Example: python -m pipelines archive --month 2026-03 --out archive_2026-03.csv
     """
     month = parse_month(args.month)
-    con = open_db(args.db)
-    try:
-        table = monthly_archive(con, load_profile(args.profile), month=month)
-    finally:
-        con.close()
-    write_csv(args.out, ARCHIVE_COLUMNS, rows(table, ARCHIVE_COLUMNS))
+    table = export(
+        args, ARCHIVE_COLUMNS, lambda con, profile: monthly_archive(con, profile, month=month)
+    )
     cases = pc.sum(table["cases"]).as_py() or 0
     print(
         f"{month} 办结归档：{_distinct(table, 'disease_name'):,} 个病种，共 {cases:,} 例 → "
@@ -228,15 +228,15 @@ def _add(
     sub: argparse._SubParsersAction,
     common: argparse.ArgumentParser,
     name: str,
+    summary: str,
     func: Any,
     options: Sequence[str],
 ) -> None:
-    doc = func.__doc__ or ""
     p = sub.add_parser(
         name,
         parents=[common],
-        help=doc.splitlines()[0],
-        description=doc,
+        help=summary,
+        description=f"{summary}\n\n{inspect.cleandoc(func.__doc__ or '')}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if "year" in options:
@@ -251,9 +251,25 @@ def _add(
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add the rule verbs to `python -m pipelines`."""
-    _add(sub, common, "strikes", cmd_strikes, ["year", "as_of"])
-    _add(sub, common, "penalties", cmd_penalties, ["year", "as_of"])
-    _add(sub, common, "violations", cmd_violations, ["as_of"])
-    _add(sub, common, "fees", cmd_fees, ["month"])
-    _add(sub, common, "at-risk", cmd_at_risk, ["as_of"])
-    _add(sub, common, "archive", cmd_archive, ["month"])
+    _add(
+        sub,
+        common,
+        "strikes",
+        "专家超时违规记录及处理措施 (ZZ-STRIKE)",
+        cmd_strikes,
+        ["year", "as_of"],
+    )
+    _add(
+        sub,
+        common,
+        "penalties",
+        "医院专家取消资格比例与年终考核扣分 (ZZ-HOSPITAL5)",
+        cmd_penalties,
+        ["year", "as_of"],
+    )
+    _add(sub, common, "violations", "违规明细（全部规则）", cmd_violations, ["as_of"])
+    _add(sub, common, "fees", "专家鉴定费月度清单 (ZZ-FEE)", cmd_fees, ["month"])
+    _add(sub, common, "at-risk", "即将超时的任务", cmd_at_risk, ["as_of"])
+    _add(
+        sub, common, "archive", "月度办结归档：病种 × 鉴定结果 (ZZ-ARCHIVE)", cmd_archive, ["month"]
+    )

@@ -26,9 +26,6 @@ from pipelines.errors import CalendarGapError
 from pipelines.workcal import ensure_calendar
 
 GAP_COLUMN = "calendar_gap_year"
-# ZZ-REAPPLY until the profiles carry `[reapply] max_failed_submissions`: the notice lets a record
-# that failed with one 符合 be submitted 再一次 (once more), so its second failure spends it.
-REAPPLY_MAX_FAILURES_NOTICE = 2
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _REFS = re.compile(r"^--\s*refs:(.*)$", re.MULTILINE)
 _CHECKS = re.compile(r"^--\s*checks:\s*" + GAP_COLUMN + r"\s*$", re.MULTILINE)
@@ -42,7 +39,6 @@ def rule_params(profile: Profile) -> dict[str, Any]:
         profile["hospital_penalty"],
     )
     upload, qual, risk = profile["upload"], profile["expert_qualification"], profile["risk"]
-    reapply = profile.data.get("reapply", {})
     taiyuan = profile.data.get("taiyuan_rules", {})
     return {
         "profile_name": profile.name,
@@ -65,9 +61,7 @@ def rule_params(profile: Profile) -> dict[str, Any]:
         "qual_ownership": list(qual["ownership"]),
         "risk_accept_hours": int(risk["accept_hours_ahead"]),
         "risk_complete_workdays": int(risk["complete_workdays_ahead"]),
-        "reapply_max_failures": int(
-            reapply.get("max_failed_submissions", REAPPLY_MAX_FAILURES_NOTICE)
-        ),
+        "reapply_max_failures": int(profile["reapply"]["max_failed_submissions"]),
         "ty_enabled": bool(taiyuan.get("enabled", False)),
         "ty_cycle_workdays": taiyuan.get("cycle_workdays"),
     }
@@ -75,6 +69,7 @@ def rule_params(profile: Profile) -> dict[str, Any]:
 
 @cache
 def _text(name: str) -> str:
+    """A model's SQL without a trailing semicolon (files are read once per process)."""
     return sql(name).strip().rstrip(";").strip()
 
 
@@ -129,6 +124,7 @@ def bind(statement: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def parameters(profile: Profile, as_of: dt.datetime | None, extra: dict[str, Any]) -> dict:
+    """The profile's settings, the evaluation time `$as_of` and a model's own extra values."""
     return {**rule_params(profile), "as_of": as_of, **extra}
 
 

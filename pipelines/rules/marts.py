@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 
 from pipelines.config import Profile
+from pipelines.errors import CalendarGapError
 from pipelines.rules.engine import materialise, parameters
 
 MARTS = [
@@ -28,15 +29,29 @@ MARTS = [
 def refresh_marts(
     con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile
 ) -> dict[str, int]:
-    """Rebuild every fct_/mart_ table as of as_of; all or nothing. Returns rows per table."""
+    """Rebuild every fct_/mart_ table as of as_of in one transaction; returns rows per table.
+
+    A table whose answer needs a year the working-day calendar does not cover (and every table
+    built on it) is dropped rather than left stale, and listed in `mart_gaps` (mart, year) so
+    the pages that need it can say so plainly while the others keep working.
+    """
     values = parameters(profile, as_of, {"year_from": None, "year_to": None})
     done: list[str] = []
+    gaps: list[tuple[str, int]] = []
     con.begin()
     try:
         for name in MARTS:
-            materialise(con, name, values, done)
+            try:
+                materialise(con, name, values, done)
+            except CalendarGapError as exc:
+                gaps.append((name, exc.year))
+                con.execute(f"drop table if exists {name}")
+                continue
             done.append(name)
-        counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in MARTS}
+        con.execute("create or replace table mart_gaps (mart varchar, year integer)")
+        if gaps:
+            con.executemany("insert into mart_gaps values (?, ?)", gaps)
+        counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in done}
         con.commit()
     except BaseException:
         con.rollback()

@@ -13,10 +13,6 @@ tasks as (
     select * from fct_tasks
 ),
 
-experts as (
-    select expert_id, specialty from stg_experts
-),
-
 catalogue_specialties as (
     select distinct specialty from ref_diseases
 ),
@@ -69,13 +65,12 @@ mismatched as (
         t.task_id,
         t.expert_id,
         c.hospital_id,
-        '病种' || c.disease_name || '属' || c.specialty || '，却推送给' || e.specialty
-        || '专家' || t.expert_id || '。' as detail
+        '病种' || c.disease_name || '属' || t.disease_specialty || '，却推送给'
+        || t.expert_specialty || '专家' || t.expert_id || '。' as detail
     from tasks as t
     inner join cases as c using (case_id)
-    inner join experts as e using (expert_id)
-    where e.specialty in (select specialty from catalogue_specialties)
-        and e.specialty <> c.specialty
+    where t.expert_specialty in (select specialty from catalogue_specialties)
+        and t.expert_specialty <> t.disease_specialty
 ),
 
 final as (

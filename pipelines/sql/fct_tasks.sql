@@ -10,11 +10,16 @@ tasks as (
 ),
 
 experts as (
-    select expert_id, hospital_id from stg_experts
+    select expert_id, hospital_id, specialty as expert_specialty from stg_experts
 ),
 
 cases as (
-    select case_id, hospital_id as case_hospital_id from stg_cases
+    select
+        c.case_id,
+        c.hospital_id as case_hospital_id,
+        d.specialty as disease_specialty
+    from stg_cases as c
+    left join ref_diseases as d using (disease_name)
 ),
 
 calendar_end as (
@@ -103,6 +108,8 @@ final as (
         c.expert_id,
         x.hospital_id,
         k.case_hospital_id,
+        x.expert_specialty,
+        k.disease_specialty,
         c.pushed_at,
         c.responded_at,
         c.response,
