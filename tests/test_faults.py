@@ -18,7 +18,7 @@ from pipelines.errors import DataError
 from test_ingest import CASES, EXPERTS, HOSPITALS, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-N_TASKS = 150_000
+N_TASKS = 60_000
 
 
 @pytest.fixture(scope="module")
