@@ -23,7 +23,7 @@ import duckdb
 
 from pipelines.catalogue import fold
 from pipelines.db import connect
-from pipelines.errors import DataError, UsageError
+from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
 from pipelines.readers import FileRejected, ReadResult, read_file
 
@@ -557,8 +557,8 @@ def _refresh_after_load(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
     as_of = dt.datetime.now().replace(microsecond=0) if args.as_of is None else args.as_of_dt
     try:
         refresh_marts(con, as_of, load_profile(args.profile))
-    except DataError as exc:
-        print(f"警告：统计表未重算：{exc}", file=sys.stderr)
+    except Exception as exc:  # the load itself has landed; the marts can be rebuilt later
+        print(f"警告：数据已导入，但统计表未重算：{exc}", file=sys.stderr)
         return
     print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
     for mart, year in con.execute("select mart, year from mart_gaps order by mart").fetchall():

@@ -59,3 +59,17 @@ def test_login_form_is_all_an_anonymous_visitor_sees(db):
     assert not at.exception
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
     assert not at.metric
+
+
+def test_district_user_sees_no_citywide_quarantine_or_upload(db):
+    at = open_page(db, "data", role="区县监管")
+    assert not at.exception
+    assert len(at.dataframe) == 1  # the load log only
+    assert not at.get("file_uploader")
+
+
+def test_auditor_sees_quarantine_without_raw_personal_data(db):
+    at = open_page(db, "data", role="只读审计")
+    assert not at.exception
+    quarantine = at.dataframe[1].value
+    assert "原始内容" not in quarantine.columns

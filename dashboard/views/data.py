@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard.common import con, num, page_header, query
+from dashboard.common import con, full_personal_data, num, page_header, profile, query, user
 from dashboard.downloads import download_buttons
 from pipelines.ingest import ingest
 from pipelines.readers import FileRejected
+from pipelines.rules import refresh_marts
 
 page_header("数据", "导入记录与隔离行：每个文件 读取行数 = 接受行数 + 隔离行数。")
 
@@ -28,6 +30,10 @@ if loads.empty:
 else:
     st.dataframe(loads, hide_index=True, key="loads")
 
+if not user().perms.all_districts:
+    st.info("隔离行和文件上传涉及全市数据，仅市级用户可见。")
+    st.stop()
+
 st.subheader("隔离行（未能导入的行）")
 q = query(
     """
@@ -42,6 +48,8 @@ else:
     tables = ["全部", *sorted(q["表"].unique())]
     pick = st.selectbox("表", tables, key="q-table")
     view = q if pick == "全部" else q[q["表"] == pick]
+    if not full_personal_data():
+        view = view.drop(columns=["原始内容"])  # raw rows carry unmasked resident IDs
     st.caption(f"共 {num(len(view))} 行")
     st.dataframe(view, hide_index=True, key="q-rows")
     download_buttons(view, "隔离行", key="q-dl")
@@ -50,6 +58,9 @@ st.subheader("上传平台导出文件")
 st.caption(
     "文件名以 hospitals / experts / cases / tasks（或 医院、专家、申报、任务日志 的表名）开头；支持 CSV（UTF-8 或 GBK）、xlsx、parquet。"
 )
+if not user().perms.run_draws:
+    st.caption("当前角色只读，不能上传。")
+    st.stop()
 files = st.file_uploader(
     "选择文件", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="upload"
 )
@@ -67,5 +78,16 @@ if files and st.button("导入", type="primary", key="upload-go"):
             for r in reports:
                 st.write(
                     f"{r.file}：读取 {num(r.read)}，接受 {num(r.accepted)}（新增 {num(r.new)}），隔离 {num(r.quarantined)}"
+                )
+            status.update(label="导入完成，正在重算统计表…", state="running")
+            as_of = dt.datetime.now().replace(microsecond=0)
+            try:
+                refresh_marts(con(), as_of, profile())
+            except Exception as exc:  # the load has landed; the marts can be rebuilt on 总览
+                status.update(label="导入完成，但统计表未重算", state="error")
+                st.error(f"统计表未重算：{exc}")
+            else:
+                status.update(
+                    label=f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算", state="complete"
                 )
             st.cache_data.clear()
