@@ -10,7 +10,7 @@ DEMO_CASES ?= 200000
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv system-deps demo lint bench bench-national clean-demo
+.PHONY: run test test-load venv system-deps demo lint bench bench-national clean-demo
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: venv
 
 test: venv system-deps lint
 	$(PY) -m pytest
+
+# 20 browser sessions during an upload and a draw; writes bench/LOAD_RESULTS.md.
+test-load: venv system-deps
+	$(PY) -m pytest tests/load -q
 
 bench: venv
 	$(PY) -m bench.run
