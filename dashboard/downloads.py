@@ -7,6 +7,7 @@ an apostrophe so a name like `=HYPERLINK(...)` is shown, never executed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 
 import pandas as pd
@@ -40,7 +41,8 @@ def to_xlsx(df: pd.DataFrame, sheet: str = "数据") -> bytes:
         ws = xw.sheets[sheet[:31]]
         ws.freeze_panes(1, 0)
         for i, col in enumerate(safe.columns):
-            sample = [str(col), *safe[col].head(500).astype(str).tolist()]
+            # pandas 3 keeps NA as a float through astype(str): write it as the blank it is
+            sample = [str(col), *("" if pd.isna(v) else str(v) for v in safe[col].head(500))]
             width = max(sum(2 if ord(ch) > 127 else 1 for ch in s) for s in sample)
             ws.set_column(i, i, min(max(width + 2, 8), 60))
     return buf.getvalue()
@@ -79,10 +81,11 @@ def download_buttons(
     df = mask_frame(df, full)
     personal = "none" if not has_personal else ("full" if full else "masked")
     stem = file_stem(what, period)
+    # the files are built when a button is clicked, not on every run of the page
     c1, c2 = st.columns(2)
     c1.download_button(
         "下载 Excel (xlsx)",
-        to_xlsx(df, what),
+        functools.partial(to_xlsx, df, what),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
@@ -91,7 +94,7 @@ def download_buttons(
     )
     c2.download_button(
         "下载 CSV",
-        to_csv_bom(df),
+        functools.partial(to_csv_bom, df),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"{key}-csv",

@@ -1,29 +1,116 @@
-"""总览 — headline counts of what is loaded, then the period's KPIs and trends."""
+"""总览 — headline counts of what is loaded, then the period's KPIs and monthly trends.
+
+Every KPI card is the total of a table that opens below it; the rule results come from the marts
+(`pipelines.rules.refresh_marts`), which city roles can recompute here as of now.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
-from dashboard.common import need_data, num, page_header, pct, query
+from dashboard.charts import (
+    action_labels,
+    kind_labels,
+    monthly_bars,
+    monthly_rates,
+    rule_names,
+    show,
+)
+from dashboard.common import (
+    con,
+    district_filter,
+    mask_frame,
+    need_data,
+    num,
+    page_header,
+    pct,
+    profile,
+    query,
+    scope_district,
+    table_exists,
+    user,
+)
+from dashboard.downloads import download_buttons
+from dashboard.filters import (
+    VIOLATION_ROWS,
+    as_of_caption,
+    evaluation,
+    sidebar_filters,
+    violation_where,
+)
+from pipelines.errors import DataError
+from pipelines.rules import refresh_marts
 
 page_header(
     "门诊慢特病鉴定监管看板",
     "郑州：两名专家随机鉴定、8小时响应、2个工作日办结；太原：双随机、一公开。",
 )
 
+
+def calendar_warning() -> None:
+    """Before the year turns, warn when next year's holiday arrangement is not in the calendar."""
+    today = dt.date.today()
+    if today.month < 11 or not table_exists("calendar_meta"):
+        return
+    last = query("select max(last_year) as last_year from calendar_meta").iloc[0]["last_year"]
+    if pd.isna(last) or int(last) < today.year + 1:
+        nxt = today.year + 1
+        st.warning(
+            f"工作日日历只覆盖到 {int(last) if not pd.isna(last) else '—'} 年，尚未包含 {nxt} 年的"
+            f"节假日安排。国务院办公厅公布 {nxt} 年安排后，请补充到 "
+            f"data/reference/calendar_overrides.csv 并重新计算；否则 {nxt} 年的办结时限无法计算。",
+            icon=":material/event_busy:",
+        )
+
+
+def recompute() -> None:
+    """Rebuild the marts as of now; a data problem (e.g. a calendar gap) is shown as is."""
+    now = dt.datetime.now().replace(microsecond=0)
+    try:
+        with st.spinner(f"正在按 {now:%Y-%m-%d %H:%M:%S} 重新计算规则结果……"):
+            counts = refresh_marts(con(), now, profile())
+    except DataError as exc:
+        st.error(f"重新计算失败：{exc}")
+        return
+    st.cache_data.clear()
+    st.session_state["home-refreshed"] = (
+        f"已按 {now:%Y-%m-%d %H:%M:%S} 重新计算：任务 {num(counts['fct_tasks'])} 项，"
+        f"扣分 {num(counts['fct_strikes'])} 次，违规 {num(counts['mart_violations'])} 条。"
+    )
+    st.rerun()
+
+
+def recompute_button(label: str) -> None:
+    if user().perms.run_draws:
+        if st.button(label, key="home-refresh", icon=":material/refresh:"):
+            recompute()
+    else:
+        st.caption("重新计算由市级用户执行。")
+
+
+calendar_warning()
+
+scope_sql, scope_params = district_filter("h")
 heads = query(
-    """
+    f"""
+    with h as (select * from stg_hospitals as h where {scope_sql}),
+    e as (select e.* from stg_experts as e inner join h using (hospital_id)),
+    c as (select c.* from stg_cases as c inner join h using (hospital_id))
     select
-        (select count(*) from stg_hospitals) as hospitals,
-        (select count(*) from stg_experts) as experts,
-        (select count(*) from stg_cases) as cases,
-        (select count(*) from stg_tasks) as tasks,
-        (select count(*) from stg_cases where outcome = '符合') as approved,
-        (select count(*) from stg_cases where outcome is not null) as decided,
-        (select count(*) from quarantine) as quarantined,
-        (select min(submitted_at) from stg_cases) as first_at,
-        (select max(submitted_at) from stg_cases) as last_at
-    """
+        (select count(*) from h) as hospitals,
+        (select count(*) from e) as experts,
+        (select count(*) from c) as cases,
+        (select count(*) from stg_tasks as t inner join e using (expert_id)) as tasks,
+        (select count(*) from c where outcome = '符合') as approved,
+        (select count(*) from c where outcome is not null) as decided,
+        (select count(*) from quarantine where ?) as quarantined,
+        (select min(submitted_at) from c) as first_at,
+        (select max(submitted_at) from c) as last_at
+    """,
+    [*scope_params, scope_district() is None],
 ).iloc[0]
 
 c = st.columns(6)
@@ -32,7 +119,298 @@ c[1].metric("鉴定专家", num(heads.experts))
 c[2].metric("申报件数", num(heads.cases))
 c[3].metric("专家鉴定任务", num(heads.tasks))
 c[4].metric("鉴定通过率", pct(heads.approved / heads.decided if heads.decided else None))
-c[5].metric("隔离行（未导入）", num(heads.quarantined))
+# quarantined rows are raw lines with no trustworthy hospital: shown to city roles only
+c[5].metric(
+    "隔离行（未导入）",
+    num(heads.quarantined) if scope_district() is None else "—",
+    help=None if scope_district() is None else "隔离行无法归属区县，仅对市级用户显示。",
+)
 
-if need_data():
-    st.caption(f"申报时间范围：{heads.first_at:%Y-%m-%d} 至 {heads.last_at:%Y-%m-%d}")
+if not need_data():
+    st.stop()
+st.caption(
+    f"申报时间范围：{heads.first_at:%Y-%m-%d} 至 {heads.last_at:%Y-%m-%d}"
+    + ("" if scope_district() is None else f"（{scope_district()}）")
+)
+
+if msg := st.session_state.pop("home-refreshed", None):
+    st.success(msg)
+
+meta = evaluation()
+if meta is None:
+    st.warning("规则结果（时限、扣分、违规、劳务费等）尚未计算，以下指标暂不可用。")
+    recompute_button("计算规则结果（截至当前时间）")
+    st.stop()
+
+left, right = st.columns([3, 1], vertical_alignment="center")
+left.info(as_of_caption(), icon=":material/schedule:")
+with right:
+    recompute_button("按当前时间重新计算")
+if meta.profile != profile().name:
+    st.warning(
+        f"规则结果按「{meta.profile}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
+    )
+
+f = sidebar_filters()
+d = profile()["deadlines"]
+acc_label = f"{d['accept_hours']}小时响应按时率"
+cmp_label = f"{d['complete_workdays']}个工作日办结按时率"
+actions = action_labels()
+
+# ---- monthly rows: every KPI card below is the sum of these rows over the period -------------
+
+w_cases, p_cases = f.where(at="c.submitted_at", specialty="c.specialty", use_month=False)
+cases = query(
+    f"""
+    select strftime(c.submitted_at, '%Y-%m') as month,
+           count(*) as applications,
+           count(c.outcome) as decided,
+           count(*) filter (where c.outcome = '符合') as approved
+    from fct_cases as c
+    inner join stg_hospitals as h using (hospital_id)
+    where {w_cases}
+    group by month
+    """,
+    p_cases,
+)
+w_tasks, p_tasks = f.where(at="t.pushed_at", specialty="e.specialty", use_month=False)
+tasks = query(
+    f"""
+    select strftime(t.pushed_at, '%Y-%m') as month,
+           count(*) filter (where t.accept_status in ('on_time', 'late', 'overdue')) as accept_due,
+           count(*) filter (where t.accept_status = 'on_time') as accept_on_time,
+           count(*) filter (where t.complete_status in ('on_time', 'late', 'overdue'))
+               as complete_due,
+           count(*) filter (where t.complete_status = 'on_time') as complete_on_time
+    from fct_tasks as t
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+    where {w_tasks}
+    group by month
+    """,
+    p_tasks,
+)
+w_strikes, p_strikes = f.where(at="s.deadline", specialty="e.specialty", use_month=False)
+strikes = query(
+    f"""
+    select strftime(s.deadline, '%Y-%m') as month, s.action, count(*) as n
+    from fct_strikes as s
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+    where {w_strikes}
+    group by month, s.action
+    """,
+    p_strikes,
+)
+w_disq, p_disq = f.where(at="q.disqualified_at", specialty="e.specialty", use_month=False)
+disq = query(
+    f"""
+    select strftime(q.disqualified_at, '%Y-%m') as month, count(*) as disqualified
+    from fct_disqualifications as q
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h using (hospital_id)
+    where {w_disq}
+    group by month
+    """,
+    p_disq,
+)
+
+strike_wide = (
+    strikes.pivot_table(index="month", columns="action", values="n", aggfunc="sum", fill_value=0)
+    .reindex(columns=list(actions), fill_value=0)
+    .reset_index()
+)
+monthly = (
+    cases.merge(tasks, on="month", how="outer")
+    .merge(strike_wide, on="month", how="outer")
+    .merge(disq, on="month", how="outer")
+    .fillna(0)
+    .sort_values("month")
+)
+counts = [c for c in monthly.columns if c != "month"]
+monthly[counts] = monthly[counts].astype("int64")
+period_rows = monthly[monthly["month"] == f.month_key] if f.month_key else monthly
+tot = period_rows[counts].sum() if not period_rows.empty else pd.Series(0, index=counts)
+
+
+def share(a: str, b: str) -> float | None:
+    return tot[a] / tot[b] if tot[b] else None
+
+
+# ---- year-level and "now" numbers ---------------------------------------------------------
+
+year = f.year or int(meta.as_of.year)
+w_pen, p_pen = f.where()
+penalty = query(
+    f"""
+    select p.hospital_id as 医院编号, p.hospital_name as 医院, h.district as 区县,
+           p.experts_total as 专家总数, p.experts_disqualified as 取消资格,
+           round(p.ratio * 100, 1) as "取消资格比例（%）",
+           case when p.penalized then '扣分' else '差一人即扣分' end as 考核结果
+    from mart_hospital_penalty as p
+    inner join stg_hospitals as h using (hospital_id)
+    where p.year = ? and (p.penalized or p.one_more_penalized) and {w_pen}
+    order by p.penalized desc, p.ratio desc, p.hospital_id
+    """,
+    [year, *p_pen],
+)
+w_vio, p_vio = violation_where(f)
+vio = query(
+    f"""
+    select v.rule_id, count(*) as n
+    {VIOLATION_ROWS}
+    where {w_vio}
+    group by v.rule_id
+    order by n desc, v.rule_id
+    """,
+    p_vio,
+)
+w_risk, p_risk = f.where(specialty="e.specialty")
+risk = query(
+    f"""
+    select r.deadline as 时限, r.hours_left as 剩余小时, r.kind, r.task_id as 任务编号,
+           r.expert_id as 专家编号, r.expert_name as 姓名, h.hospital_name as 医院, h.district as 区县
+    from mart_at_risk as r
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = r.hospital_id
+    where {w_risk}
+    order by r.deadline, r.task_id
+    """,
+    p_risk,
+)
+
+# ---- KPI cards ----------------------------------------------------------------------------
+
+st.subheader(f"本期指标：{f.period_label}")
+k = st.columns(5)
+k[0].metric("本期申报件数", num(tot["applications"]), border=True)
+k[1].metric("本期已出结果", num(tot["decided"]), border=True)
+k[2].metric("本期鉴定通过率", pct(share("approved", "decided")), border=True)
+k[3].metric(acc_label, pct(share("accept_on_time", "accept_due")), border=True)
+k[4].metric(cmp_label, pct(share("complete_on_time", "complete_due")), border=True)
+
+k = st.columns(5)
+for i, (code, label) in enumerate(action_labels(short=True).items()):
+    k[i].metric(f"扣分·{label}", num(tot[code]), border=True, help=actions[code])
+k[4].metric(
+    "取消资格专家", num(tot["disqualified"]), border=True, help="含超时第3次取消及登记册取消"
+)
+
+k = st.columns(4)
+n_pen = int((penalty["考核结果"] == "扣分").sum())
+k[0].metric(f"年终考核扣分医院（{year}年）", num(n_pen), border=True)
+k[1].metric("差一人即扣分医院", num(len(penalty) - n_pen), border=True)
+k[2].metric("规则核查问题", num(vio["n"].sum()), border=True, help="截至规则评估时间仍存在的问题")
+k[3].metric("当前风险任务", num(len(risk)), border=True, help="评估时间起即将超过时限的任务")
+
+# ---- the rows behind the cards ------------------------------------------------------------
+
+table = monthly.rename(
+    columns={
+        "month": "月份",
+        "applications": "申报件数",
+        "decided": "已出结果",
+        "approved": "通过",
+        "accept_due": "应响应任务",
+        "accept_on_time": "按时响应",
+        "complete_due": "应办结任务",
+        "complete_on_time": "按时办结",
+        "disqualified": "取消资格专家",
+        **{code: f"扣分·{label}" for code, label in actions.items()},
+    }
+)
+table.insert(4, "通过率（%）", (monthly["approved"] / monthly["decided"] * 100).round(1))
+table.insert(
+    7, "响应按时率（%）", (monthly["accept_on_time"] / monthly["accept_due"] * 100).round(1)
+)
+table.insert(
+    10, "办结按时率（%）", (monthly["complete_on_time"] / monthly["complete_due"] * 100).round(1)
+)
+table_format = {
+    c: st.column_config.NumberColumn(format="%.1f" if "%" in c else "localized")
+    for c in table.columns
+    if c != "月份"
+}
+
+with st.expander("指标明细（按月）：上方指标卡为所选期间各月合计", expanded=False):
+    shown = table[table["月份"] == f.month_key] if f.month_key else table
+    st.dataframe(shown, hide_index=True, key="home-monthly", column_config=table_format)
+    st.caption(
+        "申报按提交时间、任务按推送时间、扣分按所超时限、取消资格按取消时间计入月份；"
+        "按时率的分母不含尚未到期的任务。"
+    )
+    download_buttons(shown, "监管指标月度明细", f.period, key="home-dl-monthly")
+
+with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(penalty))} 家）"):
+    st.dataframe(
+        penalty,
+        hide_index=True,
+        key="home-penalty",
+        column_config={"取消资格比例（%）": st.column_config.NumberColumn(format="%.1f")},
+    )
+    st.page_link(
+        "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
+    )
+
+with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
+    names = rule_names()
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "规则": vio["rule_id"],
+                "规则说明": vio["rule_id"].map(lambda r: names.get(r, r)),
+                "问题数": vio["n"],
+            }
+        ),
+        hide_index=True,
+        key="home-violations",
+    )
+    st.page_link("views/violations.py", label="到「规则核查」查看明细", icon=":material/rule:")
+
+with st.expander(f"当前风险任务（共 {num(len(risk))} 项）"):
+    kinds = kind_labels()
+    st.dataframe(
+        mask_frame(risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})),
+        hide_index=True,
+        key="home-risk",
+        column_config={"时限": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+    st.page_link("views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:")
+
+# ---- monthly trends -----------------------------------------------------------------------
+
+st.subheader("月度趋势" + (f"（{f.year}年）" if f.year else ""))
+if monthly.empty:
+    st.info("所选范围内没有数据。")
+else:
+    trend = monthly.assign(
+        approval=monthly["approved"] / monthly["decided"].where(monthly["decided"] > 0),
+        accept_rate=monthly["accept_on_time"]
+        / monthly["accept_due"].where(monthly["accept_due"] > 0),
+        complete_rate=monthly["complete_on_time"]
+        / monthly["complete_due"].where(monthly["complete_due"] > 0),
+    )
+    a, b = st.columns(2)
+    with a:
+        show(
+            monthly_bars(
+                trend, "month", {"applications": "申报件数", "approved": "鉴定通过"}, "申报与通过"
+            ),
+            key="home-chart-cases",
+        )
+    with b:
+        show(
+            monthly_rates(
+                trend,
+                "month",
+                {"approval": "鉴定通过率", "accept_rate": acc_label, "complete_rate": cmp_label},
+                "通过率与时效",
+            ),
+            key="home-chart-rates",
+        )
+    show(
+        monthly_bars(
+            trend, "month", actions, "超时扣分（按处理措施）", stacked=True, y_title="扣分次数"
+        ),
+        key="home-chart-strikes",
+    )

@@ -1,0 +1,383 @@
+"""专家时效 — who is about to miss a deadline, how fast experts respond and complete (ZZ-ACCEPT,
+ZZ-COMPLETE), each expert's record and task timeline, and the ZZ-STRIKE action lists.
+
+Everything is read from the marts (fct_tasks, fct_strikes, fct_experts, mart_at_risk).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.charts import (
+    WARN,
+    action_labels,
+    counts,
+    histogram,
+    kind_labels,
+    margin_scatter,
+    show,
+    status_labels,
+)
+from dashboard.common import mask_frame, need_data, num, page_header, profile, query
+from dashboard.downloads import download_buttons
+from dashboard.filters import as_of_caption, require_marts, sidebar_filters
+
+page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
+if not need_data():
+    st.stop()
+meta = require_marts()
+st.caption(as_of_caption())
+f = sidebar_filters()
+d = profile()["deadlines"]
+accept_hours, workdays = d["accept_hours"], d["complete_workdays"]
+kinds, statuses, actions = kind_labels(), status_labels(), action_labels()
+DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+H1 = st.column_config.NumberColumn(format="%.1f")
+
+# ---- at risk now --------------------------------------------------------------------------
+
+st.subheader("当前风险任务（每日电话提醒名单）")
+w, p = f.where(specialty="e.specialty")
+risk = query(
+    f"""
+    select cast(r.hours_left as double) as 剩余小时, r.deadline as 时限, r.kind as 类型,
+           r.expert_id as 专家编号, r.expert_name as 姓名, h.hospital_name as 医院,
+           h.district as 区县, e.specialty as 专科, r.task_id as 任务编号, r.case_id as 申报编号,
+           r.pushed_at as 推送时间, r.responded_at as 受理时间
+    from mart_at_risk as r
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = r.hospital_id
+    where {w}
+    order by r.deadline, r.task_id
+    """,
+    p,
+)
+risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
+st.caption(
+    f"以规则评估时间 {meta.as_of:%Y-%m-%d %H:%M:%S} 为准：{profile()['risk']['accept_hours_ahead']} 小时内"
+    f"到期的响应、{profile()['risk']['complete_workdays_ahead']} 个工作日内到期的办结。"
+    "剩余小时 = 时限 − 评估时间；需按此刻计算请在「总览」页重新计算。"
+)
+if risk.empty:
+    st.success("当前没有即将超时的任务。")
+else:
+    st.metric("风险任务", num(len(risk)))
+    st.dataframe(
+        risk,
+        hide_index=True,
+        key="exp-risk",
+        column_config={"剩余小时": H1, "时限": DT, "推送时间": DT, "受理时间": DT},
+    )
+    download_buttons(risk, "风险任务名单", meta.as_of.strftime("%Y%m%d%H%M"), key="exp-dl-risk")
+
+# ---- distributions ------------------------------------------------------------------------
+
+st.subheader(f"响应与办结用时分布：{f.period_label}")
+w, p = f.where(at="t.pushed_at", specialty="e.specialty")
+TASKS = f"""
+    from fct_tasks as t
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+    where {w}
+"""
+step_a, cap_a = 0.5, 3 * accept_hours
+resp = query(
+    f"""
+    select least(floor(date_diff('second', t.pushed_at, t.responded_at) / 3600.0 / ?) * ?, ?)
+               as bin,
+           count(*) as n
+    {TASKS} and t.responded_at is not null
+    group by bin order by bin
+    """,
+    [step_a, step_a, cap_a, *p],
+)
+step_c, lo_c, hi_c = 6, -24 * (workdays + 3), 48
+comp = query(
+    f"""
+    select greatest(least(
+               floor(date_diff('second', t.complete_deadline, t.completed_at) / 3600.0 / ?) * ?,
+               ?), ?) as bin,
+           count(*) as n
+    {TASKS} and t.completed_at is not null and t.complete_deadline is not null
+    group by bin order by bin
+    """,
+    [step_c, step_c, hi_c, lo_c, *p],
+)
+open_counts = query(
+    f"""
+    select count(*) filter (where t.accept_status = 'late') as accept_late,
+           count(*) filter (where t.accept_status = 'overdue') as accept_overdue,
+           count(*) filter (where t.complete_status = 'late') as complete_late,
+           count(*) filter (where t.complete_status = 'overdue') as complete_overdue
+    {TASKS}
+    """,
+    p,
+).iloc[0]
+a, b = st.columns(2)
+with a:
+    show(
+        histogram(
+            resp,
+            "bin",
+            "n",
+            step_a,
+            "推送至响应用时",
+            accept_hours,
+            f"{accept_hours}小时时限",
+            "用时（小时）",
+            late_note=f"超时响应 {num(open_counts.accept_late)} 项",
+        ),
+        key="exp-hist-accept",
+    )
+    st.caption(
+        f"每格 {step_a} 小时，{cap_a} 小时及以上并入最后一格；另有 "
+        f"{num(open_counts.accept_overdue)} 项逾期仍未响应（未计入图中）。"
+    )
+with b:
+    show(
+        histogram(
+            comp,
+            "bin",
+            "n",
+            step_c,
+            "办结时间距时限",
+            0,
+            f"时限（受理后第{workdays}个工作日24:00）",
+            "距时限（小时，负数为提前）",
+            late_note=f"超时办结 {num(open_counts.complete_late)} 项",
+        ),
+        key="exp-hist-complete",
+    )
+    st.caption(
+        f"每格 {step_c} 小时，超出 {lo_c}～{hi_c} 小时的并入两端；另有 "
+        f"{num(open_counts.complete_overdue)} 项逾期仍未办结（未计入图中）。"
+    )
+
+# ---- per expert ---------------------------------------------------------------------------
+
+st.subheader(f"专家时效一览：{f.period_label}")
+w_t, p_t = f.where(at="t.pushed_at")
+w_s, p_s = f.where(at="s.deadline")
+w_x, p_x = f.where(specialty="x.specialty")
+experts = query(
+    f"""
+    with tasks as (
+        select t.expert_id,
+               count(*) as tasks,
+               count(*) filter (where t.accept_status = 'on_time') as accept_on_time,
+               count(*) filter (where t.accept_status in ('on_time', 'late', 'overdue'))
+                   as accept_due,
+               count(*) filter (where t.complete_status = 'on_time') as complete_on_time,
+               count(*) filter (where t.complete_status in ('on_time', 'late', 'overdue'))
+                   as complete_due
+        from fct_tasks as t
+        inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+        where {w_t}
+        group by t.expert_id
+    ),
+    strikes as (
+        select s.expert_id, count(*) as strikes
+        from fct_strikes as s
+        inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+        where {w_s}
+        group by s.expert_id
+    )
+    select x.expert_id as 专家编号, x.expert_name as 姓名, h.hospital_name as 医院,
+           h.district as 区县, x.specialty as 专科, x.title as 职称,
+           coalesce(t.tasks, 0) as 任务数,
+           round(100.0 * t.accept_on_time / nullif(t.accept_due, 0), 1) as "响应按时率（%）",
+           round(100.0 * t.complete_on_time / nullif(t.complete_due, 0), 1)
+               as "办结按时率（%）",
+           coalesce(s.strikes, 0) as 扣分次数,
+           case when x.disqualified_at is not null then '已取消资格' else '在库' end as 状态,
+           x.disqualified_at as 取消资格时间
+    from fct_experts as x
+    inner join stg_hospitals as h on h.hospital_id = x.hospital_id
+    left join tasks as t using (expert_id)
+    left join strikes as s using (expert_id)
+    where {w_x}
+    order by 扣分次数 desc, 任务数 desc, x.expert_id
+    """,
+    [*p_t, *p_s, *p_x],
+)
+experts = mask_frame(experts)
+k = st.columns(4)
+k[0].metric("专家", num(len(experts)))
+k[1].metric("有任务的专家", num((experts["任务数"] > 0).sum()))
+k[2].metric("有扣分的专家", num((experts["扣分次数"] > 0).sum()))
+k[3].metric("已取消资格", num((experts["状态"] == "已取消资格").sum()))
+st.dataframe(
+    experts,
+    hide_index=True,
+    key="exp-table",
+    column_config={
+        "响应按时率（%）": H1,
+        "办结按时率（%）": H1,
+        "取消资格时间": DT,
+        **counts("任务数", "扣分次数"),
+    },
+)
+st.caption("按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。")
+download_buttons(experts, "专家时效一览", f.period, key="exp-dl-table")
+
+# ---- an expert's timeline -----------------------------------------------------------------
+
+st.subheader("专家任务时间线（扣分依据）")
+choices = experts[experts["任务数"] > 0]
+if choices.empty:
+    st.info("所选范围内没有专家任务。")
+else:
+    labels = dict(
+        zip(
+            choices["专家编号"],
+            choices["专家编号"]
+            + " "
+            + choices["姓名"].fillna("")
+            + "（"
+            + choices["医院"]
+            + "）· 扣分 "
+            + choices["扣分次数"].astype(str)
+            + " 次",
+            strict=True,
+        )
+    )
+    expert_id = st.selectbox(
+        "选择专家", list(labels), format_func=labels.get, key="exp-timeline-expert"
+    )
+    w, p = f.where(at="t.pushed_at")
+    tl = query(
+        f"""
+        select t.task_id as 任务编号, t.case_id as 申报编号, t.pushed_at as 推送时间,
+               t.accept_deadline as 响应时限, t.responded_at as 响应时间, t.response as 响应,
+               t.accept_status as 响应情况, t.complete_deadline as 办结时限,
+               t.completed_at as 办结时间, t.complete_status as 办结情况,
+               s.strike_no as 年度扣分序号, s.kind as 扣分原因, s.action as 处理措施
+        from fct_tasks as t
+        inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+        left join fct_strikes as s using (task_id)
+        where t.expert_id = ? and {w}
+        order by t.pushed_at, t.task_id
+        """,
+        [expert_id, *p],
+    )
+    margins = query(
+        f"""
+        with t as (
+            select t.* from fct_tasks as t
+            inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+            where t.expert_id = ? and {w}
+        )
+        select task_id as 任务编号, '响应' as 类型, accept_deadline as 时限,
+               date_diff('second', coalesce(responded_at, ?), accept_deadline) / 3600.0
+                   as "余量（小时）",
+               coalesce(strike_kind = 'accept_timeout', false) as 是否扣分
+        from t
+        union all
+        select task_id, '办结', complete_deadline,
+               date_diff('second', coalesce(completed_at, ?), complete_deadline) / 3600.0,
+               coalesce(strike_kind = 'complete_timeout', false)
+        from t where complete_deadline is not null
+        """,
+        [expert_id, *p, meta.as_of, meta.as_of],
+    )
+    is_strike = tl["年度扣分序号"].notna()
+    tl = tl.assign(
+        响应情况=tl["响应情况"].map(statuses),
+        办结情况=tl["办结情况"].map(statuses),
+        扣分原因=tl["扣分原因"].map(kinds),
+    )
+    strike = (
+        "第" + tl["年度扣分序号"].astype("Int64").astype(str) + "次·" + tl["处理措施"].map(actions)
+    )
+    tl.insert(0, "扣分", strike.where(is_strike, ""))
+    tl = tl.drop(columns=["年度扣分序号", "处理措施"])
+    st.caption(
+        f"{f.period_label}共 {num(len(tl))} 项任务，其中扣分 {num(is_strike.sum())} 项（红色标出）。"
+    )
+    limit = 24 * (workdays + 1)
+    show(margin_scatter(margins, "各项时限的余量（负数为超时）", limit), key="exp-timeline-chart")
+    st.caption(
+        f"每个点是一项任务的响应或办结时限；超过 ±{limit} 小时的画在图边缘，悬停可见实际值。"
+    )
+    only = st.toggle("只看扣分任务", key="exp-timeline-only")
+    shown = tl[tl["扣分"] != ""] if only else tl
+    st.dataframe(
+        # the strike as a red label in the first column marks the rows experts will dispute
+        shown.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
+        hide_index=True,
+        key="exp-timeline",
+        column_config={
+            "扣分": st.column_config.MultiselectColumn(
+                options=sorted(set(tl["扣分"]) - {""}), color=WARN, pinned=True, width="medium"
+            ),
+            "推送时间": DT,
+            "响应时限": DT,
+            "响应时间": DT,
+            "办结时限": DT,
+            "办结时间": DT,
+        },
+    )
+    download_buttons(shown, f"专家任务记录_{expert_id}", f.period, key="exp-dl-timeline")
+
+# ---- action lists -------------------------------------------------------------------------
+
+st.subheader(f"扣分处理名单：{f.period_label}")
+st.caption(
+    "每行一次扣分（按所超时限计入期间），附该专家本年度至此的全部扣分任务与时限，供通知与核对。"
+)
+w, p = f.where(at="s.deadline", specialty="e.specialty")
+strikes = query(
+    f"""
+    with s as (
+        select s.* from fct_strikes as s
+        inner join stg_experts as e using (expert_id)
+        inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+        where {w}
+    ),
+    history as (
+        select s.task_id,
+               string_agg(
+                   '第' || p.strike_no || '次 ' || p.task_id || ' 时限 '
+                       || strftime(p.deadline, '%Y-%m-%d %H:%M:%S'),
+                   '；' order by p.strike_no
+               ) as evidence
+        from s
+        inner join fct_strikes as p
+            on p.expert_id = s.expert_id
+            and p.strike_year = s.strike_year
+            and p.strike_no <= s.strike_no
+        group by s.task_id
+    )
+    select s.action, s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
+           h.district as 区县, e.specialty as 专科, s.strike_year as 年度, s.strike_no as 年度扣分序号,
+           s.task_id as 任务编号, s.case_id as 申报编号, s.kind as 超时类型,
+           s.deadline as 时限, s.pushed_at as 推送时间,
+           case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
+               as 实际时间,
+           round(s.late_seconds / 3600.0, 1) as "超时（小时）",
+           hi.evidence as 本年度扣分记录
+    from s
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+    inner join history as hi using (task_id)
+    order by s.deadline, s.task_id
+    """,
+    p,
+)
+strikes = mask_frame(strikes.assign(超时类型=strikes["超时类型"].map(kinds)))
+LISTS = {"sms": "短信通知名单", "notify_hospital": "通报医院名单", "disqualify": "取消资格名单"}
+tabs = st.tabs([f"{name}（{num((strikes['action'] == a).sum())}）" for a, name in LISTS.items()])
+for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
+    with tab:
+        rows = strikes[strikes["action"] == action].drop(columns="action")
+        st.caption(f"处理措施：{actions[action]}")
+        if rows.empty:
+            st.info("所选期间没有此类扣分。")
+            continue
+        st.dataframe(
+            rows,
+            hide_index=True,
+            key=f"exp-list-{action}",
+            column_config={"时限": DT, "推送时间": DT, "实际时间": DT, "超时（小时）": H1},
+        )
+        download_buttons(rows, name, f.period, key=f"exp-dl-{action}")

@@ -1,0 +1,170 @@
+"""医院考核 — ZZ-HOSPITAL5 per year: each hospital's share of disqualified experts against the
+profile's rate, the "one more" warnings, and the strikes (tasks, deadlines) behind every
+disqualification. Reads mart_hospital_penalty, fct_disqualifications and fct_strikes.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.charts import (
+    action_labels,
+    counts,
+    kind_labels,
+    penalty_rate,
+    ratio_bars,
+    show,
+)
+from dashboard.common import mask_frame, need_data, num, page_header, query
+from dashboard.downloads import download_buttons
+from dashboard.filters import as_of_caption, require_marts, sidebar_filters
+
+page_header(
+    "医院考核",
+    "年度内被取消鉴定专家资格的人数占该院在库专家的比例，达到扣分线的医院在年终考核中扣分。",
+)
+if not need_data():
+    st.stop()
+meta = require_marts()
+st.caption(as_of_caption())
+f = sidebar_filters(month=False)
+year = f.year or int(meta.as_of.year)
+rate = penalty_rate()
+if f.year is None:
+    st.info(f"未选择年度，显示规则评估时间所在的 {year} 年。")
+
+w, p = f.where()
+table = query(
+    f"""
+    select p.hospital_id as 医院编号, p.hospital_name as 医院, h.district as 区县,
+           p.experts_total as 专家总数, p.experts_disqualified as 取消资格人数,
+           round(p.ratio * 100, 1) as "取消资格比例（%）",
+           case when p.penalized then '扣分' else '' end as 年终考核,
+           case when p.one_more_penalized then '再取消1人即扣分' else '' end as 预警
+    from mart_hospital_penalty as p
+    inner join stg_hospitals as h using (hospital_id)
+    where p.year = ? and {w}
+    order by p.penalized desc, p.one_more_penalized desc, p.ratio desc, p.hospital_id
+    """,
+    [year, *p],
+)
+penalised = table[table["年终考核"] == "扣分"]
+warned = table[table["预警"] != ""]
+
+st.subheader(f"{year} 年度考核（扣分线 {rate:.0%}）")
+k = st.columns(4)
+k[0].metric("参与考核医院", num(len(table)), border=True)
+k[1].metric("取消资格专家", num(table["取消资格人数"].sum()), border=True)
+k[2].metric("扣分医院", num(len(penalised)), border=True)
+k[3].metric("差一人即扣分医院", num(len(warned)), border=True)
+
+PCT = {
+    "取消资格比例（%）": st.column_config.NumberColumn(format="%.1f"),
+    **counts("专家总数", "取消资格人数"),
+}
+with_disq = table[table["取消资格人数"] > 0]
+if with_disq.empty:
+    st.success(f"{year} 年所选范围内没有医院有专家被取消资格（各院比例均为 0.0%）。")
+else:
+    show(
+        ratio_bars(
+            with_disq.assign(
+                ratio=with_disq["取消资格比例（%）"] / 100,
+                label=with_disq["医院"]
+                + "（"
+                + with_disq["取消资格人数"].astype(str)
+                + "/"
+                + with_disq["专家总数"].astype(str)
+                + "）",
+                flag=with_disq["年终考核"] == "扣分",
+            ),
+            "label",
+            "ratio",
+            "flag",
+            rate,
+            f"有专家被取消资格的医院（括号内为 取消人数/专家总数；其余 {num(len(table) - len(with_disq))} 家为 0.0%）",
+        ),
+        key="hosp-chart",
+    )
+
+tab_all, tab_pen, tab_warn = st.tabs(
+    [
+        f"全部医院（{num(len(table))}）",
+        f"扣分医院（{num(len(penalised))}）",
+        f"差一人即扣分（{num(len(warned))}）",
+    ]
+)
+with tab_all:
+    st.dataframe(table, hide_index=True, key="hosp-table", column_config=PCT)
+    download_buttons(table, "医院年终考核", str(year), key="hosp-dl-table")
+with tab_pen:
+    st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
+with tab_warn:
+    st.caption(f"这些医院再有 1 名专家被取消资格，比例即达到 {rate:.0%} 扣分线。")
+    st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
+    download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
+
+# ---- evidence -----------------------------------------------------------------------------
+
+st.subheader("取消资格依据")
+if with_disq.empty:
+    st.info("没有需要举证的取消资格记录。")
+    st.stop()
+names = dict(zip(with_disq["医院编号"], with_disq["医院"], strict=True))
+hospital_id = st.selectbox(
+    "选择医院",
+    list(names),
+    format_func=lambda h: f"{names[h]}（{h}）",
+    key="hosp-evidence",
+)
+w, p = f.where(specialty="e.specialty")
+evidence = query(
+    f"""
+    select q.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
+           q.disqualified_at as 取消资格时间,
+           case q.source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
+           s.strike_no as 年度扣分序号, s.action as 处理措施, s.task_id as 任务编号,
+           s.case_id as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
+           case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
+               as 实际时间,
+           round(s.late_seconds / 3600.0, 1) as "超时（小时）"
+    from fct_disqualifications as q
+    inner join stg_experts as e using (expert_id)
+    inner join stg_hospitals as h on h.hospital_id = e.hospital_id
+    left join fct_strikes as s
+        on s.expert_id = q.expert_id
+        and q.source = 'strike'
+        and s.strike_year = year(q.disqualified_at)
+        and s.deadline <= q.disqualified_at
+    where e.hospital_id = ?
+        and q.disqualified_at >= make_timestamp(?, 1, 1, 0, 0, 0)
+        and q.disqualified_at < make_timestamp(? + 1, 1, 1, 0, 0, 0)
+        and {w}
+    order by q.disqualified_at, q.expert_id, s.strike_no
+    """,
+    [hospital_id, year, year, *p],
+)
+evidence = mask_frame(
+    evidence.assign(
+        处理措施=evidence["处理措施"].map(action_labels()),
+        超时类型=evidence["超时类型"].map(kind_labels()),
+    )
+)
+st.caption(
+    f"{names[hospital_id]} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
+    "每名专家列出导致取消资格的各次超时任务及其时限（登记册取消的无扣分记录）。"
+)
+DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+st.dataframe(
+    evidence,
+    hide_index=True,
+    key="hosp-evidence-rows",
+    column_config={
+        "取消资格时间": DT,
+        "推送时间": DT,
+        "时限": DT,
+        "实际时间": DT,
+        "超时（小时）": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+download_buttons(evidence, f"取消资格依据_{names[hospital_id]}", str(year), key="hosp-dl-evidence")
