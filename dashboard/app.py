@@ -16,6 +16,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard.auth import current_user, login_form, logout, role_caption  # noqa: E402
 from dashboard.common import db_path, profile  # noqa: E402
+from dashboard.consistency import gate  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
 
@@ -60,7 +61,8 @@ def main() -> None:
             logout()
             st.rerun()
         st.caption(f"规则配置：{profile().label}　数据库：{db_path().name}")
-    page.run()
+    with gate().reading():
+        page.run()
 
 
 main()

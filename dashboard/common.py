@@ -52,18 +52,23 @@ def con() -> duckdb.DuckDBPyConnection:
     return _connection(str(db_path())).cursor()
 
 
-def data_version() -> int:
-    """Changes whenever a load lands, so cached query results are recomputed after an ingest."""
+def data_version() -> str:
+    """Changes whenever a load, a mart refresh or a draw lands, so cached reads are redone."""
     c = con()
-    row = c.execute("select coalesce(max(load_id), 0) from load_log").fetchone()
-    marts = c.execute(
-        "select count(*) from information_schema.tables where table_name like 'mart_%'"
-    ).fetchone()
-    return int(row[0]) * 1000 + int(marts[0])
+    tables = {
+        r[0] for r in c.execute("select table_name from information_schema.tables").fetchall()
+    }
+    parts = [str(c.execute("select coalesce(max(load_id), 0) from load_log").fetchone()[0])]
+    if "mart_meta" in tables:
+        parts.append(str(c.execute("select max(refreshed_at) from mart_meta").fetchone()[0]))
+    for t in ("draw_log", "spot_check_findings"):
+        if t in tables:
+            parts.append(str(c.execute(f"select count(*) from {t}").fetchone()[0]))
+    return "|".join(parts)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _query(sql: str, params: tuple, version: int, path: str) -> pd.DataFrame:
+def _query(sql: str, params: tuple, version: str, path: str) -> pd.DataFrame:
     return _connection(path).cursor().execute(sql, list(params)).df()
 
 

@@ -16,6 +16,8 @@ import datetime as dt
 import getpass
 import hashlib
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -452,8 +454,15 @@ def ingest(
     paths: list[Path],
     loaded_by: str | None = None,
     log=print,
+    on_loaded: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    commit_guard: Callable[[], AbstractContextManager] = nullcontext,
 ) -> list[FileReport]:
-    """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable."""
+    """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable.
+
+    `on_loaded` runs inside the same transaction before it commits (the dashboard refreshes the
+    marts there, so readers see old data or new data, never a mix); `commit_guard` wraps the
+    commit itself (the dashboard waits there for page runs in flight).
+    """
     files = discover(paths)
     if not files:
         raise UsageError(
@@ -502,7 +511,10 @@ def ingest(
                 ],
             )
             reports.append(rep)
-        con.execute("commit")
+        if on_loaded is not None:
+            on_loaded(con)
+        with commit_guard():
+            con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise

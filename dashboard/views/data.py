@@ -9,9 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.common import con, full_personal_data, num, page_header, profile, query, user
+from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
+from pipelines.errors import DataError, UsageError
 from pipelines.ingest import ingest
-from pipelines.readers import FileRejected
 from pipelines.rules import refresh_marts
 
 page_header("数据", "导入记录与隔离行：每个文件 读取行数 = 接受行数 + 隔离行数。")
@@ -69,25 +70,25 @@ if files and st.button("导入", type="primary", key="upload-go"):
         for f in files:
             (Path(tmp) / f.name).write_bytes(f.getvalue())
         try:
-            reports = ingest(con(), [Path(tmp)], loaded_by="dashboard", log=st.write)
-        except FileRejected as exc:
+            as_of = dt.datetime.now().replace(microsecond=0)
+            reports = ingest(
+                con(),
+                [Path(tmp)],
+                loaded_by=user().username,
+                log=st.write,
+                # the marts land in the same transaction as the rows: old or new, never a mix
+                on_loaded=lambda c: refresh_marts(c, as_of, profile(), own_transaction=False),
+                commit_guard=gate().committing,
+            )
+        except (DataError, UsageError) as exc:
             status.update(label="导入失败，未写入任何数据", state="error")
             st.error(str(exc))
         else:
-            status.update(label="导入完成", state="complete")
             for r in reports:
                 st.write(
                     f"{r.file}：读取 {num(r.read)}，接受 {num(r.accepted)}（新增 {num(r.new)}），隔离 {num(r.quarantined)}"
                 )
-            status.update(label="导入完成，正在重算统计表…", state="running")
-            as_of = dt.datetime.now().replace(microsecond=0)
-            try:
-                refresh_marts(con(), as_of, profile())
-            except Exception as exc:  # the load has landed; the marts can be rebuilt on 总览
-                status.update(label="导入完成，但统计表未重算", state="error")
-                st.error(f"统计表未重算：{exc}")
-            else:
-                status.update(
-                    label=f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算", state="complete"
-                )
+            status.update(
+                label=f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算", state="complete"
+            )
             st.cache_data.clear()

@@ -33,6 +33,7 @@ from dashboard.common import (
     table_exists,
     user,
 )
+from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
 from dashboard.filters import (
     VIOLATION_ROWS,
@@ -71,14 +72,14 @@ def recompute() -> None:
     now = dt.datetime.now().replace(microsecond=0)
     try:
         with st.spinner(f"正在按 {now:%Y-%m-%d %H:%M:%S} 重新计算规则结果……"):
-            counts = refresh_marts(con(), now, profile())
+            counts = refresh_marts(con(), now, profile(), commit_guard=gate().committing)
     except DataError as exc:
         st.error(f"重新计算失败：{exc}")
         return
     st.cache_data.clear()
     st.session_state["home-refreshed"] = (
-        f"已按 {now:%Y-%m-%d %H:%M:%S} 重新计算：任务 {num(counts['fct_tasks'])} 项，"
-        f"扣分 {num(counts['fct_strikes'])} 次，违规 {num(counts['mart_violations'])} 条。"
+        f"已按 {now:%Y-%m-%d %H:%M:%S} 重新计算：任务 {num(counts.get('fct_tasks'))} 项，"
+        f"扣分 {num(counts.get('fct_strikes'))} 次，违规 {num(counts.get('mart_violations'))} 条。"
     )
     st.rerun()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import duckdb
 
@@ -27,18 +29,25 @@ MARTS = [
 
 
 def refresh_marts(
-    con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    profile: Profile,
+    *,
+    own_transaction: bool = True,
+    commit_guard: Callable[[], AbstractContextManager] = nullcontext,
 ) -> dict[str, int]:
     """Rebuild every fct_/mart_ table as of as_of in one transaction; returns rows per table.
 
     A table whose answer needs a year the working-day calendar does not cover (and every table
     built on it) is dropped rather than left stale, and listed in `mart_gaps` (mart, year) so
-    the pages that need it can say so plainly while the others keep working.
+    the pages that need it can say so plainly while the others keep working. With
+    `own_transaction=False` it runs inside the caller's transaction (an ingest's).
     """
     values = parameters(profile, as_of, {"year_from": None, "year_to": None})
     done: list[str] = []
     gaps: list[tuple[str, int]] = []
-    con.begin()
+    if own_transaction:
+        con.begin()
     try:
         for name in MARTS:
             try:
@@ -52,8 +61,11 @@ def refresh_marts(
         if gaps:
             con.executemany("insert into mart_gaps values (?, ?)", gaps)
         counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in done}
-        con.commit()
+        if own_transaction:
+            with commit_guard():
+                con.commit()
     except BaseException:
-        con.rollback()
+        if own_transaction:
+            con.rollback()
         raise
     return counts
