@@ -203,14 +203,28 @@ def as_of_caption() -> str:
     )
 
 
-def require_marts() -> pd.Series:
-    """Stop the page with a clear message when the rule results have not been computed."""
+def require_marts(*tables: str) -> pd.Series:
+    """Stop the page with a clear message when the rule results it reads are not there: never
+    computed, or left out because they need a year the working-day calendar does not cover."""
     meta = evaluation()
     if meta is None:
         st.warning(
             "规则结果（超时、扣分、违规等）尚未计算。请在「总览」页由市级用户点击「重新计算」。"
         )
         st.page_link("views/home.py", label="前往总览", icon=":material/dashboard:")
+        st.stop()
+    gaps = query("select mart, year from mart_gaps") if table_exists("mart_gaps") else None
+    missing = [t for t in tables if not table_exists(t)]
+    if missing:
+        years = sorted({int(y) for y in gaps["year"]}) if gaps is not None and len(gaps) else []
+        if years:
+            st.error(
+                f"本页需要 {'、'.join(str(y) for y in years)} 年的工作日日历，但日历尚未包含该年，"
+                "相关结果未计算。请在 data/reference/calendar_overrides.csv 中补充该年国务院公布的"
+                "节假日安排（见 data/reference/README.md），然后在「总览」页重新计算。其他页面不受影响。"
+            )
+        else:
+            st.warning("本页所需的规则结果尚未计算。请在「总览」页重新计算。")
         st.stop()
     return meta
 

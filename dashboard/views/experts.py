@@ -25,7 +25,7 @@ from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
 if not need_data():
     st.stop()
-meta = require_marts()
+meta = require_marts("fct_tasks", "fct_strikes", "mart_at_risk")
 st.caption(as_of_caption())
 f = sidebar_filters()
 d = profile()["deadlines"]

@@ -17,7 +17,7 @@ from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 page_header("劳务费与归档", "专家鉴定劳务费按办结月份逐月发放；申报按月、按病种和鉴定结果归档。")
 if not need_data():
     st.stop()
-require_marts()
+require_marts("mart_fees", "fct_cases")
 st.caption(as_of_caption())
 f = sidebar_filters()
 

@@ -39,6 +39,7 @@ from dashboard.filters import (
     VIOLATION_ROWS,
     as_of_caption,
     evaluation,
+    require_marts,
     sidebar_filters,
     violation_where,
 )
@@ -151,6 +152,11 @@ if meta.profile != profile().name:
     st.warning(
         f"规则结果按「{meta.profile}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
     )
+
+require_marts(
+    "fct_tasks", "fct_strikes", "fct_cases", "fct_experts", "mart_hospital_penalty",
+    "mart_violations", "mart_at_risk",
+)  # fmt: skip
 
 f = sidebar_filters()
 d = profile()["deadlines"]

@@ -25,7 +25,7 @@ page_header(
 )
 if not need_data():
     st.stop()
-meta = require_marts()
+meta = require_marts("mart_hospital_penalty", "fct_strikes")
 st.caption(as_of_caption())
 f = sidebar_filters(month=False)
 year = f.year or int(meta.as_of.year)

@@ -22,7 +22,7 @@ from dashboard.filters import (
 page_header("规则核查", "按规则列出截至评估时间发现的问题；选择一条规则查看全部问题行。")
 if not need_data():
     st.stop()
-require_marts()
+require_marts("mart_violations", "fct_tasks", "fct_cases")
 st.caption(as_of_caption())
 f = sidebar_filters()
 names = rule_names()
