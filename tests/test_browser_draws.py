@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipelines.config import ROOT, load_profile
 from pipelines.db import connect
@@ -93,8 +94,16 @@ def click(page, key: str) -> None:
 
 
 def choose(page, key: str, option: str) -> None:
-    widget(page, key).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick an option of a selectbox (opened again if a rerun closed the list meanwhile)."""
+    wanted = page.get_by_role("option").filter(has_text=option)
+    for _ in range(3):
+        widget(page, key).get_by_role("combobox").click()
+        try:
+            wanted.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:  # a rerun closed the list: open it again
+            wait_for_app(page)
+    wanted.first.click()
     wait_for_app(page)
 
 
@@ -217,13 +226,11 @@ def test_full_spot_check_in_the_browser(db, built, users_file, browser, tmp_path
         assert "第 3 行" in error and "合格" in error, error
         assert metric(page, "已核查") == "0"
 
-        ws.cell(row=3, column=11, value=None)
+        ws.cell(row=3, column=11).value = None
         good = tmp_path / "抽查结果.xlsx"
         wb.save(good)
         upload(page, good)
         click(page, "sc-import")
-        page.screenshot(path=str(ARTIFACTS / "debug.png"))
-        print(page.locator("[data-testid=stAlert]").all_inner_texts())
         page.get_by_text("已记录抽查结论 2 条").wait_for()
         assert metric(page, "已核查") == "2"
         assert metric(page, "不合格") == "1"
@@ -251,7 +258,8 @@ def test_meeting_draw_with_a_replacement_in_the_browser(db, users_file, browser,
         fill(page, "md-seed", SEED)
         click(page, "md-lock")
         widget(page, "md-reveal").wait_for()
-        assert widget(page, "md-seed").count() == 0 and widget(page, "md-lock").count() == 0
+        widget(page, "md-seed").wait_for(state="detached")  # the seed is locked: no field
+        assert widget(page, "md-lock").count() == 0
         assert SEED in page.locator(".mtb-proj .seed").inner_text()
         assert page.locator(".mtb-proj .card.wait").count() == 5
         for shown in range(1, 6):
@@ -261,12 +269,11 @@ def test_meeting_draw_with_a_replacement_in_the_browser(db, users_file, browser,
             )
             if shown == 2:
                 projector_shot(page, "meeting_2_reveal_2_of_5.png")
-        assert widget(page, "md-reveal").count() == 0
+        widget(page, "md-reveal").wait_for(state="detached")  # all shown: no more reveals
         projector_shot(page, "meeting_3_all_revealed.png")
 
         second = page.locator(".mtb-proj .card .id").nth(1).inner_text().strip()
-        widget(page, "md-out").click()
-        page.get_by_role("option").filter(has_text=second).click()
+        choose(page, "md-out", second)
         widget(page, "md-reason-field").locator("input").fill("本人因病不能参加")
         click(page, "md-replace")
         page.get_by_text(f"{second} 由").wait_for()

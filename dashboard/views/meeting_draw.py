@@ -295,7 +295,7 @@ if need_data():
             open_existing()
         setup()
     if frozen_id is not None:
-        st.button("开始新的抽取", key="md-new", on_click=_reset)
+        st.button("开始新的抽取" if dw.can_draw() else "关闭此记录", key="md-new", on_click=_reset)
         if draw_id is None:
             frozen_view(frozen_id, drawn=False)
             if dw.can_draw():

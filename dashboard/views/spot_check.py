@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, mask_frame, need_data, num, page_header, pct, profile, query, user
+from dashboard.common import con, mask_frame, need_data, num, page_header, profile, query, user
 from dashboard.downloads import download_buttons
 from pipelines.draws import (
     check_rate,
@@ -193,7 +193,7 @@ def coverage(rec, picks) -> pd.DataFrame:
                 "医院名称": names.get(h, ""),
                 "鉴定通过件数": n,
                 "抽取件数": k,
-                "抽查比例": pct(k / n),
+                "抽查比例": 100 * k / n,
                 "达到比例": "是" if Fraction(k, n) >= rate else "否",
             }
         )
@@ -261,6 +261,10 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
     base["抽查结论"] = base["抽查结论"].astype(object)
     base["备注"] = base["备注"].astype(object)
     version = st.session_state.get("sc-editor-v", 0)
+    st.caption(
+        "在表格中选择抽查结论并填写追回金额、备注后保存；只保存改动的行。已记录的结论不能清空，"
+        "如需更正请改为正确的结论（每次更正都保留记录）。"
+    )
     edited = st.data_editor(
         base,
         hide_index=True,
@@ -376,6 +380,7 @@ def result(draw_id: str) -> None:
         column_config={
             "鉴定通过件数": dw.count_col("鉴定通过件数"),
             "抽取件数": dw.count_col("抽取件数"),
+            "抽查比例": st.column_config.NumberColumn("抽查比例", format="%.1f%%"),
         },
     )
 
