@@ -10,50 +10,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipelines.ingest_spec import SPECS
 from sample_generator.ids import make_ids, resident_ids
 from sample_generator.people import NamePool, Persons
 from sample_generator.registry import NONE, OWNERSHIP, TITLES
 from sample_generator.timeline import FMT_OTHER, FMT_PDF, FMT_SCAN
 from sample_generator.world import Cols, World
 
-COLUMNS = {
-    "hospitals": ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
-    "experts": [
-        "expert_id",
-        "expert_name",
-        "hospital_id",
-        "specialty",
-        "title",
-        "registered_on",
-        "disqualified_on",
-    ],
-    "cases": [
-        "case_id",
-        "person_id",
-        "person_name",
-        "insurance_type",
-        "disease_name",
-        "hospital_id",
-        "submitted_at",
-        "record_id",
-        "record_format",
-        "record_size_mb",
-        "discharge_date",
-        "outcome",
-        "decided_at",
-        "benefit_start",
-    ],
-    "tasks": [
-        "task_id",
-        "case_id",
-        "expert_id",
-        "pushed_at",
-        "responded_at",
-        "response",
-        "completed_at",
-        "verdict",
-    ],
-}
+# The contract's columns, from the one place the ingest also reads them.
+COLUMNS = {name: [c.name for c in spec.columns] for name, spec in SPECS.items()}
 RECORD_FORMATS = {FMT_PDF: "HIS导出PDF", FMT_SCAN: "扫描件", FMT_OTHER: "其他"}
 RESPONSES = ["不受理", "受理"]
 VERDICTS = ["不符合", "符合"]

@@ -9,45 +9,9 @@ import duckdb
 import pytest
 
 from pipelines.db import connect
+from pipelines.ingest_spec import SPECS
 
-TABLE_COLUMNS = {
-    "stg_hospitals": ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
-    "stg_experts": [
-        "expert_id",
-        "expert_name",
-        "hospital_id",
-        "specialty",
-        "title",
-        "registered_on",
-        "disqualified_on",
-    ],
-    "stg_cases": [
-        "case_id",
-        "person_id",
-        "person_name",
-        "insurance_type",
-        "disease_name",
-        "hospital_id",
-        "submitted_at",
-        "record_id",
-        "record_format",
-        "record_size_mb",
-        "discharge_date",
-        "outcome",
-        "decided_at",
-        "benefit_start",
-    ],
-    "stg_tasks": [
-        "task_id",
-        "case_id",
-        "expert_id",
-        "pushed_at",
-        "responded_at",
-        "response",
-        "completed_at",
-        "verdict",
-    ],
-}
+TABLE_COLUMNS = {spec.stg: [c.name for c in spec.columns] for spec in SPECS.values()}
 
 
 @pytest.fixture
