@@ -26,7 +26,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, exceptions_on, login, streamlit_ser
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = 20
-PAGES = ["", "experts", "hospitals", "violations", "fees", "data"]
+PAGES = ["总览", "专家时效", "医院考核", "规则核查", "劳务费与归档", "数据"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -89,14 +89,15 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
                     for rnd in range(3):
                         for name in PAGES:
                             t0 = time.monotonic()
-                            page.goto(f"{url}/{name}")
+                            # sidebar navigation keeps the logged-in session (a URL load would not)
+                            page.get_by_role("link", name=name).click()
                             wait_for_app(page)
                             with lock:
                                 timings.append(time.monotonic() - t0)
                             if exc := exceptions_on(page):
                                 with lock:
                                     errors.append(f"session {i} page {name!r} round {rnd}: {exc}")
-                            if name == "":
+                            if name == "总览":
                                 with lock:
                                     seen_counts.add(_cases_metric(page))
                 finally:
@@ -107,7 +108,7 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
                 b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = b.new_page()
                 login(page, url)
-                page.goto(f"{url}/data")
+                page.get_by_role("link", name="数据").click()
                 wait_for_app(page)
                 files = [str(f) for f in sorted((d / "more").glob("*.csv"))]
                 page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
