@@ -27,7 +27,7 @@ from pipelines.catalogue import fold
 from pipelines.db import connect
 from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
-from pipelines.readers import FileRejected, ReadResult, read_file
+from pipelines.readers import FileRejected, read_file
 
 
 @dataclass
@@ -476,41 +476,44 @@ def ingest(
         for table, path in files:
             spec = SPECS[table]
             log(f"读取 {path.name} → {spec.zh} ({table}) …")
-            res: ReadResult = read_file(con, path, spec)
-            checks = _validate(con, spec)
-            file_label = "、".join(res.parts)
-            quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
-            accepted, new, updated, unchanged = _upsert(con, spec, load_id)
-            _warn(con, spec, load_id, file_label)
-            rep = FileReport(
-                file_label,
-                table,
-                res.rows + len(res.broken),
-                accepted,
-                quarantined,
-                new,
-                updated,
-                unchanged,
-                res.encoding,
-                res.ignored_columns,
-            )
-            assert rep.read == rep.accepted + rep.quarantined, rep
-            con.execute(
-                "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-                [
-                    load_id,
+            digest = _sha256(path)
+            for res in read_file(con, path, spec):
+                if res.materialise is not None:
+                    res.materialise()
+                checks = _validate(con, spec)
+                file_label = "、".join(res.parts)
+                quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
+                accepted, new, updated, unchanged = _upsert(con, spec, load_id)
+                _warn(con, spec, load_id, file_label)
+                rep = FileReport(
                     file_label,
-                    _sha256(path),
                     table,
-                    rep.read,
-                    rep.accepted,
-                    rep.quarantined,
-                    rep.new,
-                    rep.updated,
-                    user,
-                ],
-            )
-            reports.append(rep)
+                    res.rows + len(res.broken),
+                    accepted,
+                    quarantined,
+                    new,
+                    updated,
+                    unchanged,
+                    res.encoding,
+                    res.ignored_columns,
+                )
+                assert rep.read == rep.accepted + rep.quarantined, rep
+                con.execute(
+                    "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+                    [
+                        load_id,
+                        file_label,
+                        digest,
+                        table,
+                        rep.read,
+                        rep.accepted,
+                        rep.quarantined,
+                        rep.new,
+                        rep.updated,
+                        user,
+                    ],
+                )
+                reports.append(rep)
         if on_loaded is not None:
             on_loaded(con)
         with commit_guard():

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class ReadResult:
     broken: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw, problem
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str = ""
+    # For a workbook, one result per sheet: this (re)creates `src` for that sheet.
+    materialise: Callable[[], None] | None = None
 
 
 def _progress(total: int, desc: str) -> tqdm:
@@ -231,7 +234,7 @@ def _cell_text(v: object) -> str | None:
 
 def read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
-) -> ReadResult:
+) -> list[ReadResult]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -288,13 +291,21 @@ def read_xlsx(
         wb.close()
     if not tables:
         raise FileRejected(path.name, "；".join(problems) or "工作簿中没有数据表")
-    # Several sheets are loaded as one table; each row keeps its own sheet's row number.
-    data = pa.concat_tables(tables)
-    con.register("xlsx_in", data)
     sel = ", ".join(f"nullif(trim({c.name}), '') as {c.name}" for c in spec.columns)
-    con.execute(f"create or replace temp table src as select line, {sel} from xlsx_in")
-    con.unregister("xlsx_in")
-    return ReadResult(parts, data.num_rows, [], ignored, "xlsx")
+
+    def loader(table: pa.Table) -> Callable[[], None]:
+        def materialise() -> None:
+            con.register("xlsx_in", table)
+            con.execute(f"create or replace temp table src as select line, {sel} from xlsx_in")
+            con.unregister("xlsx_in")
+
+        return materialise
+
+    # Each sheet is its own part with its own row numbers.
+    return [
+        ReadResult([part], t.num_rows, [], ignored, "xlsx", loader(t))
+        for part, t in zip(parts, tables, strict=True)
+    ]
 
 
 def read_parquet(
@@ -326,8 +337,11 @@ def read_parquet(
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".parquet": read_parquet}
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> ReadResult:
-    """Read any supported file into temp table `src`; FileRejected if it cannot be used."""
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> list[ReadResult]:
+    """Read a file into parts (a workbook's sheets; else one part, already in temp table `src`).
+
+    FileRejected if the file cannot be used at all.
+    """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise FileRejected(
@@ -335,7 +349,8 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> Re
         )
     with tempfile.TemporaryDirectory(prefix="mtb-ingest-") as tmp:
         try:
-            return reader(con, path, spec, Path(tmp))
+            res = reader(con, path, spec, Path(tmp))
+            return res if isinstance(res, list) else [res]
         except duckdb.InvalidInputException as exc:
             raise FileRejected(path.name, f"无法解析为表格：{str(exc).splitlines()[0]}") from exc
         except OSError as exc:

@@ -586,3 +586,29 @@ def test_formula_text_is_stored_as_text_and_neutralised_in_downloads(con, tmp_pa
     ws = load_workbook(io.BytesIO(to_xlsx(df))).active
     assert ws["A2"].value.startswith("'=HYPERLINK")
     assert ws["B2"].value == -3
+
+
+def test_xlsx_with_several_sheets_loads_each_sheet_with_its_own_row_numbers(con, tmp_path):
+    from openpyxl import Workbook
+
+    d = write_all(tmp_path / "in")
+    (d / "tasks.csv").unlink()
+    wb = Workbook()
+    first = wb.active
+    first.title = "三月"
+    first.append(ZH["tasks"])
+    first.append(TASKS[1])
+    first.append(TASKS[2])
+    second = wb.create_sheet("四月")
+    second.append(TASKS[0])
+    second.append(TASKS[3])
+    second.append(["T9", "C9", "E1", "2026-04-01 10:00:00", "", "", "", ""])
+    wb.create_sheet("说明").append(["本文件由平台导出"])
+    wb.save(d / "tasks.xlsx")
+    reports = load(con, d)
+    sheets = {r.file: (r.read, r.accepted, r.quarantined) for r in reports if r.table == "tasks"}
+    assert sheets == {"tasks.xlsx「三月」": (2, 2, 0), "tasks.xlsx「四月」": (2, 1, 1)}
+    assert con.execute("select count(*) from stg_tasks").fetchone()[0] == 3
+    assert con.execute("select file_name, line, column_name from quarantine").fetchall() == [
+        ("tasks.xlsx「四月」", 3, "case_id")
+    ]

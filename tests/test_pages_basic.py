@@ -73,3 +73,51 @@ def test_auditor_sees_quarantine_without_raw_personal_data(db):
     assert not at.exception
     quarantine = at.dataframe[1].value
     assert "原始内容" not in quarantine.columns
+
+
+def test_an_idle_session_expires_back_to_the_login_form(db):
+    import os
+    import time
+    from dataclasses import asdict
+
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.auth import IDLE_SECONDS
+
+    from apptest_util import APP, ROLE_USERS
+
+    os.environ["MTB_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user"] = asdict(ROLE_USERS["市级监管"])
+    at.session_state["last_seen"] = time.time() - IDLE_SECONDS - 5
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert "会话已超时" in " ".join(w.value for w in at.warning)
+    assert not at.metric
+
+
+def test_the_login_form_checks_the_bcrypt_hash(db, tmp_path, monkeypatch):
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from pipelines import users
+
+    from apptest_util import APP
+
+    f = tmp_path / "users.json"
+    users.add_user("zhang", "correct-horse", "区县监管", "金水区", f)
+    assert "correct-horse" not in f.read_text(encoding="utf-8")
+    monkeypatch.setattr(users, "USERS_FILE", f)
+    os.environ["MTB_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="login-user").input("zhang")
+    at.text_input(key="login-password").input("wrong-password")
+    at.button[0].click().run()
+    assert "用户名或密码错误" in " ".join(e.value for e in at.error)
+    at.text_input(key="login-password").input("correct-horse")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["user"]["district"] == "金水区"
