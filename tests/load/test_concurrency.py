@@ -116,17 +116,47 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
                 page.get_by_text("统计表已按").wait_for(timeout=180_000)
                 b.close()
 
+        def supervisor_draw() -> None:
+            from test_browser_draws import choose, click, fill, widget
+
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = b.new_page(viewport={"width": 1600, "height": 1000})
+                try:
+                    login(page, url)
+                    page.get_by_role("link", name="双随机抽取").click()
+                    wait_for_app(page)
+                    choose(page, "md-specialty", "心血管内科")
+                    fill(page, "md-supervisor", "王纪检")
+                    click(page, "md-freeze")
+                    widget(page, "md-lock").wait_for(timeout=120_000)
+                    fill(page, "md-seed", "31415926535897932384")
+                    click(page, "md-lock")
+                    widget(page, "md-reveal").wait_for(timeout=120_000)
+                    if exc := exceptions_on(page):
+                        with lock:
+                            errors.append(f"draw: {exc}")
+                finally:
+                    b.close()
+
         threads = [threading.Thread(target=session, args=(i,)) for i in range(SESSIONS)]
         threads.append(threading.Thread(target=supervisor_upload))
+        threads.append(threading.Thread(target=supervisor_draw))
         for t in threads:
             t.start()
             time.sleep(0.2)
         for t in threads:
             t.join(timeout=900)
 
+    from pipelines.draws import verify_log
+
     con = connect(d / "w.duckdb")
     after = con.execute("select count(*) from stg_cases").fetchone()[0]
+    kinds = [r[0] for r in con.execute("select kind from draw_log order by record_no").fetchall()]
+    chain = verify_log(con)
     con.close()
+    assert kinds == ["population_frozen", "expert_draw"], kinds  # one complete draw record
+    assert chain.ok, chain.message
     assert errors == []
     assert after > before
     assert seen_counts <= {before, after}, seen_counts  # old or new, never a mix
