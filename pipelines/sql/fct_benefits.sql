@@ -18,26 +18,27 @@ calendar_end as (
     from calendar_meta
 ),
 
+workdays as (
+    select workday_no, day from calendar where is_workday
+),
+
 windows as (
+    -- equality joins only (conditions on one side stay out of ON, or DuckDB nests loops)
     select
         c.*,
         cast(c.submitted_at as date) as submitted_on,
         c.outcome is not distinct from '符合' as is_approved,
         cast(date_trunc('month', c.decided_at) + interval 1 month as date) as batch_start_day,
         s.day is null as is_submitted_day_uncovered,
-        i.day as instant_deadline_day,
-        y.day as cycle_deadline_day
+        case when c.settlement = '即时办结' then i.day end as instant_deadline_day,
+        case when $ty_enabled then y.day end as cycle_deadline_day
     from cases as c
     left join calendar as s
         on s.day = cast(c.submitted_at as date)
-    left join calendar as i
-        on c.settlement = '即时办结'
-        and i.workday_no = s.workday_no + $instant_workdays
-        and i.is_workday
-    left join calendar as y
-        on $ty_enabled
-        and y.workday_no = s.workday_no + $ty_cycle_workdays
-        and y.is_workday
+    left join workdays as i
+        on i.workday_no = s.workday_no + $instant_workdays
+    left join workdays as y
+        on y.workday_no = s.workday_no + $ty_cycle_workdays
 ),
 
 gaps as (
