@@ -91,13 +91,13 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
 
 def login(page, url: str, username: str = "demo", password: str = "demo2026") -> None:
     """Open the app and log in through the real form."""
-    page.goto(url)
-    wait_for_app(page)
+    page.goto(url, timeout=180_000)
+    wait_for_app(page, timeout=180_000)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.get_by_text("退出登录").wait_for(timeout=30_000)
-    wait_for_app(page)
+    page.get_by_text("退出登录").wait_for(timeout=180_000)
+    wait_for_app(page, timeout=180_000)
 
 
 def exceptions_on(page) -> list[str]:

@@ -11,6 +11,7 @@ import datetime as dt
 import statistics
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def world(tmp_path_factory):
 
 
 def _cases_metric(page) -> int:
+    page.locator('[data-testid="stMetricLabel"]').filter(has_text="申报件数").first.wait_for()
     for m in page.query_selector_all('[data-testid="stMetric"]'):
         if m.query_selector('[data-testid="stMetricLabel"]').inner_text().strip() == "申报件数":
             return int(
@@ -80,10 +82,19 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
 
     with streamlit_server(d / "w.duckdb", env={"MTB_USERS": str(d / "users.json")}) as url:
 
+        def guarded(name: str, body) -> None:
+            """A thread's failure is a test failure, not a warning."""
+            try:
+                body()
+            except Exception:
+                with lock:
+                    errors.append(f"{name}: {traceback.format_exc(limit=3)}")
+
         def session(i: int) -> None:
             with sync_playwright() as p:
                 b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = b.new_context(viewport={"width": 1280, "height": 800}).new_page()
+                page.set_default_timeout(180_000)
                 try:
                     login(page, url)
                     for rnd in range(3):
@@ -107,6 +118,7 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
             with sync_playwright() as p:
                 b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = b.new_page()
+                page.set_default_timeout(180_000)
                 login(page, url)
                 page.get_by_role("link", name="数据").click()
                 wait_for_app(page)
@@ -122,6 +134,7 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
             with sync_playwright() as p:
                 b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = b.new_page(viewport={"width": 1600, "height": 1000})
+                page.set_default_timeout(180_000)
                 try:
                     login(page, url)
                     page.get_by_role("link", name="双随机抽取").click()
@@ -139,12 +152,15 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
                 finally:
                     b.close()
 
-        threads = [threading.Thread(target=session, args=(i,)) for i in range(SESSIONS)]
-        threads.append(threading.Thread(target=supervisor_upload))
-        threads.append(threading.Thread(target=supervisor_draw))
+        threads = [
+            threading.Thread(target=guarded, args=(f"session {i}", lambda i=i: session(i)))
+            for i in range(SESSIONS)
+        ]
+        threads.append(threading.Thread(target=guarded, args=("upload", supervisor_upload)))
+        threads.append(threading.Thread(target=guarded, args=("draw", supervisor_draw)))
         for t in threads:
             t.start()
-            time.sleep(0.2)
+            time.sleep(1.0)
         for t in threads:
             t.join(timeout=900)
 
@@ -158,6 +174,7 @@ def test_twenty_sessions_during_an_upload_and_a_draw(world):
     assert kinds == ["population_frozen", "expert_draw"], kinds  # one complete draw record
     assert chain.ok, chain.message
     assert errors == []
+    assert len(timings) == SESSIONS * len(PAGES) * 3  # every session saw every page
     assert after > before
     assert seen_counts <= {before, after}, seen_counts  # old or new, never a mix
     timings.sort()
