@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,12 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
+def _memory_config() -> dict[str, str]:
+    """$MTB_DUCKDB_MEMORY (e.g. "3GB") caps DuckDB's memory; past it, work spills to disk."""
+    limit = os.environ.get("MTB_DUCKDB_MEMORY")
+    return {"memory_limit": limit} if limit else {}
+
+
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (created with its schema unless read-only)."""
     db = Path(path) if path else DEFAULT_DB
@@ -41,7 +48,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
         return duckdb.connect(str(db), read_only=True)
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db))
+        con = duckdb.connect(str(db), config=_memory_config())
     except (OSError, duckdb.IOException) as exc:
         raise DataError(f"无法打开数据库文件 {db}：{exc}") from exc
     init_schema(con)

@@ -130,3 +130,13 @@ def test_database_opened_by_another_writer_gives_a_clear_message(tmp_path):
         assert "无法打开数据库文件" in r.stderr.decode()
     finally:
         holder.kill()
+
+
+def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
+    from pipelines.db import connect
+
+    monkeypatch.setenv("MTB_DUCKDB_MEMORY", "512MB")
+    c = connect(tmp_path / "w.duckdb")
+    limit = c.execute("select current_setting('memory_limit')").fetchone()[0]
+    c.close()
+    assert limit.replace(" ", "") in ("488.2MiB", "512.0MB", "488.2MB")
