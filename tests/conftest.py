@@ -37,3 +37,26 @@ def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
             f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
             [r.get(c) for c in cols],
         )
+
+
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory) -> Path:
+    """A users file with the documented demo accounts (bcrypt hashes)."""
+    from pipelines.users import ensure_demo
+
+    f = tmp_path_factory.mktemp("users") / "users.json"
+    ensure_demo(f)
+    return f
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

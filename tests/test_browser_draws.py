@@ -20,13 +20,10 @@ from pipelines.db import connect
 from pipelines.draws import spot_check
 from pipelines.ingest import ingest
 from pipelines.rules import refresh_marts
-from pipelines.users import ensure_demo
 from sample_generator.core import DEFAULT_END, generate
 
 from browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     exceptions_on,
     login,
     streamlit_server,
@@ -58,23 +55,6 @@ def built(tmp_path_factory) -> Path:
 def db(built: Path, tmp_path: Path) -> Path:
     shutil.copy(built, tmp_path / "w.duckdb")
     return tmp_path / "w.duckdb"
-
-
-@pytest.fixture(scope="module")
-def users_file(tmp_path_factory) -> Path:
-    f = tmp_path_factory.mktemp("users") / "users.json"
-    ensure_demo(f)
-    return f
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def widget(page, key: str):

@@ -15,12 +15,8 @@ import openpyxl
 import pytest
 from test_pages_monitoring import build_db
 
-from pipelines.users import ensure_demo
-
 from browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     exceptions_on,
     login,
     streamlit_server,
@@ -41,23 +37,6 @@ PAGES = {
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
     return build_db(tmp_path_factory.mktemp("browser-monitoring"))
-
-
-@pytest.fixture(scope="module")
-def users_file(tmp_path_factory) -> Path:
-    f = tmp_path_factory.mktemp("users") / "users.json"
-    ensure_demo(f)
-    return f
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_section(page, title: str, marker: str) -> None:

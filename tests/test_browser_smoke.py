@@ -8,12 +8,9 @@ import pytest
 
 from pipelines.db import connect
 from pipelines.ingest import ingest
-from pipelines.users import ensure_demo
 
 from browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     exceptions_on,
     login,
     streamlit_server,
@@ -31,23 +28,6 @@ def small_db(tmp_path_factory) -> Path:
     ingest(c, [write_all(d / "in")], log=lambda _m: None)
     c.close()
     return d / "w.duckdb"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def users_file(tmp_path_factory) -> Path:
-    f = tmp_path_factory.mktemp("users") / "users.json"
-    ensure_demo(f)
-    return f
 
 
 def test_login_is_required_and_wrong_password_refused(small_db, users_file, browser):
