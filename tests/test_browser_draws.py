@@ -121,6 +121,9 @@ def projector_shot(page, name: str) -> Path:
 
 
 def metric(page, label: str) -> str:
+    """A metric's value, once the page has rendered it (a rerun may still be drawing)."""
+    page.locator('[data-testid="stMetricLabel"]').filter(has_text=label).first.wait_for()
+    wait_for_app(page)
     for m in page.query_selector_all('[data-testid="stMetric"]'):
         if m.query_selector('[data-testid="stMetricLabel"]').inner_text().strip() == label:
             return m.query_selector('[data-testid="stMetricValue"]').inner_text().strip()
