@@ -102,3 +102,28 @@ def login(page, url: str, username: str = "demo", password: str = "demo2026") ->
 
 def exceptions_on(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+
+
+def download(page, button, target: Path, attempts: int = 3) -> Path:
+    """Click a download button (a locator) and save the file into ``target``.
+
+    A download button's file is made on the server when it is clicked; a click that lands
+    while the page is still rerunning after an earlier click finds the button's file id
+    already revoked and Streamlit drops it. A user then clicks again — so does this helper.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        wait_for_app(page)
+        try:
+            with page.expect_download(timeout=40_000) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    d = info.value
+    path = target / d.suggested_filename
+    d.save_as(str(path))
+    wait_for_app(page)
+    return path

@@ -29,6 +29,7 @@ from browser import (
     streamlit_server,
     wait_for_app,
 )
+from browser import download as browser_download
 
 pytestmark = pytest.mark.browser
 
@@ -88,13 +89,7 @@ def choose(page, key: str, option: str) -> None:
 
 
 def download(page, key: str, target: Path) -> Path:
-    with page.expect_download(timeout=120_000) as info:
-        widget(page, key).locator("button").click()
-    d = info.value
-    path = target / d.suggested_filename
-    d.save_as(str(path))
-    wait_for_app(page)
-    return path
+    return browser_download(page, widget(page, key).locator("button"), target)
 
 
 def upload(page, path: Path) -> None:

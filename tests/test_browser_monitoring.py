@@ -22,6 +22,7 @@ from browser import (
     streamlit_server,
     wait_for_app,
 )
+from browser import download as browser_download
 
 pytestmark = pytest.mark.browser
 
@@ -58,12 +59,8 @@ def screenshot(page, name: str) -> None:
 
 
 def download(page, button: str, tmp: Path) -> tuple[str, bytes]:
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name=button).first.click()
-    d = info.value
-    target = tmp / d.suggested_filename
-    d.save_as(target)
-    return d.suggested_filename, target.read_bytes()
+    path = browser_download(page, page.get_by_role("button", name=button).first, tmp)
+    return path.name, path.read_bytes()
 
 
 def test_city_user_visits_every_monitoring_page_and_downloads(db, users_file, browser, tmp_path):
