@@ -67,3 +67,23 @@ def test_home_page_shows_headline_counts(small_db, users_file, browser):
         page.get_by_text("导入记录").first.wait_for()
         assert exceptions_on(page) == []
         page.close()
+
+
+def test_tables_offer_no_unaudited_csv_export(small_db, users_file, browser):
+    """Every download goes through the audited buttons: the tables' own CSV export is off."""
+    with streamlit_server(small_db, env={"MTB_USERS": str(users_file)}) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        login(page, url)
+        page.get_by_role("link", name="数据").click()
+        wait_for_app(page)
+        table = page.locator('[data-testid="stDataFrame"]').first
+        table.wait_for()
+        table.hover()
+        toolbar = page.locator('[data-testid="stElementToolbar"]').first
+        toolbar.wait_for(state="visible")
+        labels = [
+            b.get_attribute("aria-label") or b.inner_text() for b in toolbar.locator("button").all()
+        ]
+        assert labels, "the table's toolbar shows no buttons at all"
+        assert not [x for x in labels if "download" in x.lower() or "下载" in x], labels
+        page.close()
