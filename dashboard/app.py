@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard.auth import current_user, login_form, logout, role_caption  # noqa: E402
+from dashboard.auth import current_user, keep_cookie, login_form, logout, role_caption  # noqa: E402
 from dashboard.common import db_path, profile  # noqa: E402
 from dashboard.consistency import gate  # noqa: E402
 
@@ -61,6 +61,7 @@ def main() -> None:
             logout()
             st.rerun()
         st.caption(f"规则配置：{profile().label}　数据库：{db_path().name}")
+        keep_cookie(user)
     with gate().reading():
         page.run()
 

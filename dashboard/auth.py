@@ -1,4 +1,9 @@
-"""Login gate for the dashboard: bcrypt-checked users, roles, idle sessions expire."""
+"""Login gate for the dashboard: bcrypt-checked users, roles, idle sessions expire.
+
+A login survives a reload of the page (F5): the browser keeps a signed token in a cookie
+(pipelines/sessions.py) that a new Streamlit session reads. The token is renewed while the user
+works and expires after the idle time; logging out revokes it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,37 @@ from dataclasses import asdict
 
 import streamlit as st
 
+from pipelines import sessions
 from pipelines.users import ROLES, User, authenticate
 
 IDLE_SECONDS = 2 * 60 * 60
+COOKIE = "mtb_session"
+RENEW_SECONDS = 10 * 60
+
+
+def _restore() -> User | None:
+    """The user of a valid token cookie sent with this browser session's first request."""
+    token = st.context.cookies.get(COOKIE)
+    if not token:
+        return None
+    user = sessions.verify(token)
+    if user is None:
+        return None
+    st.session_state["user"] = asdict(user)
+    st.session_state["token"] = token
+    st.session_state["token_renewed"] = 0.0  # renew at once: a fresh expiry from now
+    return user
 
 
 def current_user() -> User | None:
     """The logged-in user, or None (also when the session has been idle too long)."""
     rec = st.session_state.get("user")
-    if rec is None:
-        return None
     now = time.time()
+    if rec is None:
+        if st.session_state.get("logged_out") or _restore() is None:
+            return None
+        st.session_state["last_seen"] = now
+        return User(**st.session_state["user"])
     if now - st.session_state.get("last_seen", now) > IDLE_SECONDS:
         logout("会话已超时，请重新登录。")
         return None
@@ -26,16 +51,40 @@ def current_user() -> User | None:
 
 
 def logout(message: str | None = None) -> None:
-    for k in ("user", "last_seen"):
+    if token := st.session_state.get("token"):
+        sessions.revoke(token)
+    for k in ("user", "last_seen", "token", "token_renewed"):
         st.session_state.pop(k, None)
+    st.session_state["logged_out"] = True  # this session's first request still carries the cookie
     if message:
         st.session_state["login_message"] = message
+
+
+def _set_cookie(value: str, max_age: int) -> None:
+    st.html(
+        f"<script>document.cookie = '{COOKIE}={value}; Path=/; Max-Age={max_age}; "
+        "SameSite=Strict';</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def keep_cookie(user: User) -> None:
+    """Give the browser a fresh token now and then while the user works (call once per run)."""
+    now = time.time()
+    if now - st.session_state.get("token_renewed", 0.0) < RENEW_SECONDS:
+        return
+    token = sessions.issue(user, IDLE_SECONDS, renew=st.session_state.get("token"))
+    _set_cookie(token, IDLE_SECONDS)
+    st.session_state["token"] = token
+    st.session_state["token_renewed"] = now
 
 
 def login_form() -> None:
     """The only thing shown until a user logs in."""
     st.title("门诊慢特病鉴定监管看板")
     st.caption("请登录。账号由市级管理员分配；演示环境账号见 README。")
+    if st.session_state.get("logged_out"):
+        _set_cookie("", 0)
     if msg := st.session_state.pop("login_message", None):
         st.warning(msg)
     with st.form("login", clear_on_submit=False):
@@ -49,6 +98,7 @@ def login_form() -> None:
             return
         st.session_state["user"] = asdict(user)
         st.session_state["last_seen"] = time.time()
+        st.session_state.pop("logged_out", None)
         st.rerun()
 
 
@@ -57,4 +107,4 @@ def role_caption(user: User) -> str:
     return f"{user.username}（{user.role}，{scope}）"
 
 
-__all__ = ["ROLES", "current_user", "login_form", "logout", "role_caption"]
+__all__ = ["ROLES", "current_user", "keep_cookie", "login_form", "logout", "role_caption"]

@@ -87,3 +87,33 @@ def test_tables_offer_no_unaudited_csv_export(small_db, users_file, browser):
         assert labels, "the table's toolbar shows no buttons at all"
         assert not [x for x in labels if "download" in x.lower() or "下载" in x], labels
         page.close()
+
+
+def test_a_reload_keeps_the_login_and_logout_ends_it(small_db, users_file, browser):
+    with streamlit_server(small_db, env={"MTB_USERS": str(users_file)}) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        login(page, url, "jinshui", "jinshui2026")
+        page.get_by_role("link", name="数据").click()
+        wait_for_app(page)
+        cookie = {c["name"]: c for c in context.cookies()}["mtb_session"]
+        assert cookie["sameSite"] == "Strict"
+        page.reload()
+        wait_for_app(page)
+        page.get_by_text("退出登录").wait_for()
+        assert page.get_by_text("jinshui（区县监管，金水区）").count() == 1
+        assert page.get_by_label("密码").count() == 0
+
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_label("密码").wait_for()
+        page.reload()
+        wait_for_app(page)
+        page.get_by_label("密码").wait_for()
+        assert page.get_by_text("退出登录").count() == 0
+        # the old token is revoked, even if a copy of the cookie is sent again
+        context.add_cookies([{**cookie, "sameSite": "Strict"}])
+        page.reload()
+        wait_for_app(page)
+        page.get_by_label("密码").wait_for()
+        assert page.get_by_text("退出登录").count() == 0
+        context.close()
