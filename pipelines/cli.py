@@ -3,7 +3,7 @@
 Each command module exposes `register(subparsers, common)`; `common` is a parent parser with the
 options every verb takes (--db, --profile). A verb's function gets the parsed args and returns an
 exit status. User errors become a message and exit status, never a traceback:
-UsageError → 2, DataError (including a calendar gap) → 1.
+UsageError → 2, DataError (including a calendar gap) → 1, a full disk or unwritable file → 1.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import argparse
 import datetime as dt
 import importlib
 import sys
+
+import duckdb
 
 from pipelines.config import DEFAULT_DB, DEFAULT_PROFILE, profile_names
 from pipelines.errors import DataError, UsageError
@@ -56,6 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DISK_PROBLEMS = {
+    "No space left on device": "磁盘空间不足",
+    "File too large": "磁盘空间不足或文件超过系统允许的大小",
+    "Disk quota exceeded": "磁盘配额已满",
+    "Read-only file system": "文件系统只读",
+    "Permission denied": "没有写入权限",
+}
+
+
+def disk_problem(exc: BaseException) -> str | None:
+    """A Chinese + English line if the error (or one it arose from) is a storage failure."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        for needle, zh in DISK_PROBLEMS.items():
+            if needle in text:
+                where = text.split("Could not write file", 1)[-1].split(":", 1)[0].strip(' "')
+                return f"{zh} ({needle})" + (f"，文件：{where}" if where != text else "")
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -66,6 +91,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DataError as exc:
         print(f"错误 (data): {exc}", file=sys.stderr)
+        return 1
+    except (duckdb.Error, OSError) as exc:
+        problem = disk_problem(exc)
+        if problem is None:
+            raise
+        print(
+            f"错误 (disk): {problem}。本次操作未完成，也没有留下半截数据："
+            "数据库保持操作前的状态；腾出空间或改正权限后重新运行即可。"
+            "\nerror: storage failure, nothing half-written; free space and run again.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("已中断，未写入任何结果。", file=sys.stderr)
