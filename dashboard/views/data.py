@@ -6,11 +6,13 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
 from dashboard.common import con, full_personal_data, num, page_header, profile, query, user
 from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
+from pipelines.cli import disk_problem
 from pipelines.errors import DataError, UsageError
 from pipelines.ingest import ingest
 from pipelines.rules import refresh_marts
@@ -83,6 +85,13 @@ if files and st.button("导入", type="primary", key="upload-go"):
         except (DataError, UsageError) as exc:
             status.update(label="导入失败，未写入任何数据", state="error")
             st.error(str(exc))
+        except (duckdb.Error, OSError) as exc:
+            if (problem := disk_problem(exc)) is None:
+                raise
+            status.update(label="导入失败：存储空间或权限问题", state="error")
+            st.error(
+                f"{problem}。本次导入未完成，也没有留下半截数据；请联系系统管理员腾出磁盘空间后重新导入。"
+            )
         else:
             for r in reports:
                 st.write(
