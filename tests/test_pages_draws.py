@@ -303,3 +303,40 @@ def test_audit_log_shows_records_chain_ok_and_a_broken_link(db, built, tmp_path)
     c.close()
     at = page(tampered, "audit_log")
     assert any("哈希链校验失败" in e and "第 2 条记录" in e for e in errors(at))
+
+
+HOSPITAL_COLUMNS = {"医院编码", "病例医院编码", "医院编号", "医院", "医院名称", "病例医院"}
+
+
+def test_a_district_user_sees_only_the_district_s_rows_of_the_city_s_draws(db):
+    """The city draws for everyone; a 区县监管 user reads only the district's part of it."""
+    c = connect(db)
+    spot_check(c, *Q3, "10%", SEED, load_profile("zhengzhou"))
+    review_plan(
+        c, parse_quarter("2026Q4"), "00123", dt.datetime(2026, 11, 20), load_profile("taiyuan")
+    )
+    ids = {
+        r[0]
+        for r in c.execute(
+            "select hospital_id from stg_hospitals where district = '金水区'"
+        ).fetchall()
+    }
+    names = {
+        r[0]
+        for r in c.execute(
+            "select hospital_name from stg_hospitals where district = '金水区'"
+        ).fetchall()
+    }
+    c.close()
+    checked = {}
+    for name in ("spot_check", "review"):
+        at = page(db, name, "区县监管")
+        if name == "review":
+            at.radio(key="rv-section").set_value("季度复核抽取").run()
+        for df in at.dataframe:
+            for col in HOSPITAL_COLUMNS & set(df.value.columns):
+                values = set(df.value[col].dropna())
+                assert values <= ids | names, (name, col, sorted(values - ids - names)[:5])
+                checked[(name, col)] = checked.get((name, col), 0) + len(values)
+    assert checked.get(("spot_check", "医院编码"), 0) > 0, checked
+    assert checked.get(("review", "病例医院编码"), 0) > 0, checked
