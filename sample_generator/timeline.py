@@ -219,6 +219,10 @@ def simulate(w: World, cases: Cols) -> tuple[Cols, np.ndarray]:
             }
         )
         case, slot, push = case[cont], slot[cont], next_push[cont]
+    if not parts:  # no case pushed by as_of (a small or late batch): no tasks, no decisions
+        keys = ("case", "slot", "stage", "expert", "pushed", "verdict", "responded", "response")
+        empty = np.empty(0, dtype=np.int64)
+        return {k: empty for k in (*keys, "completed", "late")}, np.full(n, NONE, np.int64)
     tasks = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     done = (final != NONE).all(1)
     decided = np.where(done, final.max(1) + w.u(*fl["decide_delay_s"], n), NONE)
