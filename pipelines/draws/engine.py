@@ -7,17 +7,24 @@ first k per stratum. A redraw is a new record that must give its reason; `replac
 that cannot serve for the next-ranked eligible candidate, recorded with its reason. Eligible means:
 in the frozen list, in the same stratum, never picked in this draw before, and — for a reviewer —
 not of the hospital of any case the replaced expert was to review (回避).
+
+A population is handled as an Arrow table (id, stratum, hospital_id): sorted, checked, digested
+and serialised column-wise by Arrow compute and ranked in DuckDB (draw_rank.sql), never as one
+Python object per member — a province quarter holds some 400,000 cases. `Member` lists are still
+accepted (and converted).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.db import sql
 from pipelines.draws import log
@@ -25,12 +32,11 @@ from pipelines.draws.keys import (
     Member,
     Pick,
     check_id,
+    invalid_ids,
     normalize_seed,
-    population_digest,
     rank_members,
-    strata_sizes,
 )
-from pipelines.draws.log import DrawRecord
+from pipelines.draws.log import POPULATION_COLUMNS, POPULATION_SCHEMA, DrawRecord
 from pipelines.errors import DataError, UsageError
 
 AVOID_REASON = "回避：与所复核病例同院"
@@ -38,10 +44,10 @@ AVOID_REASON = "回避：与所复核病例同院"
 
 @dataclasses.dataclass(frozen=True)
 class FrozenPopulation:
-    """A population recorded before the seed: its record, members and digest."""
+    """A population recorded before the seed: its record and its members (an Arrow table)."""
 
     record: DrawRecord
-    members: list[Member]
+    table: pa.Table  # id, stratum, hospital_id; any row order
 
     @property
     def draw_id(self) -> str:
@@ -53,7 +59,13 @@ class FrozenPopulation:
 
     @property
     def size(self) -> int:
-        return len(self.members)
+        return self.table.num_rows
+
+    @functools.cached_property
+    def members(self) -> list[Member]:
+        """The members in id order (one Python object each: for small populations)."""
+        cols = [self.table[c].to_pylist() for c in POPULATION_COLUMNS]
+        return sorted(Member(*row) for row in zip(*cols, strict=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,10 +90,49 @@ class DrawState:
     assignments: list[dict[str, Any]]
 
 
+Population = Iterable[Member] | pa.Table
+
+
+def population_arrow(members: Population) -> pa.Table:
+    """A population as the Arrow table (id, stratum, hospital_id) the SQL reads."""
+    if isinstance(members, pa.Table):
+        return members.select(list(POPULATION_COLUMNS)).cast(POPULATION_SCHEMA)
+    ids: list[str] = []
+    strata: list[str] = []
+    hospitals: list[str | None] = []
+    for m in members:
+        ids.append(m.id)
+        strata.append(m.stratum)
+        hospitals.append(m.hospital_id)
+    return pa.Table.from_arrays(
+        [pa.array(c, pa.string()) for c in (ids, strata, hospitals)], schema=POPULATION_SCHEMA
+    )
+
+
+def table_strata_sizes(table: pa.Table) -> dict[str, int]:
+    """Population size per stratum, strata in code-point order (keys.strata_sizes of a table)."""
+    counts = pc.value_counts(table["stratum"])
+    pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    return dict(sorted(pairs))
+
+
+def first_problem(ids: pa.Array) -> tuple[str | None, bool] | None:
+    """The first unusable or repeated id of ids in code-point order: (id, unusable), or None."""
+    bad = invalid_ids(ids)
+    if len(ids) > 1:
+        repeat = pc.fill_null(pc.equal(ids[1:], ids[:-1]), False)
+        bad = pc.or_(bad, pa.concat_arrays([pa.array([False]), repeat]))
+    found = pc.indices_nonzero(bad)
+    if not len(found):
+        return None
+    at = found[0].as_py()
+    return ids[at].as_py(), invalid_ids(ids[at : at + 1])[0].as_py()
+
+
 def freeze_population(
     con: duckdb.DuckDBPyConnection,
     for_kind: str,
-    members: Iterable[Member],
+    members: Population,
     parameters: Mapping[str, Any],
     *,
     operator: str | None = None,
@@ -89,53 +140,60 @@ def freeze_population(
     profile: str | None = None,
     at: dt.datetime | None = None,
 ) -> FrozenPopulation:
-    """Record the candidate list and its digest before the seed exists ('population_frozen')."""
+    """Record the candidate list and its digest before the seed exists ('population_frozen').
+
+    `members`: Member objects, or an Arrow table with columns id, stratum, hospital_id.
+    """
     if for_kind not in log.DRAW_KINDS:
         raise UsageError(f"未知的抽取类型 {for_kind!r}")
-    mem = sorted(members)
-    seen: set[str] = set()
-    for m in mem:
-        check_id(m.id)
-        if m.id in seen:
-            raise DataError(f"候选名单中编号 {m.id} 重复")
-        seen.add(m.id)
-    params = {**parameters, "for_kind": for_kind, "strata_sizes": strata_sizes(mem)}
+    table = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
+    problem = first_problem(table["id"].combine_chunks())
+    if problem is not None:
+        value, unusable = problem
+        if unusable:
+            check_id(value)  # raises, naming the id
+        raise DataError(f"候选名单中编号 {value} 重复")
+    sizes = table_strata_sizes(table)
+    params = {**parameters, "for_kind": for_kind, "strata_sizes": sizes}
     fields = {
         "operator": operator,
         "supervisor": supervisor,
         "profile": profile,
         "parameters": log.canonical_json(params),
-        "population_size": len(mem),
-        "population_digest": population_digest(m.id for m in mem),
-        "population": log.population_json(mem),
+        "population_size": table.num_rows,
+        "population_digest": log.digest_sorted(table["id"]),
+        "population": log.population_text(table),
     }
     rec = log.append(con, "population_frozen", lambda _c: fields, at)
-    return FrozenPopulation(record=rec, members=mem)
+    return FrozenPopulation(record=rec, table=table)
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
+    """A frozen population as recorded in the log (its stored list, parsed)."""
     rec = log.get_record(con, frozen_id)
     if rec.kind != "population_frozen":
         raise UsageError(f"记录 {frozen_id} 不是冻结名单记录（类型 {rec.kind}）")
-    return FrozenPopulation(record=rec, members=rec.members())
+    return FrozenPopulation(record=rec, table=log.population_arrow(rec.population))
+
+
+def frozen_population(
+    con: duckdb.DuckDBPyConnection, frozen: str | FrozenPopulation
+) -> FrozenPopulation:
+    """The frozen population by id, or the one in hand when it is that record of this log."""
+    if isinstance(frozen, FrozenPopulation):
+        if log.record_hash(con, frozen.draw_id) == frozen.record.record_hash:
+            return frozen
+        frozen = frozen.draw_id
+    return load_frozen(con, frozen)
 
 
 def rank_sql(
-    con: duckdb.DuckDBPyConnection, members: list[Member], seed: str, k: Mapping[str, int]
+    con: duckdb.DuckDBPyConnection, members: Population, seed: str, k: Mapping[str, int]
 ) -> list[Pick]:
     """The first k per stratum by key, computed set-based in DuckDB (draw_rank.sql)."""
     cur = con.cursor()
     try:
-        cur.register(
-            "draw_population",
-            pa.table(
-                {
-                    "id": pa.array([m.id for m in members], pa.string()),
-                    "stratum": pa.array([m.stratum for m in members], pa.string()),
-                    "hospital_id": pa.array([m.hospital_id for m in members], pa.string()),
-                }
-            ),
-        )
+        cur.register("draw_population", population_arrow(members))
         cur.register(
             "draw_quota",
             pa.table(
@@ -153,7 +211,7 @@ def rank_sql(
 
 def draw(
     con: duckdb.DuckDBPyConnection,
-    frozen_id: str,
+    frozen: str | FrozenPopulation,
     seed: str,
     *,
     k: Mapping[str, int] | None = None,
@@ -163,9 +221,14 @@ def draw(
     extra: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> DrawResult:
-    """Draw the first k per stratum of a frozen population by key; k fixed at freezing wins."""
+    """Draw the first k per stratum of a frozen population by key; k fixed at freezing wins.
+
+    `frozen`: the population_frozen record's id, or the FrozenPopulation just frozen (its table
+    is ranked as it is, without reading the stored list back).
+    """
     seed = normalize_seed(seed)
-    frozen = load_frozen(con, frozen_id)
+    frozen = frozen_population(con, frozen)
+    frozen_id = frozen.draw_id
     params = frozen.record.params()
     kind = params["for_kind"]
     fixed = params.get("k")
@@ -176,9 +239,9 @@ def draw(
     quota = dict(fixed if fixed is not None else k or {})
     if any(v < 0 for v in quota.values()):
         raise UsageError("抽取数不能为负")
-    sizes = strata_sizes(frozen.members)
+    sizes = table_strata_sizes(frozen.table)
     shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
-    picks = rank_sql(con, frozen.members, seed, quota)
+    picks = rank_sql(con, frozen.table, seed, quota)
     reason = (reason or "").strip() or None
     draw_params = {
         **params,
@@ -225,10 +288,13 @@ def population_table(
     params = frozen.params()
     id_col = params.get("id_column") or "id"
     stratum_col = params.get("stratum_column")
+    table = log.population_arrow(frozen.population)  # in stored order
     if stratum_col in (None, "hospital_id"):
-        return [id_col, "hospital_id"], [[m.id, m.hospital_id] for m in frozen.members()]
-    rows = [[m.id, m.stratum, m.hospital_id] for m in frozen.members()]
-    return [id_col, stratum_col, "hospital_id"], rows
+        columns, names = ["id", "hospital_id"], [id_col, "hospital_id"]
+    else:
+        columns, names = list(POPULATION_COLUMNS), [id_col, stratum_col, "hospital_id"]
+    cols = [table[c].to_pylist() for c in columns]
+    return names, [list(row) for row in zip(*cols, strict=True)]
 
 
 def draw_state(parent: DrawRecord, amendments: Iterable[DrawRecord]) -> DrawState:

@@ -165,4 +165,4 @@ def draw_experts(
         supervisor=supervisor,
         at=at,
     )
-    return draw(con, frozen.draw_id, seed, operator=operator, supervisor=supervisor, at=at)
+    return draw(con, frozen, seed, operator=operator, supervisor=supervisor, at=at)

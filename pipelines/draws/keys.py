@@ -1,7 +1,7 @@
 """Draw keys, population digests, rates and quotas (shared/RULES.md "Verifiable draws").
 
 Pure functions with no database: the reference the SQL ranking (`draw_rank.sql`), `verify-log` and
-`tools/verify_draw.py` are checked against.
+`tools/verify_draw.py` are checked against (and `invalid_ids`, `check_id` for a whole Arrow column).
 
 Seed policy: the seed is a text string end to end. Surrounding whitespace (a trailing newline from
 a file, a space typed in a form, the full-width space U+3000) is stripped; everything inside is kept
@@ -20,10 +20,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from pipelines.errors import DataError, UsageError
 
 _RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(%?)\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What str.strip() removes (the characters of str.isspace()); check_id refuses them at either end.
+STRIP_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -63,6 +71,18 @@ def check_id(value: str) -> str:
     if not value or value != value.strip() or _CONTROL.search(value):
         raise DataError(f"编号 {value!r} 不能为空、含换行或首尾空白，无法公开复核")
     return value
+
+
+# check_id as one RE2 pattern (DuckDB and Arrow both use RE2): whitespace at either end, or a
+# control character anywhere; escapes only, so the pattern itself holds no raw control character.
+_EDGE = "".join(f"\\x{{{ord(c):x}}}" for c in STRIP_CHARS)
+ID_PROBLEM_RE2 = f"^[{_EDGE}]|[{_EDGE}]$|[\\x00-\\x1f\\x7f]"
+
+
+def invalid_ids(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """True where `check_id` refuses the id (NULL included), for a whole column at once."""
+    bad = pc.or_kleene(pc.equal(ids, ""), pc.match_substring_regex(ids, ID_PROBLEM_RE2))
+    return pc.fill_null(bad, True)
 
 
 def draw_key(seed: str, candidate_id: str) -> str:

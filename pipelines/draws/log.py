@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.db import sql
 from pipelines.draws.keys import Member, Pick
@@ -122,12 +124,95 @@ class DrawRecord:
 
 
 def picks_json(picks: list[Pick]) -> str:
-    return canonical_json([dataclasses.asdict(p) for p in picks])
+    """The picks column: [{hospital_id, id, key, rank, stratum}] (= dataclasses.asdict per pick)."""
+    return canonical_json(
+        [
+            {
+                "hospital_id": p.hospital_id,
+                "id": p.id,
+                "key": p.key,
+                "rank": p.rank,
+                "stratum": p.stratum,
+            }
+            for p in picks
+        ]
+    )
+
+
+POPULATION_COLUMNS = ("id", "stratum", "hospital_id")
+POPULATION_SCHEMA = pa.schema([(c, pa.string()) for c in POPULATION_COLUMNS])
 
 
 def population_json(members: list[Member]) -> str:
+    """The population column of a frozen record (the reference `population_text` reproduces)."""
     rows = [[m.id, m.stratum, m.hospital_id] for m in sorted(members)]
-    return canonical_json({"columns": ["id", "stratum", "hospital_id"], "rows": rows})
+    return canonical_json({"columns": list(POPULATION_COLUMNS), "rows": rows})
+
+
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _joined(values: pa.Array | pa.ChunkedArray, separator: str) -> pa.Scalar:
+    """All values of a text column joined by separator, as one Arrow string (no Python per row)."""
+    values = values.cast(pa.large_string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    one = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
+    return pc.binary_join(one, _large(separator))[0]
+
+
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) escapes
+
+
+def population_text(table: pa.Table) -> str:
+    """`population_json` of a population table already in id order, built column-wise.
+
+    Text without a quote, a backslash or a control character is its own JSON string body (json.dumps
+    with ensure_ascii=False escapes nothing else), so such rows are joined by Arrow; a population
+    holding any of those characters goes through canonical_json itself.
+    """
+    columns = [table[c] for c in POPULATION_COLUMNS]
+    if any(pc.any(pc.match_substring_regex(c, _NEEDS_ESCAPE)).as_py() for c in columns):
+        rows = zip(*(c.to_pylist() for c in columns), strict=True)
+        return canonical_json(
+            {"columns": list(POPULATION_COLUMNS), "rows": [list(r) for r in rows]}
+        )
+    quoted = [
+        pc.fill_null(
+            pc.binary_join_element_wise(
+                _large('"'), c.cast(pa.large_string()), _large('"'), _large("")
+            ),
+            _large("null"),
+        )
+        for c in columns
+    ]
+    inner = pc.binary_join_element_wise(*quoted, _large(","))
+    rows = pc.binary_join_element_wise(_large("["), inner, _large("]"), _large(""))
+    head = canonical_json({"columns": list(POPULATION_COLUMNS)})[:-1]
+    body = _joined(rows, ",").as_py() if table.num_rows else ""
+    return head + ',"rows":[' + body + "]}"
+
+
+def digest_sorted(ids: pa.Array | pa.ChunkedArray) -> str:
+    """keys.population_digest of ids already in code-point order: one join, one SHA-256."""
+    h = hashlib.sha256()
+    if len(ids):
+        h.update(_joined(ids, "\n").as_buffer())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def population_arrow(text: str | None) -> pa.Table:
+    """The stored population of a frozen record as an Arrow table (id, stratum, hospital_id)."""
+    rows = json.loads(text)["rows"] if text else []
+    nested = pa.array(rows, pa.list_(pa.string()))
+    if len(nested) and pc.min(pc.list_value_length(nested)).as_py() != 3:
+        members = [Member(*r) for r in rows]  # a short row: Member's defaults fill it
+        rows = [[m.id, m.stratum, m.hospital_id] for m in members]
+        nested = pa.array(rows, pa.list_(pa.string()))
+    flat = nested.flatten()
+    return pa.Table.from_arrays([flat[i::3] for i in range(3)], schema=POPULATION_SCHEMA)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -159,11 +244,14 @@ def _row_to_record(row: tuple) -> DrawRecord:
     return DrawRecord(**dict(zip(COLUMNS, row, strict=True)))
 
 
-def load_records(con: duckdb.DuckDBPyConnection) -> list[DrawRecord]:
-    """Every record in chain order (none when the log does not exist yet)."""
+def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[DrawRecord]:
+    """Every record (of one kind, if given) in chain order (none when the log does not exist yet)."""
     if not has_log(con):
         return []
-    rows = con.execute(f"select {', '.join(COLUMNS)} from draw_log order by record_no").fetchall()
+    where, params = ("where kind = ?", [kind]) if kind is not None else ("", [])
+    rows = con.execute(
+        f"select {', '.join(COLUMNS)} from draw_log {where} order by record_no", params
+    ).fetchall()
     return [_row_to_record(r) for r in rows]
 
 
@@ -177,6 +265,14 @@ def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
     if row is None:
         raise DataError(f"抽取记录 {draw_id} 不存在")
     return _row_to_record(row)
+
+
+def record_hash(con: duckdb.DuckDBPyConnection, draw_id: str) -> str | None:
+    """The stored record_hash of a record (None when there is no such record)."""
+    if not has_log(con):
+        return None
+    row = con.execute("select record_hash from draw_log where draw_id = ?", [draw_id]).fetchone()
+    return row[0] if row else None
 
 
 def children(con: duckdb.DuckDBPyConnection, draw_id: str) -> list[DrawRecord]:

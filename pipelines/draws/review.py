@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.draws import log
@@ -37,8 +38,9 @@ from pipelines.draws.engine import (
     current_state,
     draw,
     freeze_population,
-    load_frozen,
+    frozen_population,
     rank_sql,
+    table_strata_sizes,
 )
 from pipelines.draws.experts import expert_candidates
 from pipelines.draws.keys import (
@@ -48,9 +50,8 @@ from pipelines.draws.keys import (
     parse_rate,
     quota,
     rank_members,
-    strata_sizes,
 )
-from pipelines.draws.spotcheck import approved_cases
+from pipelines.draws.spotcheck import approved_case_table, case_members
 from pipelines.errors import DataError, UsageError
 
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
@@ -235,11 +236,11 @@ def freeze_review(
     rules = taiyuan_rules(profile)
     rate = parse_rate(str(rules["review_rate"]))
     period = quarter.previous()
-    cases = approved_cases(con, period.first_day, period.last_day)
-    unknown = [c["case_id"] for c in cases if c["specialty"] is None]
+    cases = approved_case_table(con, period.first_day, period.last_day)
+    unknown = cases.filter(pc.is_null(cases["specialty"]))["case_id"].to_pylist()
     if unknown:
         raise DataError(f"病例 {', '.join(unknown[:5])} 的病种不在病种目录中，无法确定专业")
-    members = [Member(c["case_id"], c["hospital_id"], c["hospital_id"]) for c in cases]
+    members = case_members(cases)
     who = {"operator": operator, "supervisor": supervisor, "profile": profile.name, "at": at}
     common = {"rule": "TY-REVIEW", "quarter": quarter.label}
     case_params = {
@@ -252,13 +253,13 @@ def freeze_review(
         "id_column": "case_id",
         "stratum_column": "hospital_id",
         "rate": str(rate),
-        "k": {s: quota(rate, n) for s, n in strata_sizes(members).items()},
+        "k": {s: quota(rate, n) for s, n in table_strata_sizes(members).items()},
         "exclusions": [],
     }
     frozen_cases = freeze_population(con, "review_cases", members, case_params, **who)
     pool: list[Member] = []
     excluded: list[dict[str, str]] = []
-    for specialty in sorted({c["specialty"] for c in cases}):
+    for specialty in sorted(set(cases["specialty"].to_pylist())):
         got, out = expert_candidates(con, specialty, as_of, profile)
         pool += got
         excluded += [{**e, "specialty": specialty} for e in out]
@@ -282,7 +283,7 @@ def freeze_review(
 def draw_review_experts(
     con: duckdb.DuckDBPyConnection,
     cases_draw_id: str,
-    pool_id: str,
+    pool_id: str | FrozenPopulation,
     seed: str,
     *,
     operator: str | None = None,
@@ -303,9 +304,9 @@ def draw_review_experts(
         {"case_id": p.id, "specialty": specialty[p.id], "hospital_id": p.hospital_id, "key": p.key}
         for p in picks
     ]
-    pool = load_frozen(con, pool_id)
+    pool = frozen_population(con, pool_id)
     ranked: dict[str, list[Pick]] = {}
-    for p in rank_sql(con, pool.members, normalize_seed(seed), strata_sizes(pool.members)):
+    for p in rank_sql(con, pool.table, normalize_seed(seed), table_strata_sizes(pool.table)):
         ranked.setdefault(p.stratum, []).append(p)
     k, assignments, unassigned = plan_review(drawn, ranked, pool.record.params())
     extra = {
@@ -315,7 +316,7 @@ def draw_review_experts(
         "unassigned": unassigned,
     }
     who = {"operator": operator, "supervisor": supervisor, "at": at}
-    return draw(con, pool_id, seed, k=k, extra=extra, **who)
+    return draw(con, pool, seed, k=k, extra=extra, **who)
 
 
 def review_plan(
@@ -335,10 +336,8 @@ def review_plan(
     expert_seed = seed if expert_seed is None else normalize_seed(expert_seed)
     who = {"operator": operator, "supervisor": supervisor, "at": at}
     frozen_cases, frozen_pool = freeze_review(con, quarter, as_of, profile, **who)
-    case_draw = draw(con, frozen_cases.draw_id, seed, **who)
-    expert_draw = draw_review_experts(
-        con, case_draw.draw_id, frozen_pool.draw_id, expert_seed, **who
-    )
+    case_draw = draw(con, frozen_cases, seed, **who)
+    expert_draw = draw_review_experts(con, case_draw.draw_id, frozen_pool, expert_seed, **who)
     params = expert_draw.record.params()
     return ReviewPlan(quarter, case_draw, expert_draw, params["assignments"], params["unassigned"])
 
@@ -351,8 +350,8 @@ def first_reviewers(con: duckdb.DuckDBPyConnection, case_id: str) -> list[str]:
             "select distinct expert_id from stg_tasks where case_id = ?", [case_id]
         ).fetchall()
     }
-    for rec in log.load_records(con):
-        if rec.kind == "review_experts" and any(c[0] == case_id for c in rec.params()["cases"]):
+    for rec in log.load_records(con, "review_experts"):  # not the frozen lists (large)
+        if any(c[0] == case_id for c in rec.params()["cases"]):
             state = current_state(con, rec.draw_id)
             ids |= {a["expert_id"] for a in state.assignments if a["case_id"] == case_id}
     return sorted(ids)
@@ -426,4 +425,4 @@ def appeal_panel(
     seed = normalize_seed(seed)
     who = {"operator": operator, "supervisor": supervisor, "at": at}
     frozen = freeze_appeal(con, case_id, as_of, profile, **who)
-    return draw(con, frozen.draw_id, seed, **who)
+    return draw(con, frozen, seed, **who)

@@ -12,11 +12,18 @@ import datetime as dt
 from decimal import Decimal
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.db import sql
-from pipelines.draws.engine import DrawResult, FrozenPopulation, draw, freeze_population
-from pipelines.draws.keys import Member, normalize_seed, parse_rate, quota, strata_sizes
+from pipelines.draws.engine import (
+    DrawResult,
+    FrozenPopulation,
+    draw,
+    freeze_population,
+    table_strata_sizes,
+)
+from pipelines.draws.keys import normalize_seed, parse_rate, quota
 from pipelines.errors import UsageError
 
 
@@ -42,11 +49,28 @@ def approved_cases(
     con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date
 ) -> list[dict[str, str | None]]:
     """Approved cases decided on dates date_from..date_to: case_id, hospital_id, disease, specialty."""
+    return approved_case_table(con, date_from, date_to).to_pylist()
+
+
+def approved_case_table(
+    con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date
+) -> pa.Table:
+    """`approved_cases` as an Arrow table (case_id, hospital_id, disease_name, specialty)."""
     if date_from > date_to:
         raise UsageError(f"起始日期 {date_from} 晚于截止日期 {date_to}")
-    res = con.execute(sql("draw_case_population"), {"date_from": date_from, "date_to": date_to})
-    names = [d[0] for d in res.description]
-    return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+    params = {"date_from": date_from, "date_to": date_to}
+    return con.execute(sql("draw_case_population"), params).to_arrow_table()
+
+
+def case_members(cases: pa.Table) -> pa.Table:
+    """A case population for freeze_population: id = case_id, stratum = hospital_id."""
+    return pa.table(
+        {
+            "id": cases["case_id"],
+            "stratum": cases["hospital_id"],
+            "hospital_id": cases["hospital_id"],
+        }
+    )
 
 
 def freeze_spot_check(
@@ -62,9 +86,8 @@ def freeze_spot_check(
 ) -> FrozenPopulation:
     """Freeze the period's approved cases and fix k per hospital, before the seed."""
     value = check_rate(rate, profile)
-    cases = approved_cases(con, date_from, date_to)
-    members = [Member(c["case_id"], c["hospital_id"], c["hospital_id"]) for c in cases]
-    sizes = strata_sizes(members)
+    members = case_members(approved_case_table(con, date_from, date_to))
+    sizes = table_strata_sizes(members)
     params = {
         "rule": "ZZ-SPOTCHECK",
         "filter": f"鉴定结果 = 符合，办结日期 {date_from} 至 {date_to}（含）",
@@ -113,4 +136,4 @@ def spot_check(
         supervisor=supervisor,
         at=at,
     )
-    return draw(con, frozen.draw_id, seed, operator=operator, supervisor=supervisor, at=at)
+    return draw(con, frozen, seed, operator=operator, supervisor=supervisor, at=at)
