@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import unicodedata
 
 import duckdb
@@ -23,8 +24,20 @@ def read_catalogue() -> list[dict[str, str]]:
 
 
 def load_catalogue(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the reference tables with the shipped catalogue and its aliases."""
+    """Replace the reference tables with the shipped catalogue and its aliases.
+
+    Only when the catalogue file changed since the last time (a fingerprint is kept in
+    `ref_meta`): opening the warehouse then writes nothing.
+    """
+    fingerprint = hashlib.sha256(CATALOGUE.read_bytes()).hexdigest()
+    con.execute("create table if not exists ref_meta (name varchar, fingerprint varchar)")
+    kept = con.execute("select fingerprint from ref_meta where name = 'diseases'").fetchone()
+    has_rows = con.execute("select count(*) from ref_diseases").fetchone()[0] > 0
+    if kept and kept[0] == fingerprint and has_rows:
+        return
     rows = read_catalogue()
+    con.execute("delete from ref_meta where name = 'diseases'")
+    con.execute("insert into ref_meta values ('diseases', ?)", [fingerprint])
     con.execute("delete from ref_diseases")
     con.execute("delete from ref_disease_aliases")
     con.executemany(
