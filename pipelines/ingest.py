@@ -16,10 +16,12 @@ import datetime as dt
 import getpass
 import hashlib
 import sys
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -27,7 +29,9 @@ from pipelines.catalogue import fold
 from pipelines.db import connect
 from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
-from pipelines.readers import FileRejected, read_file
+from pipelines.readers import PROGRESS_MIN_BYTES, FileRejected, query_progress, read_file
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class FileReport:
     unchanged: int = 0
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    warnings: int = 0  # data_warnings rows written for this file's accepted rows
 
 
 @dataclass
@@ -247,7 +252,9 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
         """
     )
     # Same key twice among usable rows: the first stays, a later one with other content is a
-    # conflict. Only repeated keys are ranked, so a clean file costs one hash aggregate.
+    # conflict. Only repeated keys are ranked, so a clean file costs one aggregate, and that on
+    # the keys' 64-bit hashes rather than on the text (two keys that share a hash only cost a
+    # ranking: each is first in its own partition).
     content = f"hash(row({', '.join(t_cols)}))"
     con.execute(
         f"""
@@ -255,19 +262,28 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
         select line, first_value(line) over w as first_line,
                {content} <> first_value({content}) over w as is_conflict
         from checked
-        where fail_no is null and {key} in (
-            select {key} from checked where fail_no is null group by {key} having count(*) > 1
+        where fail_no is null and hash({key}) in (
+            select hash({key}) from checked where fail_no is null
+            group by hash({key}) having count(*) > 1
         )
         window w as (partition by {key} order by line)
         """
     )
-    con.execute(
-        """
-        create or replace temp view typed as
-        select c.*, coalesce(d.is_conflict, false) as is_conflict, d.first_line
-        from checked c left join dups d using (line)
-        """
-    )
+    if con.execute("select count(*) from (select 1 from dups limit 1)").fetchone()[0]:
+        con.execute(
+            """
+            create or replace temp view typed as
+            select c.*, coalesce(d.is_conflict, false) as is_conflict, d.first_line
+            from checked c left join dups d using (line)
+            """
+        )
+    else:
+        con.execute(
+            """
+            create or replace temp view typed as
+            select c.*, false as is_conflict, cast(null as bigint) as first_line from checked c
+            """
+        )
     return checks
 
 
@@ -290,17 +306,21 @@ def _quarantine(
     )
     con.execute(
         f"""
+        create or replace temp table qbad as
+        select t.line, q.column_name, q.zh as reason_zh, q.en as reason_en
+        from (select line, fail_no from checked where fail_no is not null) t
+        join qcheck q using (fail_no)
+        union all
+        select line, '{spec.key}', '与第 ' || first_line || ' 行编号相同但内容不同（重复编号）',
+               'duplicate key with different content (first at line ' || first_line || ')'
+        from dups where is_conflict
+        """
+    )
+    con.execute(
+        f"""
         create or replace temp table qrows as
-        with bad as (
-            select t.line, q.column_name, q.zh as reason_zh, q.en as reason_en
-            from checked t join qcheck q using (fail_no)
-            union all
-            select line, '{spec.key}', '与第 ' || first_line || ' 行编号相同但内容不同（重复编号）',
-                   'duplicate key with different content (first at line ' || first_line || ')'
-            from dups where is_conflict
-        )
         select bad.*, cast(to_json(struct_pack({raw})) as varchar) as raw
-        from bad join (select * from src where line in (select line from bad)) s using (line)
+        from qbad bad join (select * from src where line in (select line from qbad)) s using (line)
         """
     )
     if broken:
@@ -331,22 +351,19 @@ def _upsert(
     """Insert new keys and update changed ones; returns (accepted, new, updated, unchanged)."""
     cols = [c.name for c in spec.columns]
     sel = ", ".join(f"t_{c} as {c}" for c in cols)
-    con.execute(
-        f"""
-        create or replace temp table acc as
-        select {sel} from typed
-        where fail_no is null and not is_conflict and (first_line is null or line = first_line)
-        """
-    )
+    usable = "fail_no is null and not is_conflict and (first_line is null or line = first_line)"
     accepted = con.execute(
         "select count(*) from typed where fail_no is null and not is_conflict"
     ).fetchone()[0]
     if con.execute(f"select count(*) from (select 1 from {spec.stg} limit 1)").fetchone()[0] == 0:
-        con.execute(
-            f"insert into {spec.stg} ({', '.join(cols)}, load_id) select a.*, ? from acc a",
+        # first load of the table: straight in, no copy of the rows on the way
+        new = con.execute(
+            f"insert into {spec.stg} ({', '.join(cols)}, load_id) "
+            f"select {sel}, ? from typed where {usable}",
             [load_id],
-        )
-        return accepted, con.execute("select count(*) from acc").fetchone()[0], 0, 0
+        ).fetchone()[0]
+        return accepted, new, 0, 0
+    con.execute(f"create or replace temp table acc as select {sel} from typed where {usable}")
     same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
     con.execute(
         f"""
@@ -401,13 +418,65 @@ where right(t_person_id, 1) <> expected
 """
 
 
-def _warn(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, file: str) -> None:
-    """Keep rows that are usable but suspicious (a resident ID whose check digit is wrong)."""
-    if spec.name == "cases":
+def _future_sql(spec: TableSpec, now: dt.datetime) -> str | None:
+    """Warnings for times (and dates) of past events that are later than the load.
+
+    One scan of the accepted rows: the rows with any late value, unnested to one warning per
+    late column.
+    """
+    cols = [c for c in spec.columns if c.past]
+    if not cols:
+        return None
+    ts = f"timestamp '{now:%Y-%m-%d %H:%M:%S}'"
+
+    def late(c: Col) -> str:
+        return f"t_{c.name} > {ts}" if c.kind == "time" else f"t_{c.name} > cast({ts} as date)"
+
+    def item(c: Col) -> str:
+        if c.kind == "time":
+            zh, en = f"「{c.zh}」晚于导入时间，已导入，请核实", f"{c.name} later than the load"
+        else:
+            zh, en = f"「{c.zh}」晚于导入日期，已导入，请核实", f"{c.name} later than the load date"
+        return f"{{'col': {_lit(c.name)}, 'zh': {_lit(zh)}, 'en': {_lit(en)}, 'late': {late(c)}}}"
+
+    return f"""
+    insert into data_warnings
+    select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
+    from (
+        select line, t_{spec.key} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
+        from typed
+        where fail_no is null and not is_conflict and ({" or ".join(late(c) for c in cols)})
+    )
+    where w.late
+    """
+
+
+def _warn(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, file: str, now: dt.datetime
+) -> int:
+    """Keep rows that are usable but suspicious: a resident ID whose check digit is wrong, a
+    time later than the load. A record's warnings are those of its latest accepted row (a
+    re-load replaces them, so loading the same file twice adds nothing); returns how many."""
+    if con.execute(
+        "select count(*) from (select 1 from data_warnings where table_name = ? limit 1)",
+        [spec.name],
+    ).fetchone()[0]:
         con.execute(
-            "delete from data_warnings where file_name = ? and table_name = 'cases'", [file]
+            f"""
+            delete from data_warnings
+            where table_name = ? and record_key in (
+                select t_{spec.key} from typed where fail_no is null and not is_conflict
+            )
+            """,
+            [spec.name],
         )
-        con.execute(CHECK_DIGIT_SQL, [load_id, file])
+    n = 0
+    if spec.name == "cases":
+        n += con.execute(CHECK_DIGIT_SQL, [load_id, file]).fetchone()[0]
+    future = _future_sql(spec, now)
+    if future is not None:
+        n += con.execute(future, [load_id, file]).fetchone()[0]
+    return n
 
 
 def _sha256(path: Path) -> str:
@@ -456,13 +525,18 @@ def ingest(
     log=print,
     on_loaded: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     commit_guard: Callable[[], AbstractContextManager] = nullcontext,
+    now: dt.datetime | None = None,
 ) -> list[FileReport]:
     """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable.
 
     `on_loaded` runs inside the same transaction before it commits (the dashboard refreshes the
     marts there, so readers see old data or new data, never a mix); `commit_guard` wraps the
-    commit itself (the dashboard waits there for page runs in flight).
+    commit itself (the dashboard waits there for page runs in flight). `now` is the moment of
+    the load in Beijing time (default: the clock); a time of a past event later than it is
+    loaded with a data warning.
     """
+    if now is None:
+        now = dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
     files = discover(paths)
     if not files:
         raise UsageError(
@@ -476,15 +550,28 @@ def ingest(
         for table, path in files:
             spec = SPECS[table]
             log(f"读取 {path.name} → {spec.zh} ({table}) …")
+            big = path.stat().st_size >= PROGRESS_MIN_BYTES
+            t0 = time.monotonic()
+
+            def stage(msg: str, big: bool = big, t0: float = t0) -> None:
+                if big:  # a large file: say what is going on between the progress bars
+                    log(f"  {msg}（{time.monotonic() - t0:.0f} 秒）")
+
             digest = _sha256(path)
+            stage("已计算文件校验和")
             for res in read_file(con, path, spec):
                 if res.materialise is not None:
                     res.materialise()
-                checks = _validate(con, spec)
+                stage(f"已读取 {res.rows:,} 行，正在校验 …")
+                with query_progress(con, f"校验 {path.name}", show=big):
+                    checks = _validate(con, spec)
                 file_label = "、".join(res.parts)
                 quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
-                accepted, new, updated, unchanged = _upsert(con, spec, load_id)
-                _warn(con, spec, load_id, file_label)
+                stage(f"隔离 {quarantined:,} 行，正在写入 …")
+                with query_progress(con, f"写入 {path.name}", show=big):
+                    accepted, new, updated, unchanged = _upsert(con, spec, load_id)
+                warnings = _warn(con, spec, load_id, file_label, now)
+                stage(f"已写入 {accepted:,} 行")
                 rep = FileReport(
                     file_label,
                     table,
@@ -496,6 +583,7 @@ def ingest(
                     unchanged,
                     res.encoding,
                     res.ignored_columns,
+                    warnings,
                 )
                 assert rep.read == rep.accepted + rep.quarantined, rep
                 con.execute(
@@ -525,20 +613,29 @@ def ingest(
 
 
 def print_reports(reports: list[FileReport], out=sys.stderr) -> None:
-    head = f"{'文件':<28}{'表':<10}{'读取':>10}{'接受':>10}{'新增':>10}{'更新':>8}{'隔离':>10}"
+    head = f"{'文件':<28}{'表':<10}{'读取':>14}{'接受':>14}{'新增':>14}{'更新':>12}{'隔离':>12}"
     print(head, file=out)
     for r in reports:
         print(
-            f"{r.file:<28}{r.table:<10}{r.read:>10,}{r.accepted:>10,}{r.new:>10,}{r.updated:>8,}"
-            f"{r.quarantined:>10,}",
+            f"{r.file:<28}{r.table:<10}{r.read:>14,}{r.accepted:>14,}{r.new:>14,}"
+            f"{r.updated:>12,}{r.quarantined:>12,}",
             file=out,
         )
         if r.ignored_columns:
             print(f"  忽略未识别的列：{'、'.join(r.ignored_columns)}", file=out)
+        if r.warnings:
+            print(f"  数据警告 {r.warnings:,} 条（已导入，请核实）", file=out)
     total_q = sum(r.quarantined for r in reports)
     if total_q:
         print(
             f"共 {total_q:,} 行进入隔离表（quarantine），可在「数据」页查看或用 quarantine 命令导出。",
+            file=out,
+        )
+    total_w = sum(r.warnings for r in reports)
+    if total_w:
+        print(
+            f"共 {total_w:,} 条数据警告（data_warnings：身份证校验位不符、时间晚于导入时间等），"
+            "数据已导入，请核实。",
             file=out,
         )
 

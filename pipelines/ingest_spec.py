@@ -14,6 +14,9 @@ class Col:
     kind: str = "text"  # text | date | time | number | enum | person_id | disease
     required: bool = False
     values: dict[str, str] = field(default_factory=dict)  # accepted spelling → stored value
+    # An event that has happened by the time of the export: a later value is impossible data,
+    # loaded with a data warning (scenario data may be dated after the machine's clock).
+    past: bool = False
 
 
 def _enum(*values: str, **aliases: str) -> dict[str, str]:
@@ -89,7 +92,7 @@ SPECS: dict[str, TableSpec] = {
                 Col("insurance_type", "医保类别", "enum", values=_enum("职工医保", "城乡居民医保")),
                 Col("disease_name", "病种名称", "disease", required=True),
                 Col("hospital_id", "医院编码", required=True),
-                Col("submitted_at", "申报时间", "time", required=True),
+                Col("submitted_at", "申报时间", "time", required=True, past=True),
                 Col("record_id", "病历编号"),
                 Col(
                     "record_format",
@@ -98,9 +101,9 @@ SPECS: dict[str, TableSpec] = {
                     values=_enum("HIS导出PDF", "扫描件", "其他"),
                 ),
                 Col("record_size_mb", "病历大小MB", "number"),
-                Col("discharge_date", "出院日期", "date"),
+                Col("discharge_date", "出院日期", "date", past=True),
                 Col("outcome", "鉴定结果", "enum", values=VERDICT),
-                Col("decided_at", "办结时间", "time"),
+                Col("decided_at", "办结时间", "time", past=True),
                 Col("benefit_start", "待遇开始日期", "date"),
             ),
         ),
@@ -112,10 +115,10 @@ SPECS: dict[str, TableSpec] = {
                 Col("task_id", "任务编号", required=True),
                 Col("case_id", "申报编号", required=True),
                 Col("expert_id", "专家编码", required=True),
-                Col("pushed_at", "推送时间", "time", required=True),
-                Col("responded_at", "响应时间", "time"),
+                Col("pushed_at", "推送时间", "time", required=True, past=True),
+                Col("responded_at", "响应时间", "time", past=True),
                 Col("response", "响应", "enum", values=RESPONSE),
-                Col("completed_at", "完成时间", "time"),
+                Col("completed_at", "完成时间", "time", past=True),
                 Col("verdict", "鉴定意见", "enum", values=VERDICT),
             ),
         ),

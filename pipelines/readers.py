@@ -12,10 +12,17 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import difflib
 import io
+import itertools
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,15 +59,187 @@ class ReadResult:
     materialise: Callable[[], None] | None = None
 
 
-def _progress(total: int, desc: str) -> tqdm:
+def _mb(n: float) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+class _LineProgress:
+    """Progress for a log or a pipe (no terminal): one plain line per tenth of the work."""
+
+    def __init__(self, total: float, desc: str, unit: str):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.done = 0.0
+        self.tenths = 0
+        self.t0 = time.monotonic()
+
+    def update(self, n: float) -> None:
+        self.done += n
+        tenths = min(10, int(self.done * 10 // self.total)) if self.total else 10
+        if tenths > self.tenths:
+            self.tenths = tenths
+            size = f"（{_mb(self.done)} / {_mb(self.total)}）" if self.unit == "B" else ""
+            secs = time.monotonic() - self.t0
+            print(f"{self.desc}：{tenths * 10}%{size}，{secs:.0f} 秒", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _progress(total: float, desc: str, unit: str = "B", show: bool | None = None):
+    """A bar on a terminal, plain lines in a log or pipe; nothing for small files."""
+    if show is None:
+        show = total >= PROGRESS_MIN_BYTES
+    if show and not sys.stderr.isatty():
+        return _LineProgress(total, desc, unit)
     return tqdm(
         total=total,
-        unit="B",
-        unit_scale=True,
+        unit=unit,
+        unit_scale=unit == "B",
         desc=desc,
-        disable=total < PROGRESS_MIN_BYTES,
+        disable=not show,
         leave=False,
+        bar_format=None if unit == "B" else "{desc}: {percentage:3.0f}%|{bar}| {elapsed}",
     )
+
+
+@contextmanager
+def query_progress(con: duckdb.DuckDBPyConnection, desc: str, show: bool) -> Iterator[None]:
+    """Show how far DuckDB is with the statement run inside the block (a thread polls it)."""
+    if not show:
+        yield
+        return
+    old = con.execute(
+        "select current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
+    ).fetchone()
+    con.execute("set enable_progress_bar = true")
+    con.execute("set enable_progress_bar_print = false")
+    stop = threading.Event()
+    bar = _progress(100, desc, unit="%", show=True)
+    shown = [0.0]
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            try:
+                done = con.query_progress()
+            except duckdb.Error:
+                return
+            if done > shown[0]:
+                bar.update(done - shown[0])
+                shown[0] = done
+
+    thread = threading.Thread(target=poll, name="ingest-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+        stop.set()
+        thread.join()
+        bar.update(100 - shown[0])
+    finally:
+        stop.set()
+        thread.join()
+        bar.close()
+        try:
+            con.execute(f"set enable_progress_bar = {str(bool(old[0])).lower()}")
+            con.execute(f"set enable_progress_bar_print = {str(bool(old[1])).lower()}")
+        except duckdb.Error:
+            pass  # the statement failed and took the transaction with it: its error is the news
+
+
+# What a file holds, by its first bytes (its name may say otherwise): 中文, English.
+KINDS = {
+    "text": ("文本（CSV）", "CSV text"),
+    "xlsx": ("Excel 工作簿（xlsx）", "an Excel workbook (xlsx)"),
+    "parquet": ("Parquet 文件", "a Parquet file"),
+    "xls": ("旧版 Excel 工作簿（.xls）", "a legacy Excel workbook (.xls)"),
+    "zip": ("zip 压缩包或 Word 等文档", "a zip archive or an office document"),
+    "pdf": ("PDF 文档", "a PDF document"),
+    "image": ("图片", "an image"),
+    "archive": ("压缩包", "a compressed archive"),
+    "utf16": ("UTF-16 编码的文本", "UTF-16 text"),
+    "binary": ("二进制数据（含 NUL 字节）", "binary data (NUL bytes)"),
+}
+NATIVE = {"text": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
+_MAGIC = [
+    (b"PAR1", "parquet"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+    (b"%PDF", "pdf"),
+    (b"\x89PNG", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"GIF8", "image"),
+    (b"\x1f\x8b", "archive"),
+    (b"Rar!", "archive"),
+    (b"7z\xbc\xaf", "archive"),
+    (b"\xff\xfe", "utf16"),
+    (b"\xfe\xff", "utf16"),
+]
+
+
+def sniff(path: Path) -> str:
+    """A key of KINDS: what the file's first bytes show it to be."""
+    with path.open("rb") as fh:
+        head = fh.read(64 << 10)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "zip"
+        return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head:
+        # UTF-16 without a BOM: the zero high bytes of ASCII characters (digits, commas, line
+        # ends), many and nearly all on one side; binary data has its zeros anywhere
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        many = max(even, odd) * 20 >= len(head)
+        return "utf16" if many and min(even, odd) * 10 <= max(even, odd) else "binary"
+    return "text"
+
+
+_NOT_A = {
+    ".csv": "不是 CSV 文本表格",
+    ".xlsx": "不是有效的 Excel (xlsx) 文件",
+    ".parquet": "不是有效的 Parquet 文件",
+}
+
+
+def check_content(path: Path) -> None:
+    """FileRejected unless the file holds what its extension says (CSV text, xlsx, parquet)."""
+    if path.stat().st_size == 0:
+        raise FileRejected(
+            path.name, "空文件（0 字节，没有表头）（empty file: 0 bytes, no header）"
+        )
+    kind = sniff(path)
+    suffix = path.suffix.lower()
+    if NATIVE.get(kind) == suffix:
+        return
+    zh, en = KINDS[kind]
+    not_a = _NOT_A.get(suffix, "无法读取")
+    if kind in NATIVE:
+        problem = (
+            f"内容是{zh}，扩展名有误：请把扩展名改为 {NATIVE[kind]} 后重新导入"
+            f"（wrong file extension: the {suffix} file holds {en}）"
+        )
+    elif kind == "xls":
+        problem = (
+            "内容是旧版 Excel 工作簿（.xls）：请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后重新导入"
+            "（legacy .xls workbook: save it as .xlsx or CSV）"
+        )
+    elif kind == "utf16":
+        problem = (
+            "编码是 UTF-16（既不是 UTF-8 也不是 GBK/GB18030）：请另存为 UTF-8 或 GBK 编码的 CSV"
+            "（UTF-16 text: save it as UTF-8 or GBK CSV）"
+        )
+    else:
+        problem = f"这不是表格文件，内容是{zh}（not a table: the file holds {en}）"
+    raise FileRejected(path.name, f"{not_a}：{problem}")
 
 
 def detect_encoding(path: Path) -> str:
@@ -93,7 +272,9 @@ def detect_encoding(path: Path) -> str:
                 raw.decode("gb18030")
             except UnicodeDecodeError as exc:
                 raise FileRejected(
-                    path.name, f"第 {line_no} 行编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）"
+                    path.name,
+                    f"第 {line_no} 行编码无法识别（既不是 UTF-8 也不是 GBK/GB18030）"
+                    f"（line {line_no}: neither UTF-8 nor GBK/GB18030）",
                 ) from exc
             first_gbk = first_gbk or line_no
             if first_utf8 and first_gbk:
@@ -102,7 +283,8 @@ def detect_encoding(path: Path) -> str:
         raise FileRejected(
             path.name,
             f"编码混用：第 {first_utf8} 行是 UTF-8，第 {first_gbk} 行是 GBK；"
-            "请统一另存为一种编码后重新导入",
+            "请统一另存为一种编码后重新导入"
+            f"（mixed encodings: line {first_utf8} is UTF-8, line {first_gbk} is GBK）",
         )
     return "gb18030"
 
@@ -137,15 +319,59 @@ def _map_header(file: str, cells: list[str], spec: TableSpec) -> tuple[dict[int,
             continue
         if name in seen:
             raise FileRejected(
-                file, f"表头重复：{seen[name]!r} 与 {str(raw).strip()!r} 都是列 {name}"
+                file,
+                f"表头重复：{seen[name]!r} 与 {str(raw).strip()!r} 都是列 {name}"
+                f"（duplicated header: two columns are {name}）",
             )
         seen[name] = str(raw).strip()
         found[i] = name
+    if not found:
+        shown = "、".join(ignored[:8]) or "（空）"
+        raise FileRejected(
+            file,
+            f"表头中没有可识别的列名，这不是「{spec.zh}」（{spec.name}）表格；表头为：{shown}"
+            f"（not a {spec.name} table: no known column in the header）",
+        )
     missing = [c for c in spec.columns if c.required and c.name not in seen]
     if missing:
         names = "、".join(f"{c.zh}({c.name})" for c in missing)
-        raise FileRejected(file, f"缺少必填列：{names}")
+        hint = _spelling_hint(ignored, missing)
+        raise FileRejected(
+            file,
+            f"缺少必填列：{names}{hint}"
+            f"（missing required column: {', '.join(c.name for c in missing)}）",
+        )
     return found, ignored
+
+
+def _spelling_hint(ignored: list[str], missing: list) -> str:
+    """'；未识别的列「hospitl_name」是否应为「hospital_name」？' for near misses of missing columns."""
+    if not ignored:
+        return ""
+    spellings = {}
+    for c in missing:
+        spellings[c.name.lower()] = c.name
+        spellings[c.zh] = c.zh
+    guesses = []
+    for raw in ignored:
+        close = difflib.get_close_matches(normalise_header(raw), list(spellings), n=1, cutoff=0.6)
+        if close:
+            guesses.append(f"「{raw}」是否应为「{spellings[close[0]]}」")
+    if guesses:
+        return "；表头中未识别的列" + "，".join(guesses) + "？"
+    return "；表头中未识别的列：" + "、".join(ignored[:8])
+
+
+def blank_to_null(x: str) -> str:
+    """SQL: the text with surrounding spaces removed, NULL if nothing is left.
+
+    Same as nullif(trim(x), '') but trims only the values that need it: trim is the costliest
+    step of reading a large file, and nearly no value has spaces around it.
+    """
+    return (
+        f"case when starts_with({x}, ' ') or ends_with({x}, ' ') "
+        f"then nullif(trim({x}), '') else nullif({x}, '') end"
+    )
 
 
 def _select_list(found: dict[int, str], spec: TableSpec, src_cols: list[str]) -> str:
@@ -153,7 +379,8 @@ def _select_list(found: dict[int, str], spec: TableSpec, src_cols: list[str]) ->
     parts = []
     for c in spec.columns:
         if c.name in by_name:
-            parts.append(f"nullif(trim(cast(\"{by_name[c.name]}\" as varchar)), '') as {c.name}")
+            text = 'cast("' + by_name[c.name] + '" as varchar)'
+            parts.append(f"{blank_to_null(text)} as {c.name}")
         else:
             parts.append(f"cast(null as varchar) as {c.name}")
     return ", ".join(parts)
@@ -164,17 +391,76 @@ def _sniff_delimiter(header_line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+def _blank_rows(path: Path) -> list[int]:
+    """Row numbers (header = 1) of the empty lines, which DuckDB skips but a spreadsheet counts.
+
+    A byte scan finds whether there can be any before the last row (empty lines at the end of
+    the file, the common case, change no row's number); only then is the file walked as CSV
+    (an empty line inside a quoted field is not a row).
+    """
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - CHUNK)
+            fh.seek(start)
+            kept = fh.read(end - start).rstrip(b"\r\n")
+            if kept:
+                end = start + len(kept)
+                break
+            end = start
+        fh.seek(0)
+        done, tail = 0, b""
+        while done < end:
+            chunk = fh.read(min(CHUNK, end - done))
+            done += len(chunk)
+            buf = tail + chunk
+            if b"\n\n" in buf or b"\n\r\n" in buf or b"\r\r" in buf:
+                break
+            tail = buf[-2:]
+        else:
+            return []
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [n for n, row in enumerate(csv.reader(fh, strict=False), start=1) if not row]
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
+    """Turn `src.line` from 1 + the row's ordinal into its line in the file.
+
+    `skipped` are the lines that gave no row (empty, or rejected by the CSV reader). The j-th
+    skipped line s_j has s_j - 1 - j rows before it, so a row with ordinal k sits on line
+    k + 1 + (the number of skipped lines with s_j - 1 - j < k): an as-of join, set-based.
+    """
+    if not skipped:
+        return
+    con.execute("create or replace temp table skipped_lines (line bigint)")
+    con.register("skipped_in", pa.table({"line": pa.array(sorted(set(skipped)), pa.int64())}))
+    con.execute("insert into skipped_lines select line from skipped_in")
+    con.unregister("skipped_in")
+    con.execute(
+        """
+        create or replace temp table src as
+        with pos as (
+            select line - 1 - row_number() over (order by line) as before_ord,
+                   row_number() over (order by line) as j
+            from skipped_lines
+        ), steps as (select before_ord, max(j) as j from pos group by before_ord)
+        select src.* replace (src.line + coalesce(steps.j, 0) as line)
+        from src asof left join steps on src.line - 1 > steps.before_ord
+        """
+    )
+
+
 def read_csv(
     con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
 ) -> ReadResult:
-    if path.stat().st_size == 0:
-        raise FileRejected(path.name, "空文件（没有表头）")
+    size = path.stat().st_size
     encoding = detect_encoding(path)
     source = path if encoding == "utf-8" else _transcode(path, encoding, tmpdir)
     with source.open(encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
     if not first.strip():
-        raise FileRejected(path.name, "第 1 行为空：缺少表头")
+        raise FileRejected(path.name, "第 1 行为空：缺少表头（line 1 is empty: no header）")
     delim = _sniff_delimiter(first)
     cells = next(csv.reader(io.StringIO(first), delimiter=delim))
     found, ignored = _map_header(path.name, cells, spec)
@@ -183,16 +469,17 @@ def read_csv(
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in src_cols) + "}"
     con.execute("drop table if exists reject_errors")
     con.execute("drop table if exists reject_scans")
-    con.execute(
-        f"""
-        create or replace temp table src as
-        select row_number() over () + 1 as line, {_select_list(found, spec, src_cols)}
-        from read_csv(?, header = true, auto_detect = false, columns = {columns},
-                      delim = ?, quote = '"', escape = '"', strict_mode = true,
-                      store_rejects = true, null_padding = false)
-        """,
-        [str(source), delim],
-    )
+    with query_progress(con, f"解析 {path.name}", show=size >= PROGRESS_MIN_BYTES):
+        con.execute(
+            f"""
+            create or replace temp table src as
+            select row_number() over () + 1 as line, {_select_list(found, spec, src_cols)}
+            from read_csv(?, header = true, auto_detect = false, columns = {columns},
+                          delim = ?, quote = '"', escape = '"', strict_mode = true,
+                          store_rejects = true, null_padding = false)
+            """,
+            [str(source), delim],
+        )
     rejects = con.execute(
         """
         select line, csv_line, error_type
@@ -200,17 +487,7 @@ def read_csv(
         order by line
         """
     ).fetchall()
-    if rejects:
-        # Accepted row k sits on line k + 1 + (rejected lines before it): reject j (1-based,
-        # by line) has line_j - 1 - j accepted rows before it.
-        con.execute("create or replace temp table rej_pos (before_ord bigint)")
-        con.executemany(
-            "insert into rej_pos values (?)",
-            [(int(line) - 1 - j,) for j, (line, _, _) in enumerate(rejects, start=1)],
-        )
-        con.execute(
-            "update src set line = line + (select count(*) from rej_pos where before_ord < line - 1)"
-        )
+    _number_lines(con, [int(r[0]) for r in rejects] + _blank_rows(source))
     n = con.execute("select count(*) from src").fetchone()[0]
     broken = [
         (int(line), str(raw), f"字段数与表头不一致（{etype}）") for line, raw, etype in rejects
@@ -232,17 +509,32 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
+def _two_row_header(cells: list[str], below: list[str], hmap: dict[str, str]) -> list[str] | None:
+    """The header when the row below holds more column names (a header with merged group cells,
+    多级表头): a name below replaces the group title above it; None if the row below is data."""
+    above = {hmap.get(normalise_header(c)) for c in cells} - {None}
+    more = [c for c in below if hmap.get(normalise_header(c)) not in (None, *above)]
+    if not more:
+        return None
+    width = max(len(cells), len(below))
+    return [
+        below[i] if i < len(below) and below[i].strip() else (cells[i] if i < len(cells) else "")
+        for i in range(width)
+    ]
+
+
 def read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
 ) -> list[ReadResult]:
-    import zipfile
-
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRejected(path.name, f"不是有效的 Excel (xlsx) 文件：{exc}") from exc
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise FileRejected(
+            path.name, f"不是有效的 Excel (xlsx) 文件：{exc}（not a valid xlsx workbook）"
+        ) from exc
     hmap = header_map(spec)
     tables: list[pa.Table] = []
     parts: list[str] = []
@@ -262,23 +554,33 @@ def read_xlsx(
                 if i >= 20:
                     break
             if header_idx is None:
-                problems.append(f"工作表「{ws.title}」未找到表头")
+                problems.append(
+                    f"工作表「{ws.title}」未找到表头（sheet {ws.title}: no header row）"
+                )
                 continue
             cells = [_cell_text(v) or "" for v in head[header_idx]]
-            try:
-                found, ign = _map_header(f"{path.name}「{ws.title}」", cells, spec)
-            except FileRejected as exc:
-                problems.append(exc.problem)
-                continue
+            first_line = header_idx + 2  # spreadsheet row of the first data row
+            pending: list[tuple] = []
+            nxt = next(rows, None)
+            if nxt is not None:
+                merged = _two_row_header(cells, [_cell_text(v) or "" for v in nxt], hmap)
+                if merged is not None:
+                    cells, first_line = merged, first_line + 1
+                else:
+                    pending.append(nxt)
+            # A sheet with a header that cannot be used rejects the whole file: never drop
+            # a sheet of data silently.
+            found, ign = _map_header(f"{path.name}「{ws.title}」", cells, spec)
             ignored += ign
+            index = {name: i for i, name in found.items()}
             lines: list[int] = []
             cols: dict[str, list[str | None]] = {c.name: [] for c in spec.columns}
-            for offset, row in enumerate(rows, start=header_idx + 2):
+            for offset, row in enumerate(itertools.chain(pending, rows), start=first_line):
                 if row is None or all(v is None or str(v).strip() == "" for v in row):
                     continue
                 lines.append(offset)
                 for c in spec.columns:
-                    idx = next((k for k, v in found.items() if v == c.name), None)
+                    idx = index.get(c.name)
                     val = _cell_text(row[idx]) if idx is not None and idx < len(row) else None
                     cols[c.name].append(val)
             tbl = pa.table(
@@ -290,8 +592,10 @@ def read_xlsx(
     finally:
         wb.close()
     if not tables:
-        raise FileRejected(path.name, "；".join(problems) or "工作簿中没有数据表")
-    sel = ", ".join(f"nullif(trim({c.name}), '') as {c.name}" for c in spec.columns)
+        raise FileRejected(
+            path.name, "；".join(problems) or "工作簿中没有数据表（no sheet with a table）"
+        )
+    sel = ", ".join(f"{blank_to_null(c.name)} as {c.name}" for c in spec.columns)
 
     def loader(table: pa.Table) -> Callable[[], None]:
         def materialise() -> None:
@@ -345,13 +649,22 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> li
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise FileRejected(
-            path.name, f"不支持的文件类型 {path.suffix!r}（支持 .csv / .xlsx / .parquet）"
+            path.name,
+            f"不支持的文件类型 {path.suffix!r}（支持 .csv / .xlsx / .parquet）"
+            f"（unsupported file type {path.suffix!r}）",
         )
     with tempfile.TemporaryDirectory(prefix="mtb-ingest-") as tmp:
         try:
+            check_content(path)
             res = reader(con, path, spec, Path(tmp))
             return res if isinstance(res, list) else [res]
         except duckdb.InvalidInputException as exc:
-            raise FileRejected(path.name, f"无法解析为表格：{str(exc).splitlines()[0]}") from exc
+            raise FileRejected(
+                path.name,
+                f"无法解析为表格：{str(exc).splitlines()[0]}（not readable as a table）",
+            ) from exc
         except OSError as exc:
-            raise FileRejected(path.name, f"无法读取：{os.strerror(exc.errno or 0)}") from exc
+            raise FileRejected(
+                path.name,
+                f"无法读取：{os.strerror(exc.errno or 0)}（cannot read the file）",
+            ) from exc
