@@ -10,7 +10,7 @@ import duckdb
 
 from pipelines.config import Profile
 from pipelines.errors import CalendarGapError
-from pipelines.rules.engine import materialise, parameters
+from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters
 
 MARTS = [
     "fct_tasks",
@@ -22,6 +22,7 @@ MARTS = [
     "mart_hospital_penalty",
     "mart_violations",
     "mart_fees",
+    "mart_archive_by_hospital",
     "mart_archive",
     "mart_at_risk",
     "mart_meta",
@@ -42,14 +43,21 @@ def refresh_marts(
     built on it) is dropped rather than left stale, and listed in `mart_gaps` (mart, year) so
     the pages that need it can say so plainly while the others keep working. With
     `own_transaction=False` it runs inside the caller's transaction (an ingest's).
+
+    `mart_meta` records what the tables were computed from (evaluation time, profile and rule
+    SQL, last load, staging row counts, calendar) and which tables were built, so the rule
+    functions can read them instead of recomputing while all of that is unchanged
+    (`pipelines.rules.engine.fresh_marts`).
     """
-    values = parameters(profile, as_of, {"year_from": None, "year_to": None})
+    values = parameters(profile, as_of, dict(REFRESH_EXTRA))
     done: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
         con.begin()
     try:
+        values.update(mart_state(con, profile))
         for name in MARTS:
+            values["marts"] = list(done)
             try:
                 materialise(con, name, values, done)
             except CalendarGapError as exc:

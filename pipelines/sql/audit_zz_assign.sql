@@ -31,19 +31,28 @@ panel as (
         and not (verdicts = $experts_per_case and verdict_experts = $experts_per_case)
 ),
 
+repeated_pairs as (
+    -- only a case and expert with more than one push can repeat one: number those alone
+    select case_id, expert_id
+    from tasks
+    group by case_id, expert_id
+    having count(*) > 1
+),
+
 pushes as (
     select
-        task_id,
-        case_id,
-        expert_id,
-        pushed_at,
+        t.task_id,
+        t.case_id,
+        t.expert_id,
+        t.pushed_at,
         row_number() over (
-            partition by case_id, expert_id order by pushed_at, task_id
+            partition by t.case_id, t.expert_id order by t.pushed_at, t.task_id
         ) as push_no,
-        first_value(task_id) over (
-            partition by case_id, expert_id order by pushed_at, task_id
+        first_value(t.task_id) over (
+            partition by t.case_id, t.expert_id order by t.pushed_at, t.task_id
         ) as first_task_id
-    from tasks
+    from tasks as t
+    inner join repeated_pairs as r using (case_id, expert_id)
 ),
 
 repeated as (

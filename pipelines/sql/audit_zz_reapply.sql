@@ -5,14 +5,28 @@
 -- refs: fct_cases
 with
 
+records as (
+    select * from fct_cases
+    where record_id is not null
+),
+
+repeated_records as (
+    -- a record submitted once for a disease has no earlier submission to break the rule with
+    -- (unless the profile allowed no failure at all): window only the others
+    select person_id, record_id, disease_name
+    from records
+    group by person_id, record_id, disease_name
+    having count(*) > 1 or $reapply_max_failures <= 0
+),
+
 submissions as (
     select
-        *,
-        outcome is not distinct from '不符合' as is_failed,
-        outcome is not distinct from '不符合'
-        and fail_experts >= $experts_per_case as is_failed_by_all
-    from fct_cases
-    where record_id is not null
+        c.*,
+        c.outcome is not distinct from '不符合' as is_failed,
+        c.outcome is not distinct from '不符合'
+        and c.fail_experts >= $experts_per_case as is_failed_by_all
+    from records as c
+    inner join repeated_records as r using (person_id, record_id, disease_name)
 ),
 
 history as (

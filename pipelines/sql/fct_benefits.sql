@@ -4,6 +4,8 @@
 -- Taiyuan rules, TY-CYCLE (no later than the cycle_workdays-th working day after submission).
 -- refs: fct_cases
 -- checks: calendar_gap_year
+-- reach: stg_cases.submitted_at + $instant_workdays
+-- reach: stg_cases.submitted_at + $ty_cycle_workdays
 with
 
 cases as (

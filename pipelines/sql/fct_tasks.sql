@@ -2,6 +2,7 @@
 -- lateness and strike (ZZ-STRIKE). Events recorded after $as_of count as not yet happened.
 -- refs:
 -- checks: calendar_gap_year
+-- reach: stg_tasks.responded_at + $complete_workdays
 with
 
 tasks as (
@@ -20,6 +21,10 @@ cases as (
         d.specialty as disease_specialty
     from stg_cases as c
     left join ref_diseases as d using (disease_name)
+),
+
+workdays as (
+    select workday_no, day from calendar where is_workday
 ),
 
 calendar_end as (
@@ -58,46 +63,46 @@ acceptance as (
     from as_of_events
 ),
 
-completion_deadline as (
-    -- 24:00 of the complete_workdays-th working day after the acceptance date
+completion as (
+    -- 24:00 of the complete_workdays-th working day after the acceptance date, looked up for
+    -- on-time acceptances only (no second pass over the tasks: the lookups are joins to the
+    -- calendar, and the other rows' values are nulled by `case`, not in ON — see fct_benefits)
     select
-        a.task_id,
-        c1.day is null as is_accept_day_uncovered,
-        c1.day is not null and c2.day is null as is_beyond_calendar,
-        c2.day + interval 1 day as complete_deadline
+        a.*,
+        case when a.is_accepted_on_time then c2.day + interval 1 day end as complete_deadline,
+        a.is_accepted_on_time and c1.day is null as is_accept_day_uncovered,
+        a.is_accepted_on_time and c1.day is not null and c2.day is null
+            as is_complete_deadline_beyond_calendar
     from acceptance as a
     left join calendar as c1
         on c1.day = cast(a.responded_at as date)
-    left join calendar as c2
+    left join workdays as c2
         on c2.workday_no = c1.workday_no + $complete_workdays
-        and c2.is_workday
-    where a.is_accepted_on_time
 ),
 
-completion as (
+completion_status as (
     select
-        a.*,
-        d.complete_deadline,
-        coalesce(d.is_beyond_calendar, false) as is_complete_deadline_beyond_calendar,
+        c.*,
         case
-            when not a.is_accepted_on_time then null
-            when d.complete_deadline is not null then
+            when not c.is_accepted_on_time then null
+            when c.complete_deadline is not null then
                 case
-                    when a.completed_at <= d.complete_deadline then 'on_time'
-                    when a.completed_at is not null then 'late'
-                    when d.complete_deadline < $as_of then 'overdue'
+                    when c.completed_at <= c.complete_deadline then 'on_time'
+                    when c.completed_at is not null then 'late'
+                    when c.complete_deadline < $as_of then 'overdue'
                     else 'in_progress'
                 end
-            when d.is_beyond_calendar and a.completed_at <= e.covered_until then 'on_time'
-            when d.is_beyond_calendar and a.completed_at is null and $as_of <= e.covered_until
+            when c.is_complete_deadline_beyond_calendar and c.completed_at <= e.covered_until
+                then 'on_time'
+            when c.is_complete_deadline_beyond_calendar and c.completed_at is null
+                and $as_of <= e.covered_until
                 then 'in_progress'
         end as complete_status,
         case
-            when d.is_accept_day_uncovered then year(a.responded_at)
-            when d.is_beyond_calendar then e.first_uncovered_year
+            when c.is_accept_day_uncovered then year(c.responded_at)
+            when c.is_complete_deadline_beyond_calendar then e.first_uncovered_year
         end as gap_if_unknown
-    from acceptance as a
-    left join completion_deadline as d using (task_id)
+    from completion as c
     cross join calendar_end as e
 ),
 
@@ -140,7 +145,7 @@ final as (
         case
             when c.is_accepted_on_time and c.complete_status is null then c.gap_if_unknown
         end as calendar_gap_year
-    from completion as c
+    from completion_status as c
     left join experts as x using (expert_id)
     left join cases as k using (case_id)
 )

@@ -1,30 +1,19 @@
 -- mart_archive: ZZ-ARCHIVE — per month of decision, the count of decided cases per disease and
--- outcome (decisions by $as_of when given).
--- refs:
+-- outcome (decisions by $as_of when given): mart_archive_by_hospital summed over hospitals.
+-- refs: mart_archive_by_hospital
+-- latest: stg_cases.decided_at
 with
-
-decided as (
-    select
-        strftime(decided_at, '%Y-%m') as month,
-        disease_name,
-        outcome
-    from stg_cases
-    where outcome is not null
-        and decided_at is not null
-        and ($as_of is null or decided_at <= $as_of)
-),
 
 final as (
     select
-        d.month,
-        d.disease_name,
-        r.specialty,
-        r.settlement,
-        d.outcome,
-        count(*) as cases
-    from decided as d
-    left join ref_diseases as r using (disease_name)
-    group by d.month, d.disease_name, r.specialty, r.settlement, d.outcome
+        month,
+        disease_name,
+        specialty,
+        settlement,
+        outcome,
+        cast(sum(cases) as bigint) as cases
+    from mart_archive_by_hospital
+    group by month, disease_name, specialty, settlement, outcome
 )
 
 select * from final

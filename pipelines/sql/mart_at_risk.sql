@@ -3,6 +3,7 @@
 -- risk_complete_workdays-th working day after the date of $as_of (ZZ-COMPLETE) — not yet passed.
 -- refs: fct_tasks
 -- checks: calendar_gap_year
+-- reach: stg_tasks.responded_at + $complete_workdays
 with
 
 tasks as (

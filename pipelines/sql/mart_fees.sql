@@ -1,6 +1,7 @@
 -- mart_fees: ZZ-FEE — per month of completion and expert: reviews = distinct cases the expert
 -- completed (completed_at recorded, by $as_of when given), amount_yuan = reviews × fee_yuan.
 -- refs:
+-- latest: stg_tasks.completed_at
 with
 
 completions as (

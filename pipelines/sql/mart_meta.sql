@@ -1,4 +1,8 @@
--- mart_meta: when the marts were computed, for which evaluation time and rule profile.
+-- mart_meta: when the marts were computed, for which evaluation time and rule profile, and what
+-- they were computed from — the rule settings and SQL (rules_version), the last load
+-- (last_load_id), the staging tables' row counts and load ids (source_state) and the working-day
+-- calendar (calendar_fingerprint) — with the marts built (marts). The rule functions read the
+-- marts instead of recomputing only while all of these are unchanged.
 -- refs:
 with
 
@@ -6,7 +10,12 @@ final as (
     select
         cast($as_of as timestamp) as as_of,
         $profile_name as profile,
-        cast(current_timestamp as timestamp) as refreshed_at
+        cast(current_timestamp as timestamp) as refreshed_at,
+        cast($rules_version as varchar) as rules_version,
+        cast($last_load_id as integer) as last_load_id,
+        cast($source_state as varchar) as source_state,
+        cast($calendar_fingerprint as varchar) as calendar_fingerprint,
+        cast($marts as varchar []) as marts
 )
 
 select * from final

@@ -1,0 +1,35 @@
+-- mart_archive_by_hospital: ZZ-ARCHIVE per submitting hospital — per month of decision and
+-- hospital, the count of decided cases per disease and outcome (decisions by $as_of when given).
+-- The city's monthly archive, mart_archive, is its sum over hospitals.
+-- refs:
+-- latest: stg_cases.decided_at
+with
+
+decided as (
+    select
+        strftime(decided_at, '%Y-%m') as month,
+        hospital_id,
+        disease_name,
+        outcome
+    from stg_cases
+    where outcome is not null
+        and decided_at is not null
+        and ($as_of is null or decided_at <= $as_of)
+),
+
+final as (
+    select
+        d.month,
+        d.hospital_id,
+        d.disease_name,
+        r.specialty,
+        r.settlement,
+        d.outcome,
+        count(*) as cases
+    from decided as d
+    left join ref_diseases as r using (disease_name)
+    group by d.month, d.hospital_id, d.disease_name, r.specialty, r.settlement, d.outcome
+)
+
+select * from final
+order by month, hospital_id, disease_name, outcome
