@@ -47,7 +47,8 @@ lint: venv
 test: venv system-deps lint
 	$(PY) -m pytest
 
-# 20 browser sessions during an upload and a draw; writes bench/LOAD_RESULTS.md.
+# 20 browser sessions (one Chromium, a context each) while a supervisor uploads and two draw at
+# the same moment; writes bench/LOAD_RESULTS.md. Takes about 10 minutes on 2 cores.
 test-load: venv system-deps
 	$(PY) -m pytest tests/load -q
 

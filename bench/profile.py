@@ -1,9 +1,11 @@
 """Where a slow stage's time goes: `python -m bench.run --profile` (markdown for RESULTS.md).
 
-- Rule stages: each model's calendar check (`pipelines.rules.engine.check_calendar`, a separate
-  statement) against its main statement, and DuckDB's profile (JSON, like EXPLAIN ANALYZE) of the
-  slowest statements: the operators that took the time.
-- `refresh_marts`: per mart, the calendar check and the `create table … as` statement.
+- Rule stages (computed from the staging tables, no marts): each model's calendar check
+  (`pipelines.rules.engine.calendar_plan`: the cheap date-range test, and the full probe only
+  when that cannot rule a gap out) against its main statement, and DuckDB's profile (JSON, like
+  EXPLAIN ANALYZE) of the slowest statements: the operators that took the time.
+- `refresh_marts`: per mart, the calendar check, the `create table … as` statement and the check
+  of the created table's own `calendar_gap_year`.
 - Ingest: every SQL statement of `pipelines.ingest.ingest` of the CSV and of the Parquet files,
   timed through a connection wrapper.
 """
@@ -109,7 +111,7 @@ def _ops_md(ops: list[tuple[float, str, str]]) -> str:
 def rule_stages(con: Con, w: Workload) -> str:
     """Per rule stage: calendar check vs main statement, and the top operators of both."""
     from pipelines.config import load_profile
-    from pipelines.rules.engine import bind, check_calendar, compose, parameters
+    from pipelines.rules.engine import bind, calendar_plan, compose, parameters
 
     profile = load_profile(PROFILE)
     values = parameters(profile, w.as_of, {"year_from": w.year, "year_to": w.year})
@@ -122,10 +124,10 @@ def rule_stages(con: Con, w: Workload) -> str:
     for stage, model in STAGE_MODELS.items():
         statement = compose(model)
         params = bind(statement, values)
-        check_s = seconds(lambda m=model: check_calendar(con, m, values))
+        check_s = seconds(lambda m=model: calendar_plan(con, m, values))
         main_s = seconds(lambda s=statement, p=params: con.execute(s, p).to_arrow_table())
         main_ops = operators(con, lambda s=statement, p=params: con.execute(s, p).fetchall())
-        check_ops = operators(con, lambda m=model: check_calendar(eager, m, values))
+        check_ops = operators(con, lambda m=model: calendar_plan(eager, m, values))
         lines.append(
             f"| {stage} | {model} | {check_s:.2f} s | {main_s:.2f} s | {_ops_md(main_ops)} | "
             f"{_ops_md(check_ops)} |"
@@ -161,33 +163,51 @@ def marts(con: Con, w: Workload) -> str:
     """refresh_marts step by step: each mart's calendar check and its create statement."""
     from pipelines.config import load_profile
     from pipelines.errors import CalendarGapError
-    from pipelines.rules.engine import bind, check_calendar, compose, parameters
+    from pipelines.rules.engine import (
+        GAP_COLUMN,
+        REFRESH_EXTRA,
+        bind,
+        calendar_plan,
+        compose,
+        mart_state,
+        parameters,
+    )
     from pipelines.rules.marts import MARTS
 
-    values = parameters(load_profile(PROFILE), w.as_of, {"year_from": None, "year_to": None})
+    profile = load_profile(PROFILE)
+    values = parameters(profile, w.as_of, dict(REFRESH_EXTRA))
+    values.update(mart_state(con, profile))
     done: list[str] = []
-    rows: list[tuple[str, float, float, str]] = []
+    rows: list[tuple[str, float, float, float, str]] = []
     for name in MARTS:
+        values["marts"] = list(done)
         try:
-            check_s = seconds(lambda n=name: check_calendar(con, n, values, done))
+            check_own: list[bool] = []
+            check_s = seconds(
+                lambda n=name, o=check_own: o.append(calendar_plan(con, n, values, done))
+            )
         except CalendarGapError:
             continue
-        statement = compose(name, done)
+        statement = compose(name, done, ordered=False)
         create = f"create or replace table {name} as\n{statement}"
         params = bind(statement, values)
         t0 = time.perf_counter()
         ops = operators(con, lambda c=create, p=params: con.execute(c, p))
         create_s = time.perf_counter() - t0
+        own_s = 0.0
+        if check_own[0]:
+            gap = f"select min({GAP_COLUMN}) from {name}"
+            own_s = seconds(lambda q=gap: con.execute(q).fetchone())
         done.append(name)
-        rows.append((name, check_s, create_s, _ops_md(ops[:3])))
-    total = sum(r[1] + r[2] for r in rows)
+        rows.append((name, check_s, create_s, own_s, _ops_md(ops[:3])))
+    total = sum(r[1] + r[2] + r[3] for r in rows)
     lines = [
         f"Total {total:.2f} s (profiling on).",
         "",
-        "| mart | calendar check | create | top operators (create) |",
-        "|---|---:|---:|---|",
+        "| mart | calendar check | create | own gap check | top operators (create) |",
+        "|---|---:|---:|---:|---|",
     ]
-    lines += [f"| {n} | {c:.2f} s | {m:.2f} s | {o} |" for n, c, m, o in rows]
+    lines += [f"| {n} | {c:.2f} s | {m:.2f} s | {g:.2f} s | {o} |" for n, c, m, g, o in rows]
     return "\n".join(lines)
 
 

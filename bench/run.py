@@ -54,6 +54,7 @@ RULE_STAGES = [
     "expert-draw",
 ]
 PEER_STAGES = ["strikes", "penalties", "spot-check"]
+FRESH = " (fresh marts)"  # the same stage on a warehouse whose marts match its as_of and data
 GROUPS = ["generate", "ingest", "rules", "peer", "refresh", "pages"]
 FORMATS = ["csv", "parquet"]
 TABLES = ["hospitals", "experts", "cases", "tasks"]
@@ -227,13 +228,23 @@ class Bench:
     # -- rule pipelines -----------------------------------------------------------------------
 
     def rule(
-        self, w: Workload, stage: str, db: Path, env: dict[str, str] | None = None, most: int = 3
+        self,
+        w: Workload,
+        stage: str,
+        db: Path,
+        env: dict[str, str] | None = None,
+        most: int = 3,
+        suffix: str = "",
     ) -> Row:
         """One rule pipeline (or refresh-marts) in a worker: its runs, then its floor's."""
         spec = {"workload": w.to_json(), "stage": stage, "db": str(db), "most": most}
-        r = worker("rule", spec, self.log(w, stage), env or self.base_env)
+        spec["fresh"] = bool(suffix)
+        log = self.log(w, stage + ("-fresh" if suffix else ""))
+        r = worker("rule", spec, log, env or self.base_env)
         floor = statistics.median(r["floor_times"])
-        return Row(stage, w.name, r["times"], r["rss_mb"], floor=floor, note=f"{r['rows']:,} rows")
+        return Row(
+            stage + suffix, w.name, r["times"], r["rss_mb"], floor=floor, note=f"{r['rows']:,} rows"
+        )
 
     def peer(self, w: Workload, stage: str, db: Path) -> dict[str, Any]:
         spec = {"workload": w.to_json(), "stage": stage, "db": str(db)}
@@ -269,10 +280,23 @@ class Bench:
                 print(f"!! peer {stage} differs from the product: {mismatch}", flush=True)
         self.totals(w, by_stage, peers)
 
-    def totals(self, w: Workload, by_stage: dict[str, Row], peers: dict[str, Any]) -> None:
+    def rules_fresh(self, w: Workload, marts: Path) -> None:
+        """The rule pipelines again on a copy of the refreshed warehouse: fresh marts are read."""
+        db = copy_db(marts, w.dir / "rules-fresh.duckdb")
+        by_stage: dict[str, Row] = {}
+        for stage in RULE_STAGES:
+            row = self.attempt(stage + FRESH, w, self.rule, w, stage, db, None, 3, FRESH)
+            if row is not None:
+                by_stage[stage] = self.add(row)
+        self.totals(w, by_stage, {}, FRESH)
+
+    def totals(
+        self, w: Workload, by_stage: dict[str, Row], peers: dict[str, Any], suffix: str = ""
+    ) -> None:
         """The rule pipelines together, and the three the peer implements against the peer."""
         if len(by_stage) == len(RULE_STAGES):
-            total = Row("rules total (8 pipelines)", w.name, [], batch=False, derived=True)
+            name = "rules total (8 pipelines" + (", fresh marts)" if suffix else ")")
+            total = Row(name, w.name, [], batch=False, derived=True)
             total.times = [sum(r.seconds or 0 for r in by_stage.values())]
             total.floor = sum(r.floor or 0 for r in by_stage.values())
             total.note = "sum of the medians above"
@@ -354,6 +378,8 @@ class Bench:
         marts = w.dir / "marts.duckdb"
         if "refresh" in g or ("pages" in g and not marts.exists()):
             marts = self.refresh(w, base) or marts
+        if "rules" in g and marts.exists():
+            self.rules_fresh(w, marts)
         if "pages" in g and marts.exists():
             self.pages(w, marts)
 

@@ -234,7 +234,10 @@ RULES: dict[str, Callable[[Con, Workload, Any], int]] = {
 
 
 def work_rule(spec: dict[str, Any]) -> Result:
-    """A rule pipeline's runs, then the floor's runs over the same columns, same connection."""
+    """A rule pipeline's runs, then the floor's runs over the same columns, same connection.
+
+    With `fresh`, the warehouse must hold marts refreshed for the workload's as_of and data
+    (the stage then reads them: `pipelines.rules.engine.fresh_marts`)."""
     from pipelines.config import load_profile
 
     w = Workload.from_json(spec["workload"])
@@ -242,6 +245,12 @@ def work_rule(spec: dict[str, Any]) -> Result:
     con = product_connection(spec["db"])
     profile = load_profile(PROFILE)
     most = int(spec.get("most", 3))
+    if spec.get("fresh"):
+        from pipelines.rules.engine import fresh_marts, snapshot
+
+        with snapshot(con):
+            if not fresh_marts(con, profile, w.as_of):
+                raise RuntimeError("the warehouse's marts do not match its data and as_of")
     times, rows = timed_runs(lambda: RULES[stage](con, w, profile), most)
     rss = peak_rss_mb()
     floor_times, _ = timed_runs(lambda: scan_floor(con, FLOOR_READS[stage]), len(times))
