@@ -10,11 +10,13 @@ token's id. Tokens expire after the idle time; the dashboard renews them while t
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,11 +32,19 @@ def _files(users_path: Path | None) -> tuple[Path, Path, Path]:
 
 
 def _secret(secret_path: Path) -> bytes:
+    """The signing secret; made once, atomically, so that logins racing the first one all
+    read the same complete key (written to a temp file, then linked into place)."""
     if not secret_path.exists():
         secret_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+        fd, tmp = tempfile.mkstemp(dir=secret_path.parent, prefix=".session_secret.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.chmod(tmp, 0o600)
+            with contextlib.suppress(FileExistsError):  # another login made it first: use it
+                os.link(tmp, secret_path)
+        finally:
+            os.unlink(tmp)
     return secret_path.read_text().strip().encode("ascii")
 
 

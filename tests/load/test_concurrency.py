@@ -54,10 +54,12 @@ from aio_browser import (
     widget,
 )
 
+from pipelines import sessions
 from pipelines.config import load_profile
 from pipelines.db import connect
 from pipelines.ingest import ingest
 from pipelines.rules import refresh_marts
+from pipelines.users import authenticate, ensure_demo
 from sample_generator import generate
 
 from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, streamlit_server
@@ -226,6 +228,8 @@ async def drive(url: str, world_dir: Path) -> Run:
             try:
                 await login(page, url, user, password)
                 note(f"session {i} ({user}) logged in")
+                if exc := await exceptions_on(page):
+                    run.errors.append(f"session {i} ({user}) login: {exc}")
                 rnd, home_after_upload = 0, False
 
                 async def visit(link: str, title: str) -> None:
@@ -374,7 +378,7 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(int(round(q * (len(xs) - 1))), len(xs) - 1)] if xs else float("nan")
 
 
-def write_results(run: Run, sampler: Sampler, new_cases: int, status: str) -> str:
+def write_results(run: Run, sampler: Sampler, new_cases: int, errors: int, status: str) -> str:
     """Add this run on top of bench/LOAD_RESULTS.md (previous runs stay below)."""
     times = [v.seconds for v in run.visits]
     up0, up1 = run.upload or (float("nan"), float("nan"))
@@ -390,7 +394,7 @@ def write_results(run: Run, sampler: Sampler, new_cases: int, status: str) -> st
         f"| {dt.datetime.now():%Y-%m-%d %H:%M} | `{_commit()}` | {status} | {SESSIONS} | "
         f"{len(times)} | {statistics.median(times) if times else float('nan'):.2f} s | "
         f"{_pct(times, 0.95):.2f} s | {max(times, default=float('nan')):.2f} s | "
-        f"{_pct(busy_window, 0.95):.2f} s | {len(run.errors)} | "
+        f"{_pct(busy_window, 0.95):.2f} s | {errors} | "
         f"{sampler.peak_mb:,.0f} MB | {sampler.cpu_busy:.0%} / {os.cpu_count()} cores, "
         f"load {sampler.load_at_start[0]:.1f} → max {sampler.max_load1:.1f} | "
         f"{sampler.server_cpu_seconds / max(sampler.wall_seconds, 1):.2f} / "
@@ -400,7 +404,7 @@ def write_results(run: Run, sampler: Sampler, new_cases: int, status: str) -> st
     )
     head = (
         "| date | commit | result | sessions | page visits | p50 | p95 | max "
-        "| p95 during upload+draws | errors | server peak RSS | machine CPU busy, load avg "
+        "| p95 during upload+draws | errors (pages, server log) | server peak RSS | machine CPU busy, load avg "
         "| CPU server / browser | upload | two simultaneous draws | wall |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
@@ -457,6 +461,9 @@ def test_twenty_sessions_during_an_upload_and_two_simultaneous_draws(world, user
     d, old = world
     db = d / "w.duckdb"
     ARTIFACTS.mkdir(exist_ok=True)
+    # An install that has had its first login: the token secret exists. (The very first logins
+    # of a fresh install, all at once, are test_first_logins_at_the_same_moment below.)
+    sessions.issue(authenticate("demo", "demo2026", users_file), 60, users_path=users_file)
     with streamlit_server(db, env={"MTB_USERS": str(users_file)}) as url:
         port = int(url.rsplit(":", 1)[1])
         with Sampler(server_pid(port)) as sampler:
@@ -499,7 +506,7 @@ def test_twenty_sessions_during_an_upload_and_two_simultaneous_draws(world, user
         check(run, sampler, errors, old, new, records, chain, cli)
         status = "pass"
     finally:
-        print("\n" + write_results(run, sampler, new_cases, status))
+        print("\n" + write_results(run, sampler, new_cases, len(errors), status))
 
 
 def check(run: Run, sampler: Sampler, errors, old, new, records, chain, cli) -> None:
@@ -607,3 +614,35 @@ def test_two_cli_draws_at_the_same_moment(world, tmp_path):
             "written) instead of waiting its turn; pipelines.db.connect does not retry"
         )
     assert len(drawn) == len(DRAWERS), records
+
+
+def test_first_logins_at_the_same_moment(tmp_path):
+    """A fresh install, 20 users signing in at once: one secret, every token valid."""
+    import threading
+
+    ensure_demo(tmp_path / "users.json")
+    user = authenticate("demo", "demo2026", tmp_path / "users.json")
+    problems = []
+    for attempt in range(20):  # the race is narrow: each attempt is a fresh install
+        users = tmp_path / str(attempt) / "users.json"
+        users.parent.mkdir()
+        shutil.copy(tmp_path / "users.json", users)
+        start, out = threading.Barrier(SESSIONS), []
+
+        def first_login(users=users, start=start, out=out) -> None:
+            start.wait()
+            try:
+                out.append(sessions.issue(user, 3600, users_path=users))
+            except Exception as exc:  # the failure is what this test looks for
+                out.append(exc)
+
+        threads = [threading.Thread(target=first_login) for _ in range(SESSIONS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failed = [repr(r) for r in out if isinstance(r, Exception)]
+        invalid = [r for r in out if isinstance(r, str) and sessions.verify(r, users) is None]
+        if failed or invalid:
+            problems.append(f"install {attempt}: {failed[:1]} {len(invalid)} tokens do not verify")
+    assert problems == [], problems
