@@ -6,7 +6,6 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
@@ -19,5 +18,5 @@ def monthly_archive(
     as_of: dt.datetime | None = None,
 ) -> pa.Table:
     """month, disease_name, specialty, settlement, outcome, cases; only `month` when given."""
-    table = run(con, "mart_archive", profile, as_of)
-    return table if month is None else table.filter(pc.equal(table["month"], month))
+    where = None if month is None else {"month": month}
+    return run(con, "mart_archive", profile, as_of, where=where)

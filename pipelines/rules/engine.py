@@ -418,22 +418,32 @@ def run(
     name: str,
     profile: Profile,
     as_of: dt.datetime | None = None,
+    *,
+    where: dict[str, Any] | None = None,
     **extra: Any,
 ) -> pa.Table:
     """Run a model (with everything it reads) and return its rows as an Arrow table.
 
     Fresh marts (`fresh_marts`) are read instead of recomputed: the model itself when it is one
-    and was materialised with the same extra values, else the marts it reads.
+    and was materialised with the same extra values, else the marts it reads. `where` keeps only
+    the rows whose columns equal the given (non-null) values, in the model's order: filtered in
+    SQL when the model is read from its mart, otherwise after computing it.
     """
     values = parameters(profile, as_of, extra)
+    where = where or {}
     ensure_calendar(con)
     with snapshot(con):
         fresh = fresh_marts(con, profile, as_of)
         same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
         if name in fresh and same_extra:
-            order = order_by(name)
-            return con.execute(f"select * from {name}\n{order}").to_arrow_table()
-        return compute(con, name, values, fresh & set(closure(name)))
+            cond = " and ".join(f"{column} = ?" for column in where)
+            statement = f"select * from {name}" + (f" where {cond}" if cond else "")
+            statement += f"\n{order_by(name)}"
+            return con.execute(statement, list(where.values())).to_arrow_table()
+        table = compute(con, name, values, fresh & set(closure(name)))
+    for column, value in where.items():
+        table = table.filter(pc.equal(table[column], value))
+    return table
 
 
 def run_from_scratch(

@@ -6,7 +6,6 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
@@ -19,5 +18,4 @@ def expert_fees(
     as_of: dt.datetime | None = None,
 ) -> pa.Table:
     """month, expert, reviews, amount_yuan; only `month` ('YYYY-MM') when given; by as_of if given."""
-    table = run(con, "mart_fees", profile, as_of)
-    return table if month is None else table.filter(pc.equal(table["month"], month))
+    return run(con, "mart_fees", profile, as_of, where=None if month is None else {"month": month})

@@ -7,7 +7,6 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
@@ -22,8 +21,9 @@ def strikes(
     year: int | None = None,
 ) -> pa.Table:
     """Strikes as of as_of, ordered by expert, year and number; only year's when given."""
-    table = run(con, "fct_strikes", profile, as_of)
-    return table if year is None else table.filter(pc.equal(table["strike_year"], year))
+    return run(
+        con, "fct_strikes", profile, as_of, where=None if year is None else {"strike_year": year}
+    )
 
 
 def expert_disqualifications(

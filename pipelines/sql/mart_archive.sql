@@ -1,19 +1,33 @@
 -- mart_archive: ZZ-ARCHIVE — per month of decision, the count of decided cases per disease and
--- outcome (decisions by $as_of when given): mart_archive_by_hospital summed over hospitals.
--- refs: mart_archive_by_hospital
+-- outcome (decisions by $as_of when given). mart_archive_by_hospital holds the same counts per
+-- submitting hospital (its sum over hospitals is this table); both read stg_cases, so the
+-- city's archive does not pay for the hospital grain when computed from scratch.
+-- refs:
 -- latest: stg_cases.decided_at
 with
 
+decided as (
+    select
+        strftime(decided_at, '%Y-%m') as month,
+        disease_name,
+        outcome
+    from stg_cases
+    where outcome is not null
+        and decided_at is not null
+        and ($as_of is null or decided_at <= $as_of)
+),
+
 final as (
     select
-        month,
-        disease_name,
-        specialty,
-        settlement,
-        outcome,
-        cast(sum(cases) as bigint) as cases
-    from mart_archive_by_hospital
-    group by month, disease_name, specialty, settlement, outcome
+        d.month,
+        d.disease_name,
+        r.specialty,
+        r.settlement,
+        d.outcome,
+        count(*) as cases
+    from decided as d
+    left join ref_diseases as r using (disease_name)
+    group by d.month, d.disease_name, r.specialty, r.settlement, d.outcome
 )
 
 select * from final

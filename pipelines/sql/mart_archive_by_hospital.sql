@@ -1,6 +1,6 @@
 -- mart_archive_by_hospital: ZZ-ARCHIVE per submitting hospital — per month of decision and
 -- hospital, the count of decided cases per disease and outcome (decisions by $as_of when given).
--- The city's monthly archive, mart_archive, is its sum over hospitals.
+-- Summed over hospitals it is the city's monthly archive, mart_archive.
 -- refs:
 -- latest: stg_cases.decided_at
 with
