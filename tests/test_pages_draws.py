@@ -4,12 +4,15 @@ exactly what it draws; the digest comes before the seed; read-only roles cannot 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipelines.config import load_profile
 from pipelines.db import connect
@@ -19,7 +22,7 @@ from pipelines.ingest import ingest
 from pipelines.rules import refresh_marts
 from sample_generator.core import DEFAULT_END, generate
 
-from apptest_util import open_page
+from apptest_util import APP, ROLE_USERS, open_page
 
 SEED = "48213907561239847702"
 Q3 = (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
@@ -340,3 +343,44 @@ def test_a_district_user_sees_only_the_district_s_rows_of_the_city_s_draws(db):
                 checked[(name, col)] = checked.get((name, col), 0) + len(values)
     assert checked.get(("spot_check", "医院编码"), 0) > 0, checked
     assert checked.get(("review", "病例医院编码"), 0) > 0, checked
+
+
+def test_spot_check_fields_keep_their_defaults_after_leaving_and_coming_back(db):
+    """Streamlit forgets a widget's state on a run that does not draw it: the rate came back 0.0."""
+    at = page(db, "spot_check")
+    first = {k: at.date_input(key=k).value for k in ("sc-from", "sc-to")}
+    assert at.number_input(key="sc-rate").value == 10.0
+    at.radio(key="sc-mode").set_value("查看已有抽查").run()
+    at.radio(key="sc-mode").set_value("新建抽查").run()
+    assert at.number_input(key="sc-rate").value == 10.0
+    assert {k: at.date_input(key=k).value for k in ("sc-from", "sc-to")} == first
+    at.switch_page("views/home.py").run()
+    at.switch_page("views/spot_check.py").run()
+    assert at.number_input(key="sc-rate").value == 10.0
+    assert {k: at.date_input(key=k).value for k in ("sc-from", "sc-to")} == first
+    assert not errors(at)
+
+
+@pytest.mark.parametrize("kept", [{"sc-quarter"}, {"sc-quarter", "sc-from", "sc-to"}, {"sc-rate"}])
+def test_spot_check_field_whose_state_was_dropped_alone_gets_its_default_back(db, kept):
+    """A session that still has some of the fields' state but lost the others (as under load)."""
+    os.environ["MTB_DB"], os.environ["MTB_PROFILE"] = str(db), "zhengzhou"
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = asdict(ROLE_USERS["市级监管"])
+    known = {
+        "sc-quarter": "2026Q3",
+        "sc-from": dt.date(2026, 7, 1),
+        "sc-to": dt.date(2026, 9, 30),
+        "sc-rate": 12.0,
+    }
+    for k in kept:
+        at.session_state[k] = known[k]
+    at.run()
+    at.switch_page("views/spot_check.py").run()
+    assert not at.exception, at.exception
+    rate = known["sc-rate"] if "sc-rate" in kept else 10.0
+    assert at.number_input(key="sc-rate").value == rate
+    if "sc-quarter" in kept:
+        assert at.selectbox(key="sc-quarter").value == "2026Q3"
+        assert at.date_input(key="sc-from").value == dt.date(2026, 7, 1)
+        assert at.date_input(key="sc-to").value == dt.date(2026, 9, 30)

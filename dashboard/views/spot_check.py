@@ -430,15 +430,25 @@ if need_data():
         "from stg_cases where outcome = '符合'"
     ).iloc[0]
     QUARTERS = dw.quarters_between(span["first"], span["last"])
-    if "sc-quarter" not in st.session_state:
-        today = dt.date.today()
-        previous = next((q for q in QUARTERS if q.last_day < today), QUARTERS[-1])
-        st.session_state["sc-quarter"] = previous.label
-        st.session_state["sc-from"], st.session_state["sc-to"] = (
-            previous.first_day,
-            previous.last_day,
+    # Each field falls back to its default on its own: Streamlit drops a widget's state after a
+    # run that did not draw it (another mode, another page, a run cut short by the next click),
+    # and a rate that came back as 0.0 was seen under load.
+    today = dt.date.today()
+    previous = next((q for q in QUARTERS if q.last_day < today), QUARTERS[-1])
+    defaults = {
+        "sc-quarter": previous.label,
+        "sc-from": previous.first_day,
+        "sc-to": previous.last_day,
+        "sc-rate": float(DEFAULT_RATE * 100),
+    }
+    if st.session_state.get("sc-quarter", previous.label) != CUSTOM:
+        chosen = next(
+            (q for q in QUARTERS if q.label == st.session_state.get("sc-quarter")), previous
         )
-        st.session_state["sc-rate"] = float(DEFAULT_RATE * 100)
+        defaults["sc-from"], defaults["sc-to"] = chosen.first_day, chosen.last_day
+    for k, v in defaults.items():
+        if st.session_state.get(k) is None:
+            st.session_state[k] = v
     modes = ["新建抽查", "查看已有抽查"] if dw.can_draw() else ["查看已有抽查"]
     if not dw.can_draw():
         dw.read_only_notice()
