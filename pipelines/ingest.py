@@ -655,23 +655,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"错误：{exc}。本次导入未写入任何数据。", file=sys.stderr)
         return 1
     print_reports(reports)
-    if args.refresh:
-        _refresh_after_load(con, args)
-    con.close()
-    return 0
+    status = _refresh_after_load(con, args, loaded=True) if args.refresh else 0
+    try:
+        con.close()
+    except duckdb.Error as exc:  # after a storage failure the connection may be invalidated
+        if status == 0:
+            raise
+        print(f"（关闭数据库时：{exc}）", file=sys.stderr)
+    return status
 
 
-def _refresh_after_load(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
-    """Recompute the marts the dashboard reads; a calendar gap is reported, not fatal."""
+def _refresh_after_load(
+    con: duckdb.DuckDBPyConnection, args: argparse.Namespace, loaded: bool = False
+) -> int:
+    """Recompute the marts the dashboard reads; a calendar gap is reported, not fatal.
+
+    The load itself has landed before this runs. A storage failure here (disk full, read-only)
+    is named and the exit status is 1 — the marts are stale until `refresh` is run again; any
+    other failure is a warning (the pages compute from the loaded tables meanwhile).
+    """
+    from pipelines.cli import disk_problem
     from pipelines.config import load_profile
     from pipelines.rules import refresh_marts
 
     as_of = dt.datetime.now().replace(microsecond=0) if args.as_of is None else args.as_of_dt
+    landed = "数据已导入并已保存，但" if loaded else ""
+    again = f"python -m pipelines refresh --db {args.db}"
     try:
         refresh_marts(con, as_of, load_profile(args.profile))
-    except Exception as exc:  # the load itself has landed; the marts can be rebuilt later
-        print(f"警告：数据已导入，但统计表未重算：{exc}", file=sys.stderr)
-        return
+    except Exception as exc:
+        if (problem := disk_problem(exc)) is not None:
+            print(
+                f"错误 (disk): {problem}。{landed}统计表未能重算（保持上次的结果）。"
+                f"腾出空间或改正权限后运行：{again}"
+                "\nerror: storage failure while refreshing the marts; the loaded data is kept.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"警告：{landed}统计表未重算：{exc}（可稍后运行 {again}）", file=sys.stderr)
+        return 0
     print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
     for mart, year in con.execute("select mart, year from mart_gaps order by mart").fetchall():
         print(
@@ -679,6 +701,23 @@ def _refresh_after_load(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
             "请补充 data/reference/calendar_overrides.csv。",
             file=sys.stderr,
         )
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Recompute the marts the dashboard reads (after `ingest --no-refresh` or a failed refresh).
+
+    Example: python -m pipelines refresh --db data/warehouse.duckdb --as-of "2026-11-20 23:59:59"
+    """
+    con = connect(args.db)
+    status = _refresh_after_load(con, args)
+    try:
+        con.close()
+    except duckdb.Error as exc:
+        if status == 0:
+            raise
+        print(f"（关闭数据库时：{exc}）", file=sys.stderr)
+    return status
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -712,6 +751,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         return cmd_ingest(args)
 
     p.set_defaults(func=run)
+    r = sub.add_parser("refresh", parents=[common], help="重算统计表（看板读取的汇总表）")
+    r.add_argument("--as-of", default=None, help="评估时间（默认：现在）")
+
+    def run_refresh(args: argparse.Namespace) -> int:
+        args.as_of_dt = parse_as_of(args.as_of) if args.as_of else None
+        return cmd_refresh(args)
+
+    r.set_defaults(func=run_refresh)
     q = sub.add_parser("quarantine", parents=[common], help="导出隔离表")
     q.add_argument("--out", required=True)
     q.set_defaults(func=cmd_quarantine)

@@ -96,3 +96,52 @@ def test_storage_failures_are_named_and_other_errors_are_not():
             disk_problem(chained) == "文件系统只读 (Read-only file system)，文件：/d/w.duckdb.wal"
         )
     assert disk_problem(duckdb.CatalogException("Table with name x does not exist")) is None
+
+
+def test_a_full_disk_after_the_load_landed_is_named_and_refresh_repairs_it(
+    tmp_path, monkeypatch, capsys
+):
+    """The load committed, then the mart refresh hit the full disk: exit 1, data kept, say so."""
+    import pipelines.cli as cli
+    import pipelines.rules as rules
+
+    real = rules.refresh_marts
+
+    def full(*_a, **_k):
+        raise duckdb.IOException(
+            f'Could not write file "{tmp_path}/w.duckdb": No space left on device'
+        )
+
+    monkeypatch.setattr(rules, "refresh_marts", full)
+    db = tmp_path / "w.duckdb"
+    status = cli.main(["ingest", "--db", str(db), str(write_all(tmp_path / "in"))])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "磁盘空间不足" in err and "数据已导入并已保存" in err and "统计表未能重算" in err
+    assert f"python -m pipelines refresh --db {db}" in err
+    loaded = _state(db)
+    assert loaded[0] > 0 and loaded[2] > 0
+
+    monkeypatch.setattr(rules, "refresh_marts", real)
+    assert cli.main(["refresh", "--db", str(db), "--as-of", "2026-11-20 23:59:59"]) == 0
+    assert "已按评估时间 2026-11-20 23:59:59 重算统计表" in capsys.readouterr().err
+    c = duckdb.connect(str(db), read_only=True)
+    try:
+        assert c.execute("select count(*) from mart_meta").fetchone()[0] > 0
+    finally:
+        c.close()
+    assert _state(db) == loaded
+
+
+def test_another_failure_of_the_refresh_is_a_warning(tmp_path, monkeypatch, capsys):
+    import pipelines.cli as cli
+    import pipelines.rules as rules
+
+    def broken(*_a, **_k):
+        raise duckdb.BinderException("something else")
+
+    monkeypatch.setattr(rules, "refresh_marts", broken)
+    db = tmp_path / "w.duckdb"
+    assert cli.main(["ingest", "--db", str(db), str(write_all(tmp_path / "in"))]) == 0
+    err = capsys.readouterr().err
+    assert "警告：数据已导入并已保存，但统计表未重算：something else" in err
