@@ -28,7 +28,7 @@ from bench.workload import DRAW_SEED, EXPERT_DRAW_N, ROOT, SPOT_RATE, Workload
 Result = dict[str, Any]
 Con = duckdb.DuckDBPyConnection
 
-MEMORY_ENV = "MTB_DUCKDB_MEMORY"  # bench-only: the product's connect() does not read it yet
+MEMORY_ENV = "MTB_DUCKDB_MEMORY"  # read by pipelines.db.connect too (default 2GB)
 TABLES = ["hospitals", "experts", "cases", "tasks"]
 PROFILE = "zhengzhou"
 

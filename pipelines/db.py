@@ -36,10 +36,13 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
+DEFAULT_MEMORY = "2GB"  # DuckDB's own default is 80 % of RAM: one batch stage took 3.6 GiB
+
+
 def _memory_config() -> dict[str, str]:
-    """$MTB_DUCKDB_MEMORY (e.g. "3GB") caps DuckDB's memory; past it, work spills to disk."""
-    limit = os.environ.get("MTB_DUCKDB_MEMORY")
-    return {"memory_limit": limit} if limit else {}
+    """DuckDB's memory cap, $MTB_DUCKDB_MEMORY (e.g. "3GB") or 2GB; past it, work spills to disk
+    (a temp folder beside the database file), so every command stays within about 3 GB."""
+    return {"memory_limit": os.environ.get("MTB_DUCKDB_MEMORY") or DEFAULT_MEMORY}
 
 
 LOCK_WAIT_SECONDS = 120.0  # default of $MTB_LOCK_WAIT
@@ -64,7 +67,7 @@ def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     draws at the same moment, an ingest while a draw runs) waits up to `lock_wait()` seconds,
     retrying with growing pauses, instead of failing at once.
     """
-    config = {} if read_only else _memory_config()
+    config = _memory_config()
     deadline = time.monotonic() + lock_wait()
     pause, told = 0.05, False
     while True:

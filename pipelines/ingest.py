@@ -63,8 +63,13 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _typed_expr(c: Col) -> str:
+def _typed_expr(c: Col, native: bool = False) -> str:
+    """The SQL that types source column `c` (text); `native`: it is already of its kind's type."""
     x = c.name
+    if native:
+        return {"time": f"cast({x} as timestamp)", "date": f"cast({x} as date)"}.get(
+            c.kind, f"cast({x} as double)"
+        )
     if c.kind == "enum":
         whens = " ".join(f"when {_lit(k.lower())} then {_lit(v)}" for k, v in c.values.items())
         return f"case lower({x}) {whens} end"
@@ -239,7 +244,11 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
     """Type every column of `src` and mark each row with its first failing check (fail_no)."""
     checks = _checks(spec)
     dmap_join = _disease_map(con, spec)
-    typed = ", ".join(f"{_typed_expr(c)} as t_{c.name}" for c in spec.columns)
+    types = dict(con.execute("select column_name, column_type from (describe src)").fetchall())
+    typed = ", ".join(
+        f"{_typed_expr(c, types.get(c.name, 'VARCHAR') != 'VARCHAR')} as t_{c.name}"
+        for c in spec.columns
+    )
     s0 = f"(select s.*, {typed} from src s {dmap_join})"
     cases = " ".join(f"when {ch.condition} then {i}" for i, ch in enumerate(checks, start=1))
     t_cols = [f"t_{c.name}" for c in spec.columns]

@@ -374,16 +374,49 @@ def blank_to_null(x: str) -> str:
     )
 
 
-def _select_list(found: dict[int, str], spec: TableSpec, src_cols: list[str]) -> str:
+# Parquet column types kept as they are for a column of this kind (no round trip through text).
+NATIVE_TYPES = {
+    "time": ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"),
+    "date": ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"),
+    "number": ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"),
+}
+
+
+def _select_list(
+    found: dict[int, str],
+    spec: TableSpec,
+    src_cols: list[str],
+    types: dict[str, str] | None = None,
+) -> str:
+    """Each contract column from its source column: text trimmed (NULL when blank); a Parquet
+    column already typed as its kind needs (`types`, e.g. TIMESTAMP for a time) is kept typed."""
     by_name = {v: src_cols[k] for k, v in found.items()}
+    types = types or {}
     parts = []
     for c in spec.columns:
         if c.name in by_name:
-            text = 'cast("' + by_name[c.name] + '" as varchar)'
-            parts.append(f"{blank_to_null(text)} as {c.name}")
+            col = '"' + by_name[c.name].replace('"', '""') + '"'
+            native = types.get(by_name[c.name], "").upper()
+            if (
+                native in NATIVE_TYPES.get(c.kind, ())
+                or native.startswith("DECIMAL")
+                and (c.kind == "number")
+            ):
+                parts.append(f"{col} as {c.name}")
+                continue
+            parts.append(f"{blank_to_null(f'cast({col} as varchar)')} as {c.name}")
         else:
             parts.append(f"cast(null as varchar) as {c.name}")
     return ", ".join(parts)
+
+
+def drop_src(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the previous file's `src`, a temp table (CSV, xlsx) or a temp view (Parquet)."""
+    for kind in con.execute(
+        "select table_type from information_schema.tables "
+        "where table_catalog = 'temp' and table_name = 'src'"
+    ).fetchall():
+        con.execute("drop view src" if kind[0] == "VIEW" else "drop table src")
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -469,6 +502,7 @@ def read_csv(
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in src_cols) + "}"
     con.execute("drop table if exists reject_errors")
     con.execute("drop table if exists reject_scans")
+    drop_src(con)
     with query_progress(con, f"解析 {path.name}", show=size >= PROGRESS_MIN_BYTES):
         con.execute(
             f"""
@@ -600,6 +634,7 @@ def read_xlsx(
     def loader(table: pa.Table) -> Callable[[], None]:
         def materialise() -> None:
             con.register("xlsx_in", table)
+            drop_src(con)
             con.execute(f"create or replace temp table src as select line, {sel} from xlsx_in")
             con.unregister("xlsx_in")
 
@@ -626,13 +661,21 @@ def read_parquet(
         raise FileRejected(path.name, f"不是有效的 Parquet 文件：{exc}") from exc
     found, ignored = _map_header(path.name, names, spec)
     src_cols = list(names)
+    types = dict(
+        con.execute(
+            "select column_name, column_type from (describe from read_parquet(?))", [str(path)]
+        ).fetchall()
+    )
+    # A view, not a copy: Parquet is columnar and compressed, so the checks read the file itself
+    # (each column once), and columns that are already typed stay typed.
+    drop_src(con)
+    literal = "'" + str(path).replace("'", "''") + "'"
     con.execute(
         f"""
-        create or replace temp table src as
-        select file_row_number + 1 as line, {_select_list(found, spec, src_cols)}
-        from read_parquet(?, file_row_number = true)
-        """,
-        [str(path)],
+        create temp view src as
+        select file_row_number + 1 as line, {_select_list(found, spec, src_cols, types)}
+        from read_parquet({literal}, file_row_number = true, hive_partitioning = false)
+        """
     )
     n = con.execute("select count(*) from src").fetchone()[0]
     return ReadResult([path.name], n, [], ignored, "parquet")

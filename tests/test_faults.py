@@ -125,11 +125,25 @@ def test_database_opened_by_another_writer_gives_a_clear_message(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == b"ok"
-        r = subprocess.run(_ingest_cmd(db, tmp_path), cwd=ROOT, capture_output=True)
+        env = {**os.environ, "MTB_LOCK_WAIT": "2"}
+        r = subprocess.run(_ingest_cmd(db, tmp_path), cwd=ROOT, capture_output=True, env=env)
         assert r.returncode == 1
-        assert "无法打开数据库文件" in r.stderr.decode()
+        err = r.stderr.decode()
+        assert f"数据库文件 {db} 正被另一进程（进程 PID {holder.pid}）以写方式占用" in err, err
+        assert "Traceback" not in err
     finally:
         holder.kill()
+
+
+def test_memory_is_capped_by_default(tmp_path, monkeypatch):
+    from pipelines.db import connect
+
+    monkeypatch.delenv("MTB_DUCKDB_MEMORY", raising=False)
+    for read_only in (False, True):
+        c = connect(tmp_path / "w.duckdb", read_only=read_only)
+        limit = c.execute("select current_setting('memory_limit')").fetchone()[0]
+        c.close()
+        assert limit.replace(" ", "") in ("1.8GiB", "2.0GB", "1.8GB", "1.9GiB"), limit
 
 
 def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.ingest import ingest, table_of
+from pipelines.ingest_spec import SPECS
 from pipelines.readers import FileRejected
 
 HOSPITALS = [
@@ -612,3 +613,95 @@ def test_xlsx_with_several_sheets_loads_each_sheet_with_its_own_row_numbers(con,
     assert con.execute("select file_name, line, column_name from quarantine").fetchall() == [
         ("tasks.xlsx「四月」", 3, "case_id")
     ]
+
+
+def _typed_frames() -> dict[str, pd.DataFrame]:
+    """The clean rows as a Parquet exporter would type them: times, dates and numbers native."""
+    frames = {}
+    for name, rows in ALL.items():
+        df = pd.DataFrame(rows[1:], columns=rows[0]).replace("", None)
+        spec = SPECS[name]
+        for c in spec.columns:
+            if c.kind == "time":
+                df[c.name] = pd.to_datetime(df[c.name], format="mixed")
+            elif c.kind == "date":
+                df[c.name] = pd.to_datetime(df[c.name]).dt.date
+            elif c.kind == "number":
+                df[c.name] = pd.to_numeric(df[c.name])
+        frames[name] = df
+    return frames
+
+
+def _stg(con) -> dict[str, list]:
+    out = {}
+    for t in ("stg_hospitals", "stg_experts", "stg_cases", "stg_tasks"):
+        cols = [r[0] for r in con.execute(f"describe {t}").fetchall() if r[0] != "load_id"]
+        out[t] = con.execute(f"select {', '.join(cols)} from {t} order by all").fetchall()
+    return out
+
+
+def test_typed_parquet_loads_the_same_as_csv(con, tmp_path):
+    """Native timestamp/date/number Parquet columns are used as they are, with the same result."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.db import connect
+
+    load(con, write_all(tmp_path / "csv"))
+    expected = _stg(con)
+    d = tmp_path / "typed"
+    d.mkdir()
+    for name, df in _typed_frames().items():
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if name == "tasks":  # nanosecond timestamps, as pandas and Spark write them
+            table = table.cast(
+                pa.schema(
+                    [
+                        pa.field(f.name, pa.timestamp("ns")) if pa.types.is_timestamp(f.type) else f
+                        for f in table.schema
+                    ]
+                )
+            )
+        pq.write_table(table, d / f"{name}.parquet")
+    types = pq.read_schema(d / "cases.parquet")
+    assert pa.types.is_timestamp(types.field("submitted_at").type)
+    assert pa.types.is_date(types.field("discharge_date").type)
+    assert pa.types.is_floating(types.field("record_size_mb").type)
+    other = connect(tmp_path / "typed.duckdb")
+    reports = load(other, d)
+    assert [r.quarantined for r in reports] == [0, 0, 0, 0]
+    assert not any(r.ignored_columns for r in reports)
+    assert _stg(other) == expected
+
+
+def test_parquet_then_xlsx_then_csv_in_one_load(con, tmp_path):
+    """Each file's source is replaced whatever the previous file's format (view or table)."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for name, rows in ALL.items():
+        df = pd.DataFrame(rows[1:], columns=rows[0])
+        if name in ("hospitals", "experts"):
+            df.to_parquet(d / f"{name}.parquet")
+        elif name == "cases":
+            df.to_excel(d / f"{name}.xlsx", index=False)
+        else:
+            write_csv(d / f"{name}.csv", rows)
+    load(con, d)
+    assert counts(con) == CLEAN
+    again = tmp_path / "again"
+    again.mkdir()
+    pd.DataFrame(TASKS[1:], columns=TASKS[0]).to_parquet(again / "tasks.parquet")
+    write_csv(again / "cases.csv", CASES)
+    reports = load(con, again)
+    assert [(r.table, r.unchanged) for r in reports] == [("cases", 2), ("tasks", 4)]
+
+
+def test_hive_partition_folders_add_no_columns(con, tmp_path):
+    d = write_all(tmp_path / "in")
+    (d / "tasks.csv").unlink()
+    part = tmp_path / "tasks" / "year=2026" / "month=03"
+    part.mkdir(parents=True)
+    pd.DataFrame(TASKS[1:], columns=TASKS[0]).to_parquet(part / "tasks_2026-03.parquet")
+    reports = load(con, d, part)
+    assert counts(con) == CLEAN
+    assert not any(r.ignored_columns for r in reports)
