@@ -507,12 +507,25 @@ def table_of(path: Path) -> str | None:
 
 
 def discover(paths: list[Path]) -> list[tuple[str, Path]]:
-    """(table, file) pairs in load order; a path that does not exist is a usage error."""
+    """(table, file) pairs in load order; a path that does not exist is a usage error.
+
+    A folder is walked with its sub-folders (a Hive-partitioned set such as
+    `tasks/year=2026/month=03/tasks_2026-03.parquet` is given by its top folder); hidden files
+    and folders and Excel's `~$` lock files are skipped.
+    """
     found: list[tuple[str, Path]] = []
     for p in paths:
         if not p.exists():
             raise UsageError(f"路径不存在：{p}")
-        files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
+        if p.is_dir():
+            files = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts[:-1])
+            )
+        else:
+            files = [p]
         for f in files:
             if f.name.startswith((".", "~$")):
                 continue
@@ -523,7 +536,7 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
                 raise UsageError(
                     f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）"
                 )
-    found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name))
+    found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name, str(tf[1])))
     return found
 
 

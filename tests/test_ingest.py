@@ -705,3 +705,26 @@ def test_hive_partition_folders_add_no_columns(con, tmp_path):
     reports = load(con, d, part)
     assert counts(con) == CLEAN
     assert not any(r.ignored_columns for r in reports)
+
+
+def test_a_folder_is_walked_with_its_sub_folders(con, tmp_path):
+    """A Hive-partitioned export is loaded from its top folder; hidden folders are skipped."""
+    root = tmp_path / "export"
+    for name, rows in ALL.items():
+        if name == "tasks":
+            for month, part in (("03", rows[1:3]), ("04", rows[3:])):
+                d = root / "tasks" / "year=2026" / f"month={month}"
+                d.mkdir(parents=True)
+                write_csv(d / f"tasks_2026-{month}.csv", [rows[0], *part])
+        else:
+            (root / name).mkdir(parents=True)
+            write_csv(root / name / f"{name}.csv", rows)
+    hidden = root / ".backup"
+    hidden.mkdir()
+    write_csv(
+        hidden / "tasks.csv", [TASKS[0], ["X1", "C1", "E1", "2026-03-02 10:00:00", "", "", "", ""]]
+    )
+    reports = load(con, root)
+    assert counts(con) == CLEAN
+    assert [r.file for r in reports][-2:] == ["tasks_2026-03.csv", "tasks_2026-04.csv"]
+    assert con.execute("select count(*) from stg_tasks where task_id = 'X1'").fetchone()[0] == 0
