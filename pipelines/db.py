@@ -39,10 +39,18 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
 DEFAULT_MEMORY = "2GB"  # DuckDB's own default is 80 % of RAM: one batch stage took 3.6 GiB
 
 
-def _memory_config() -> dict[str, str]:
+def memory_limit() -> str:
     """DuckDB's memory cap, $MTB_DUCKDB_MEMORY (e.g. "3GB") or 2GB; past it, work spills to disk
     (a temp folder beside the database file), so every command stays within about 3 GB."""
-    return {"memory_limit": os.environ.get("MTB_DUCKDB_MEMORY") or DEFAULT_MEMORY}
+    return os.environ.get("MTB_DUCKDB_MEMORY") or DEFAULT_MEMORY
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Set on the open database rather than passed as connect() configuration: a process may
+    open the same file again (the dashboard, a test) and DuckDB refuses a second connection
+    whose configuration differs from the first's."""
+    con.execute("set memory_limit = ?", [memory_limit()])
+    return con
 
 
 LOCK_WAIT_SECONDS = 120.0  # default of $MTB_LOCK_WAIT
@@ -67,12 +75,11 @@ def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     draws at the same moment, an ingest while a draw runs) waits up to `lock_wait()` seconds,
     retrying with growing pauses, instead of failing at once.
     """
-    config = _memory_config()
     deadline = time.monotonic() + lock_wait()
     pause, told = 0.05, False
     while True:
         try:
-            return duckdb.connect(str(db), read_only=read_only, config=config)
+            return _set_memory_limit(duckdb.connect(str(db), read_only=read_only))
         except duckdb.IOException as exc:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 raise

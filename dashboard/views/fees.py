@@ -1,8 +1,9 @@
 """劳务费与归档 — the monthly review fee per expert for the bank transfer (ZZ-FEE, from mart_fees)
 and the monthly archive of decided cases by disease × result (ZZ-ARCHIVE).
 
-The archive is mart_archive's count taken per case (fct_cases, decided by the evaluation time) so
-that the district and hospital filters apply in SQL; summed over hospitals it equals mart_archive.
+The archive is read from mart_archive_by_hospital (decisions by the evaluation time, per submitting
+hospital) so that the district and hospital filters apply in SQL; summed over hospitals it equals
+mart_archive.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 page_header("劳务费与归档", "专家鉴定劳务费按办结月份逐月发放；申报按月、按病种和鉴定结果归档。")
 if not need_data():
     st.stop()
-require_marts("mart_fees", "fct_cases")
+require_marts("mart_fees", "mart_archive_by_hospital")
 st.caption(as_of_caption())
 f = sidebar_filters()
 
@@ -82,14 +83,14 @@ else:
 # ---- archive ------------------------------------------------------------------------------
 
 st.subheader(f"月度归档（病种 × 鉴定结果）：{f.period_label}")
-w, p = f.where(at="c.decided_at", specialty="c.specialty")
+w, p = f.where(at="cast(a.month || '-01' as date)", specialty="a.specialty")
 archive = query(
     f"""
-    select strftime(c.decided_at, '%Y-%m') as 月份, c.disease_name as 病种, c.specialty as 专科,
-           c.settlement as 办结方式, c.outcome as 鉴定结果, count(*) as 件数
-    from fct_cases as c
+    select a.month as 月份, a.disease_name as 病种, a.specialty as 专科,
+           a.settlement as 办结方式, a.outcome as 鉴定结果, sum(a.cases) as 件数
+    from mart_archive_by_hospital as a
     inner join stg_hospitals as h using (hospital_id)
-    where c.outcome is not null and c.decided_at is not null and {w}
+    where {w}
     group by all
     """,
     p,
