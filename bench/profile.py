@@ -149,7 +149,7 @@ def draws(con: Con, w: Workload) -> str:
     freeze = seconds(
         lambda: frozen.append(freeze_spot_check(con, date_from, date_to, SPOT_RATE, profile))
     )
-    drawn = seconds(lambda: draw(con, frozen[0].draw_id, DRAW_SEED, operator="bench"))
+    drawn = seconds(lambda: draw(con, frozen[0], DRAW_SEED, operator="bench"))
     dq = seconds(lambda: expert_disqualifications(con, w.as_of, profile))
     return (
         f"- spot-check: population query {population:.2f} s; freeze (population query, ids "

@@ -52,19 +52,36 @@ def con() -> duckdb.DuckDBPyConnection:
     return _connection(str(db_path())).cursor()
 
 
+_VERSION_PARTS = {
+    "mart_meta": "select cast(max(refreshed_at) as varchar) from mart_meta",
+    "draw_log": "select cast(count(*) as varchar) from draw_log",
+    "spot_check_findings": "select cast(count(*) as varchar) from spot_check_findings",
+}
+_present: dict[str, set[str]] = {}  # per warehouse: the tables above that exist (never dropped)
+
+
 def data_version() -> str:
-    """Changes whenever a load, a mart refresh or a draw lands, so cached reads are redone."""
+    """Changes whenever a load, a mart refresh or a draw lands, so cached reads are redone.
+
+    One statement per call (every cached read asks): the tables created later than the schema
+    are looked up only until all of them exist.
+    """
     c = con()
-    tables = {
-        r[0] for r in c.execute("select table_name from information_schema.tables").fetchall()
-    }
-    parts = [str(c.execute("select coalesce(max(load_id), 0) from load_log").fetchone()[0])]
-    if "mart_meta" in tables:
-        parts.append(str(c.execute("select max(refreshed_at) from mart_meta").fetchone()[0]))
-    for t in ("draw_log", "spot_check_findings"):
-        if t in tables:
-            parts.append(str(c.execute(f"select count(*) from {t}").fetchone()[0]))
-    return "|".join(parts)
+    path = str(db_path())
+    present = _present.get(path, set())
+    if len(present) < len(_VERSION_PARTS):
+        present = {
+            r[0]
+            for r in c.execute(
+                "select table_name from information_schema.tables where table_name in (?, ?, ?)",
+                list(_VERSION_PARTS),
+            ).fetchall()
+        }
+        _present[path] = present
+    parts = ["select cast(coalesce(max(load_id), 0) as varchar) from load_log"]
+    parts += [q for t, q in _VERSION_PARTS.items() if t in present]
+    row = c.execute("select " + ", ".join(f"({q})" for q in parts)).fetchone()
+    return "|".join(str(v) for v in row)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
