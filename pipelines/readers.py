@@ -487,11 +487,38 @@ def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
 def read_csv(
     con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
 ) -> ReadResult:
-    size = path.stat().st_size
+    """Read a CSV file into temp table `src` (text, one row per data line, line numbers kept).
+
+    UTF-8 first, as DuckDB reads it (it flags any line that is not valid UTF-8): a UTF-8 file
+    costs no pass of its own. Otherwise the whole file is checked line by line in Python (GBK /
+    GB18030, or a clear message naming the lines of mixed encodings), transcoded, and read again.
+    """
+    if (res := _read_csv_source(con, path, path, spec, "utf-8")) is not None:
+        return res
     encoding = detect_encoding(path)
     source = path if encoding == "utf-8" else _transcode(path, encoding, tmpdir)
-    with source.open(encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline()
+    res = _read_csv_source(con, path, source, spec, encoding, keep_invalid=True)
+    assert res is not None
+    return res
+
+
+def _read_csv_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    spec: TableSpec,
+    encoding: str,
+    keep_invalid: bool = False,
+) -> ReadResult | None:
+    """`source` (UTF-8 text of `path`) into `src`; None if it is not UTF-8 (unless keep_invalid)."""
+    size = path.stat().st_size
+    try:
+        with source.open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        if keep_invalid:
+            raise
+        return None
     if not first.strip():
         raise FileRejected(path.name, "第 1 行为空：缺少表头（line 1 is empty: no header）")
     delim = _sniff_delimiter(first)
@@ -521,6 +548,8 @@ def read_csv(
         order by line
         """
     ).fetchall()
+    if not keep_invalid and any(etype == "INVALID ENCODING" for _l, _r, etype in rejects):
+        return None
     _number_lines(con, [int(r[0]) for r in rejects] + _blank_rows(source))
     n = con.execute("select count(*) from src").fetchone()[0]
     broken = [
