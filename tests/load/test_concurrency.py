@@ -441,7 +441,33 @@ def write_results(run: Run, sampler: Sampler, new_cases: int, errors: int, statu
         "| page | visits | p50 | p95 | max |\n|---|---|---|---|---|\n" + page_rows,
         encoding="utf-8",
     )  # fmt: skip
+    record_in_bench_results(head + row)
     return row
+
+
+BENCH_RESULTS = ROOT / "bench" / "RESULTS.md"
+LOAD_BEGIN, LOAD_END = "<!-- load:begin -->", "<!-- load:end -->"
+
+
+def record_in_bench_results(table: str) -> None:
+    """The newest run also goes into bench/RESULTS.md (its own section; the rest is kept)."""
+    section = (
+        f"{LOAD_BEGIN}\nNewest `make test-load` run ({SESSIONS} browser sessions during an upload "
+        "and two simultaneous draws; every run and the per-page times are in "
+        "[LOAD_RESULTS.md](LOAD_RESULTS.md)):\n\n" + table + f"\n{LOAD_END}"
+    )
+    text = BENCH_RESULTS.read_text(encoding="utf-8") if BENCH_RESULTS.exists() else ""
+    if LOAD_BEGIN in text and LOAD_END in text:
+        before, rest = text.split(LOAD_BEGIN, 1)
+        text = before + section + rest.split(LOAD_END, 1)[1]
+    else:
+        text = (
+            text.rstrip("\n")
+            + "\n\n## Dashboard under load (`make test-load`)\n\n"
+            + section
+            + "\n"
+        )
+    BENCH_RESULTS.write_text(text, encoding="utf-8")
 
 
 def server_tracebacks(log: Path) -> list[str]:
