@@ -370,6 +370,93 @@ def work_page(spec: dict[str, Any]) -> Result:
     return {"times": [cold], "warm_times": warm, "rss_mb": peak_rss_mb(), "errors": errors}
 
 
+# ---- pages rendered in Chromium -----------------------------------------------------------
+
+# sidebar link → the page's title (as tests/load/test_concurrency.py PAGES)
+RENDER_PAGES = [
+    ("总览", "门诊慢特病鉴定监管看板"),
+    ("专家时效", "专家时效"),
+    ("医院考核", "医院考核"),
+    ("规则核查", "规则核查"),
+    ("劳务费与归档", "劳务费与归档"),
+    ("抽查", "抽查"),
+    ("双随机抽取", "双随机抽取"),
+    ("季度复核", "季度复核"),
+    ("审计日志", "审计日志"),
+    ("数据", "数据"),
+]
+
+
+def work_render(spec: dict[str, Any]) -> Result:
+    """Every page through the real server in Debian's Chromium: click on its sidebar link → the
+    run has finished and the page is on screen (title on top, nothing stale, no skeleton).
+
+    One logged-in browser context; each page visited `rounds` times in turn: the first visit is
+    cold (the page's first run in this server), the others warm. Peak memory is the server's.
+    """
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from load.aio_browser import _DONE
+
+    from pipelines.users import ensure_demo
+
+    from browser import CHROMIUM, CHROMIUM_ARGS, login, streamlit_server
+
+    rounds = int(spec.get("rounds", 4))
+    times: dict[str, list[float]] = {link: [] for link, _t in RENDER_PAGES}
+    errors: list[str] = []
+    server_rss = 0.0
+    with tempfile.TemporaryDirectory(prefix="mtb-bench-render-") as tmp:
+        users = Path(tmp) / "users.json"
+        ensure_demo(users)
+        env = {"MTB_USERS": str(users)}
+        with streamlit_server(Path(spec["db"]), env=env) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            ctx = browser.new_context(
+                viewport={"width": 1280, "height": 800}, reduced_motion="reduce"
+            )
+            page = ctx.new_page()
+            page.set_default_timeout(600_000)
+            login(page, url)
+            for _ in range(rounds):
+                for link, title in RENDER_PAGES:
+                    t0 = time.perf_counter()
+                    page.get_by_role("link", name=link, exact=True).click()
+                    page.wait_for_function(_DONE, arg=title, polling=50)
+                    page.evaluate(
+                        "() => new Promise(r => requestAnimationFrame(() => "
+                        "requestAnimationFrame(r)))"
+                    )
+                    times[link].append(time.perf_counter() - t0)
+                    errors += [
+                        f"{link}: {e.inner_text()[:200]}"
+                        for e in page.query_selector_all('[data-testid="stException"]')
+                    ]
+            server_rss = _server_rss_mb(url)
+            browser.close()
+    return {"times": [], "pages": times, "rss_mb": server_rss, "errors": errors}
+
+
+def _server_rss_mb(url: str) -> float:
+    """VmHWM of the `streamlit run` process listening on url's port."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"streamlit" in b" ".join(cmd) and port.encode() in cmd:
+                for line in (proc / "status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return 0.0
+
+
 # ---- ingest floor and national data ------------------------------------------------------
 
 
@@ -521,6 +608,7 @@ WORKERS: dict[str, Callable[[dict[str, Any]], Result]] = {
     "rule": work_rule,
     "peer": work_peer,
     "page": work_page,
+    "render": work_render,
     "floor-ingest": work_floor_ingest,
     "generate-region": work_generate_region,
     "partition": work_partition,
