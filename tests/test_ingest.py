@@ -8,8 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipelines.ingest import ingest, table_of
+from pipelines.ingest import CHECK_DIGIT_SQL, ingest, table_of
 from pipelines.ingest_spec import SPECS
 from pipelines.readers import FileRejected
 
@@ -728,3 +730,39 @@ def test_a_folder_is_walked_with_its_sub_folders(con, tmp_path):
     assert counts(con) == CLEAN
     assert [r.file for r in reports][-2:] == ["tasks_2026-03.csv", "tasks_2026-04.csv"]
     assert con.execute("select count(*) from stg_tasks where task_id = 'X1'").fetchone()[0] == 0
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.text("0123456789", min_size=17, max_size=17), min_size=1, max_size=40))
+def test_check_digit_sql_agrees_with_gb11643(prefixes):
+    """The SQL's digit arithmetic gives GB 11643's check character for any 17 digits."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+    def expected(p: str) -> str:
+        return "10X98765432"[sum(int(d) * w for d, w in zip(p, weights, strict=True)) % 11]
+
+    c = duckdb.connect()
+    c.execute(
+        "create temp table typed (line bigint, t_case_id varchar, t_person_id varchar, "
+        "fail_no integer, is_conflict boolean)"
+    )
+    c.execute(
+        "create table data_warnings (load_id integer, file_name varchar, table_name varchar, "
+        "line bigint, column_name varchar, reason_zh varchar, reason_en varchar, "
+        "record_key varchar)"
+    )
+    # each prefix twice: once with its right check character, once with a wrong one
+    rows = []
+    for i, p in enumerate(prefixes):
+        right = expected(p)
+        wrong = "0" if right != "0" else "1"
+        rows += [
+            (2 * i, f"R{i}", p + right, None, False),
+            (2 * i + 1, f"W{i}", p + wrong, None, False),
+        ]
+    c.executemany("insert into typed values (?, ?, ?, ?, ?)", rows)
+    c.execute(CHECK_DIGIT_SQL, [1, "f"])
+    flagged = c.execute("select record_key, reason_en from data_warnings order by line").fetchall()
+    assert [k for k, _r in flagged] == [f"W{i}" for i in range(len(prefixes))]
+    for (key, reason), p in zip(flagged, prefixes, strict=True):
+        assert reason.endswith(f"(expected {expected(p)})"), (key, p)
