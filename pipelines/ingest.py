@@ -17,7 +17,7 @@ import getpass
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -511,26 +511,37 @@ def table_of(path: Path) -> str | None:
     return None
 
 
+def _is_partition_folder(d: Path) -> bool:
+    name = d.name.lower()
+    if name.startswith("."):
+        return False
+    if "=" in name:  # Hive style: key=value
+        return True
+    return any(name == t or name == SPECS[t].zh for t in ORDER)
+
+
+def _partition_files(folder: Path) -> Iterator[Path]:
+    for f in folder.iterdir():
+        if f.is_file():
+            yield f
+        elif f.is_dir() and _is_partition_folder(f):
+            yield from _partition_files(f)
+
+
 def discover(paths: list[Path]) -> list[tuple[str, Path]]:
     """(table, file) pairs in load order; a path that does not exist is a usage error.
 
-    A folder is walked with its sub-folders (a Hive-partitioned set such as
-    `tasks/year=2026/month=03/tasks_2026-03.parquet` is given by its top folder); hidden files
-    and folders and Excel's `~$` lock files are skipped.
+    A folder's files are loaded, and those of its partition sub-folders: a folder named after a
+    table (`tasks/`, `申报/`) or a Hive partition (`year=2026/`), so a partitioned set such as
+    `tasks/year=2026/month=03/tasks_2026-03.parquet` is given by its top folder. Other
+    sub-folders (`expected/`, `out/`, backups) are not entered; hidden files and Excel's `~$`
+    lock files are skipped.
     """
     found: list[tuple[str, Path]] = []
     for p in paths:
         if not p.exists():
             raise UsageError(f"路径不存在：{p}")
-        if p.is_dir():
-            files = sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file()
-                and not any(part.startswith(".") for part in f.relative_to(p).parts[:-1])
-            )
-        else:
-            files = [p]
+        files = sorted(_partition_files(p)) if p.is_dir() else [p]
         for f in files:
             if f.name.startswith((".", "~$")):
                 continue

@@ -710,7 +710,7 @@ def test_hive_partition_folders_add_no_columns(con, tmp_path):
 
 
 def test_a_folder_is_walked_with_its_sub_folders(con, tmp_path):
-    """A Hive-partitioned export is loaded from its top folder; hidden folders are skipped."""
+    """A Hive-partitioned export is loaded from its top folder; other sub-folders are not."""
     root = tmp_path / "export"
     for name, rows in ALL.items():
         if name == "tasks":
@@ -721,13 +721,14 @@ def test_a_folder_is_walked_with_its_sub_folders(con, tmp_path):
         else:
             (root / name).mkdir(parents=True)
             write_csv(root / name / f"{name}.csv", rows)
-    hidden = root / ".backup"
-    hidden.mkdir()
-    write_csv(
-        hidden / "tasks.csv", [TASKS[0], ["X1", "C1", "E1", "2026-03-02 10:00:00", "", "", "", ""]]
-    )
+    extra = [TASKS[0], ["X1", "C1", "E1", "2026-03-02 10:00:00", "", "", "", ""]]
+    for other in (".backup", "expected", "out"):  # not partitions: not entered
+        (root / other).mkdir()
+        write_csv(root / other / "tasks.csv", extra)
+        write_csv(root / other / "cases_expected.csv", CASES)
     reports = load(con, root)
     assert counts(con) == CLEAN
+    assert len(reports) == 5
     assert [r.file for r in reports][-2:] == ["tasks_2026-03.csv", "tasks_2026-04.csv"]
     assert con.execute("select count(*) from stg_tasks where task_id = 'X1'").fetchone()[0] == 0
 
