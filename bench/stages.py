@@ -372,19 +372,18 @@ def work_page(spec: dict[str, Any]) -> Result:
 
 # ---- pages rendered in Chromium -----------------------------------------------------------
 
-# sidebar link → the page's title (as tests/load/test_concurrency.py PAGES)
-RENDER_PAGES = [
-    ("总览", "门诊慢特病鉴定监管看板"),
-    ("专家时效", "专家时效"),
-    ("医院考核", "医院考核"),
-    ("规则核查", "规则核查"),
-    ("劳务费与归档", "劳务费与归档"),
-    ("抽查", "抽查"),
-    ("双随机抽取", "双随机抽取"),
-    ("季度复核", "季度复核"),
-    ("审计日志", "审计日志"),
-    ("数据", "数据"),
-]
+HOME_HEADING = "门诊慢特病鉴定监管看板"  # the home page's heading; every other page's is its link
+
+
+def render_pages() -> list[tuple[str, str]]:
+    """(sidebar link, heading on the page) of every page, in the sidebar's order."""
+    from dashboard.nav import SECTIONS
+
+    return [
+        (title, HOME_HEADING if default else title)
+        for items in SECTIONS.values()
+        for _f, title, _icon, default in items
+    ]
 
 
 def work_render(spec: dict[str, Any]) -> Result:
@@ -406,7 +405,8 @@ def work_render(spec: dict[str, Any]) -> Result:
     from browser import CHROMIUM, CHROMIUM_ARGS, login, streamlit_server
 
     rounds = int(spec.get("rounds", 4))
-    times: dict[str, list[float]] = {link: [] for link, _t in RENDER_PAGES}
+    pages = render_pages()
+    times: dict[str, list[float]] = {link: [] for link, _t in pages}
     errors: list[str] = []
     server_rss = 0.0
     with tempfile.TemporaryDirectory(prefix="mtb-bench-render-") as tmp:
@@ -422,7 +422,7 @@ def work_render(spec: dict[str, Any]) -> Result:
             page.set_default_timeout(600_000)
             login(page, url)
             for _ in range(rounds):
-                for link, title in RENDER_PAGES:
+                for link, title in pages:
                     t0 = time.perf_counter()
                     page.get_by_role("link", name=link, exact=True).click()
                     page.wait_for_function(_DONE, arg=title, polling=50)

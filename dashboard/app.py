@@ -17,27 +17,9 @@ import streamlit as st  # noqa: E402
 from dashboard.auth import current_user, keep_cookie, login_form, logout, role_caption  # noqa: E402
 from dashboard.common import db_path, profile  # noqa: E402
 from dashboard.consistency import gate  # noqa: E402
+from dashboard.nav import SECTIONS  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
-
-SECTIONS = {
-    "日常监管": [
-        ("home.py", "总览", ":material/dashboard:", True),
-        ("experts.py", "专家时效", ":material/timer:", False),
-        ("hospitals.py", "医院考核", ":material/local_hospital:", False),
-        ("violations.py", "规则核查", ":material/rule:", False),
-        ("fees.py", "劳务费与归档", ":material/payments:", False),
-    ],
-    "随机抽取": [
-        ("spot_check.py", "抽查", ":material/fact_check:", False),
-        ("meeting_draw.py", "双随机抽取", ":material/casino:", False),
-        ("review.py", "季度复核", ":material/event_repeat:", False),
-        ("audit_log.py", "审计日志", ":material/verified:", False),
-    ],
-    "数据管理": [
-        ("data.py", "数据", ":material/database:", False),
-    ],
-}
 
 
 def main() -> None:

@@ -582,59 +582,6 @@ def check(run: Run, sampler: Sampler, errors, old, new, records, chain, cli) -> 
     assert cli.returncode == 0, cli.stdout + cli.stderr
 
 
-def test_two_cli_draws_at_the_same_moment(world, tmp_path):
-    """Two supervisors run `python -m pipelines spot-check` on the same warehouse at once."""
-    from pipelines.draws import verify_log
-
-    d, _old = world
-    db = tmp_path / "w.duckdb"
-    shutil.copy(d / "pristine.duckdb", db)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipelines",
-                "spot-check",
-                "--db",
-                str(db),
-                "--from",
-                "2026-07-01",
-                "--to",
-                "2026-09-30",
-                "--rate",
-                f"{RATE}%",
-                "--seed",
-                seed,
-                "--supervisor",
-                sup,
-                "--out",
-                str(tmp_path / f"{k}.csv"),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for k, (_u, _p, sup, seed) in enumerate(DRAWERS)
-    ]
-    outs = [(p.wait(timeout=300), *p.communicate()) for p in procs]
-    con = connect(db)
-    records = con.execute(
-        "select draw_id, kind, supervisor, frozen_id from draw_log order by record_no"
-    ).fetchall()
-    chain = verify_log(con)
-    con.close()
-    # whatever happens, nothing half-written: every draw has its own freeze, the chain verifies
-    assert chain.ok, chain.message
-    frozen = {r[0]: r[2] for r in records if r[1] == "population_frozen"}
-    drawn = [r for r in records if r[1] == "spot_check"]
-    assert len(frozen) == len(drawn) == sum(rc == 0 for rc, _o, _e in outs), (records, outs)
-    assert all(frozen[r[3]] == r[2] for r in drawn), records
-    assert [rc for rc, _o, _e in outs] == [0] * len(DRAWERS), outs  # the second waits its turn
-    assert len(drawn) == len(DRAWERS), records
-
-
 def test_first_logins_at_the_same_moment(tmp_path):
     """A fresh install, 20 users signing in at once: one secret, every token valid."""
     import threading

@@ -1,0 +1,23 @@
+"""The sidebar: sections and pages (file, link title, icon, default) — read by the router
+(dashboard/app.py) and by the benchmark's browser stage."""
+
+from __future__ import annotations
+
+SECTIONS = {
+    "日常监管": [
+        ("home.py", "总览", ":material/dashboard:", True),
+        ("experts.py", "专家时效", ":material/timer:", False),
+        ("hospitals.py", "医院考核", ":material/local_hospital:", False),
+        ("violations.py", "规则核查", ":material/rule:", False),
+        ("fees.py", "劳务费与归档", ":material/payments:", False),
+    ],
+    "随机抽取": [
+        ("spot_check.py", "抽查", ":material/fact_check:", False),
+        ("meeting_draw.py", "双随机抽取", ":material/casino:", False),
+        ("review.py", "季度复核", ":material/event_repeat:", False),
+        ("audit_log.py", "审计日志", ":material/verified:", False),
+    ],
+    "数据管理": [
+        ("data.py", "数据", ":material/database:", False),
+    ],
+}
