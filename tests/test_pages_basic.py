@@ -10,7 +10,7 @@ from pipelines.db import connect
 from pipelines.ingest import ingest
 
 from apptest_util import metrics, open_page
-from test_ingest import TASKS, write_all
+from test_ingest import CASES, TASKS, write_all
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,9 @@ def db(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pages")
     c = connect(d / "w.duckdb")
     tasks = [*TASKS, ["T9", "C9", "E1", "2026-03-02 10:00", "", "", "", ""]]
-    ingest(c, [write_all(d / "in", tasks=tasks)], log=lambda _m: None)
+    cases = [list(r) for r in CASES]
+    cases[2][1] = cases[2][1][:17] + ("0" if cases[2][1][17] != "0" else "1")  # wrong check digit
+    ingest(c, [write_all(d / "in", tasks=tasks, cases=cases)], log=lambda _m: None)
     c.close()
     return d / "w.duckdb"
 
@@ -121,3 +123,19 @@ def test_the_login_form_checks_the_bcrypt_hash(db, tmp_path, monkeypatch):
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["user"]["district"] == "金水区"
+
+
+def test_data_page_lists_the_data_warnings(db):
+    """Rows loaded with a warning are shown to city users with file, line and record."""
+    at = open_page(db, "data")
+    assert not at.exception
+    warnings = next(df.value for df in at.dataframe if "警告" in df.value.columns)
+    c = connect(db)
+    stored = c.execute(
+        "select table_name, line, record_key, warning_zh from data_warnings "
+        "order by load_id desc, table_name, file_name, line"
+    ).fetchall()
+    c.close()
+    assert (3, CASES[2][0]) in [(line, key) for _t, line, key, _w in stored]  # the one planted
+    shown = warnings[["表", "行号", "记录编号", "警告"]].itertuples(index=False, name=None)
+    assert list(shown) == stored

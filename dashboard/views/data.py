@@ -1,4 +1,5 @@
-"""数据 — what was loaded and what was quarantined; upload new platform exports."""
+"""数据 — what was loaded, what was quarantined and what was loaded with a warning; upload new
+platform exports."""
 
 from __future__ import annotations
 
@@ -57,6 +58,24 @@ else:
     st.dataframe(view, hide_index=True, key="q-rows")
     download_buttons(view, "隔离行", key="q-dl")
 
+st.subheader("数据警告（已导入，请核实）")
+warnings = query(
+    """
+    select file_name as 文件, table_name as 表, line as 行号, column_name as 列,
+           warning_zh as 警告, record_key as 记录编号, load_id as 批次
+    from data_warnings order by load_id desc, table_name, file_name, line
+    """
+)
+if warnings.empty:
+    st.success("没有数据警告。")
+else:
+    st.caption(
+        f"共 {num(len(warnings))} 条：这些行可以使用，已经导入，但内容可疑（身份证号校验位不符、"
+        "时间晚于导入时间等），请与申报医院或平台核实。"
+    )
+    st.dataframe(warnings, hide_index=True, key="w-rows")
+    download_buttons(warnings, "数据警告", key="w-dl")
+
 st.subheader("上传平台导出文件")
 st.caption(
     "文件名以 hospitals / experts / cases / tasks（或 医院、专家、申报、任务日志 的表名）开头；支持 CSV（UTF-8 或 GBK）、xlsx、parquet。"
@@ -96,6 +115,7 @@ if files and st.button("导入", type="primary", key="upload-go"):
             for r in reports:
                 st.write(
                     f"{r.file}：读取 {num(r.read)}，接受 {num(r.accepted)}（新增 {num(r.new)}），隔离 {num(r.quarantined)}"
+                    + (f"，数据警告 {num(r.warnings)}" if r.warnings else "")
                 )
             status.update(
                 label=f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算", state="complete"
