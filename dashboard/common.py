@@ -52,6 +52,9 @@ def con() -> duckdb.DuckDBPyConnection:
     return _connection(str(db_path())).cursor()
 
 
+# Rows a page's grid (and a choice list) shows at most; the downloads always hold every row.
+TABLE_ROWS = 2000
+
 _VERSION_PARTS = {
     "mart_meta": "select cast(max(refreshed_at) as varchar) from mart_meta",
     "draw_log": "select cast(count(*) as varchar) from draw_log",

@@ -270,6 +270,34 @@ def test_experts_timeline_shows_the_expert_tasks_with_strikes_marked(db):
     assert len(frame(at, "扣分", "任务编号", "响应时限")) == len(marked)
 
 
+def test_experts_grid_and_list_show_the_first_rows_and_any_expert_by_id(db, monkeypatch):
+    """A province has 20,000 experts: the grid and the list show the first TABLE_ROWS (most
+    strikes first), the download all of them, and any expert's timeline is one id away."""
+    import dashboard.common
+
+    monkeypatch.setattr(dashboard.common, "TABLE_ROWS", 5)
+    at = all_time(open_page(db, "experts"))
+    grid = frame(at, "专家编号", "扣分次数")
+    everyone = sql(
+        db,
+        "select x.expert_id, coalesce(s.n, 0) as strikes from fct_experts x "
+        "left join (select expert_id, count(*) as n from fct_strikes group by all) s using (expert_id)",
+    )
+    assert len(grid) == 5 < len(everyone)
+    assert grid["扣分次数"].tolist() == sorted(everyone.strikes, reverse=True)[:5]
+    assert any(f"显示前 5 名（共 {len(everyone):,} 名）" in c.value for c in at.caption)
+    assert len(at.selectbox(key="exp-timeline-expert").options) == 5
+    listed = set(grid["专家编号"])
+    other = sql(
+        db, "select expert_id, count(*) as n from fct_tasks group by all order by expert_id"
+    )
+    other = other[~other.expert_id.isin(listed)].iloc[0]
+    at.text_input(key="exp-timeline-id").set_value(other.expert_id).run()
+    assert len(frame(at, "扣分", "任务编号", "响应时限")) == other.n
+    at.text_input(key="exp-timeline-id").set_value("NO-SUCH-EXPERT").run()
+    assert any("没有专家编号为 NO-SUCH-EXPERT" in w.value for w in at.warning)
+
+
 # ---- 医院考核 -----------------------------------------------------------------------------
 
 

@@ -18,7 +18,15 @@ from dashboard.charts import (
     show,
     status_labels,
 )
-from dashboard.common import mask_frame, need_data, num, page_header, profile, query
+from dashboard.common import (
+    TABLE_ROWS,
+    mask_frame,
+    need_data,
+    num,
+    page_header,
+    profile,
+    query,
+)
 from dashboard.downloads import download_buttons
 from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 
@@ -206,8 +214,9 @@ k[0].metric("专家", num(len(experts)))
 k[1].metric("有任务的专家", num((experts["任务数"] > 0).sum()))
 k[2].metric("有扣分的专家", num((experts["扣分次数"] > 0).sum()))
 k[3].metric("已取消资格", num((experts["状态"] == "已取消资格").sum()))
+shown = experts.head(TABLE_ROWS)  # a province has 20,000 experts: the grid shows the first
 st.dataframe(
-    experts,
+    shown,
     hide_index=True,
     key="exp-table",
     column_config={
@@ -217,13 +226,22 @@ st.dataframe(
         **counts("任务数", "扣分次数"),
     },
 )
-st.caption("按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。")
+st.caption(
+    "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
+    + (
+        f"表中按扣分次数、任务数显示前 {num(len(shown))} 名（共 {num(len(experts))} 名），"
+        "完整名单请下载。"
+        if len(shown) < len(experts)
+        else ""
+    )
+)
 download_buttons(experts, "专家时效一览", f.period, key="exp-dl-table")
 
 # ---- an expert's timeline -----------------------------------------------------------------
 
 st.subheader("专家任务时间线（扣分依据）")
-choices = experts[experts["任务数"] > 0]
+with_tasks = experts[experts["任务数"] > 0]
+choices = with_tasks.head(TABLE_ROWS)
 if choices.empty:
     st.info("所选范围内没有专家任务。")
 else:
@@ -241,9 +259,21 @@ else:
             strict=True,
         )
     )
-    expert_id = st.selectbox(
+    c1, c2 = st.columns([3, 1])
+    expert_id = c1.selectbox(
         "选择专家", list(labels), format_func=labels.get, key="exp-timeline-expert"
     )
+    typed = c2.text_input("或输入专家编号", key="exp-timeline-id").strip()
+    if typed:
+        if typed in set(with_tasks["专家编号"]):
+            expert_id = typed
+        else:
+            st.warning(f"所选范围内没有专家编号为 {typed} 且有任务的专家。")
+    if len(choices) < len(with_tasks):
+        st.caption(
+            f"列表按扣分次数、任务数列出前 {num(len(choices))} 名（有任务的共 "
+            f"{num(len(with_tasks))} 名）；其他专家请输入专家编号。"
+        )
     w, p = f.where(at="t.pushed_at")
     tl = query(
         f"""
