@@ -405,9 +405,13 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
             st.info("所选期间没有此类扣分。")
             continue
         st.dataframe(
-            rows,
+            rows.head(TABLE_ROWS),
             hide_index=True,
             key=f"exp-list-{action}",
             column_config={"时限": DT, "推送时间": DT, "实际时间": DT, "超时（小时）": H1},
         )
+        if len(rows) > TABLE_ROWS:
+            st.caption(
+                f"表中显示前 {num(TABLE_ROWS)} 行（共 {num(len(rows))} 行），完整名单请下载。"
+            )
         download_buttons(rows, name, f.period, key=f"exp-dl-{action}")
