@@ -49,7 +49,14 @@ def _set_memory_limit(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
     """Set on the open database rather than passed as connect() configuration: a process may
     open the same file again (the dashboard, a test) and DuckDB refuses a second connection
     whose configuration differs from the first's."""
-    con.execute("set memory_limit = ?", [memory_limit()])
+    try:
+        con.execute("set memory_limit = ?", [memory_limit()])
+    except duckdb.Error as exc:
+        con.close()
+        raise DataError(
+            f"环境变量 MTB_DUCKDB_MEMORY 的值 {memory_limit()!r} 无效（应为如 2GB、512MB）："
+            f"{str(exc).splitlines()[0]}"
+        ) from exc
     return con
 
 

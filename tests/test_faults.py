@@ -154,3 +154,11 @@ def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
     limit = c.execute("select current_setting('memory_limit')").fetchone()[0]
     c.close()
     assert limit.replace(" ", "") in ("488.2MiB", "512.0MB", "488.2MB")
+
+
+def test_a_wrong_memory_setting_is_named(tmp_path, monkeypatch):
+    from pipelines.db import connect
+
+    monkeypatch.setenv("MTB_DUCKDB_MEMORY", "lots")
+    with pytest.raises(DataError, match="MTB_DUCKDB_MEMORY 的值 'lots' 无效"):
+        connect(tmp_path / "w.duckdb")
