@@ -83,6 +83,9 @@ st.caption(
 if not user().perms.run_draws:
     st.caption("当前角色只读，不能上传。")
     st.stop()
+if flash := st.session_state.pop("data-flash", None):
+    label, lines = flash
+    st.success(label + "\n\n" + "\n\n".join(f"- {line}" for line in lines))
 files = st.file_uploader(
     "选择文件", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="upload"
 )
@@ -112,12 +115,18 @@ if files and st.button("导入", type="primary", key="upload-go"):
                 f"{problem}。本次导入未完成，也没有留下半截数据；请联系系统管理员腾出磁盘空间后重新导入。"
             )
         else:
-            for r in reports:
-                st.write(
-                    f"{r.file}：读取 {num(r.read)}，接受 {num(r.accepted)}（新增 {num(r.new)}），隔离 {num(r.quarantined)}"
-                    + (f"，数据警告 {num(r.warnings)}" if r.warnings else "")
-                )
+            lines = [
+                f"{r.file}：读取 {num(r.read)}，接受 {num(r.accepted)}（新增 {num(r.new)}），隔离 {num(r.quarantined)}"
+                + (f"，数据警告 {num(r.warnings)}" if r.warnings else "")
+                for r in reports
+            ]
             status.update(
                 label=f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算", state="complete"
             )
             st.cache_data.clear()
+            # run the page again so the load log, quarantine and warnings above are the new ones
+            st.session_state["data-flash"] = (
+                f"导入完成，统计表已按 {as_of:%Y-%m-%d %H:%M:%S} 重算。",
+                lines,
+            )
+            st.rerun()
