@@ -694,9 +694,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 1
     print_reports(reports)
     status = _refresh_after_load(con, args, loaded=True) if args.refresh else 0
+    return _close(con, status)
+
+
+def _close(con: duckdb.DuckDBPyConnection, status: int) -> int:
+    """Close the warehouse; after a storage failure (status 1) the connection may already be
+    invalidated, which is then reported, not raised."""
     try:
         con.close()
-    except duckdb.Error as exc:  # after a storage failure the connection may be invalidated
+    except duckdb.Error as exc:
         if status == 0:
             raise
         print(f"（关闭数据库时：{exc}）", file=sys.stderr)
@@ -749,13 +755,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     """
     con = connect(args.db)
     status = _refresh_after_load(con, args)
-    try:
-        con.close()
-    except duckdb.Error as exc:
-        if status == 0:
-            raise
-        print(f"（关闭数据库时：{exc}）", file=sys.stderr)
-    return status
+    return _close(con, status)
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
