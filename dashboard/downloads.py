@@ -1,56 +1,18 @@
-"""Downloads that open in Excel and WPS: xlsx with Chinese headers and widths, CSV with BOM.
+"""Audited download buttons: xlsx with Chinese headers and widths, CSV with BOM.
 
-Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) is prefixed with
-an apostrophe so a name like `=HYPERLINK(...)` is shown, never executed.
+The files themselves are made by pipelines/sheets.py, the one writer of every spreadsheet the
+product makes (formulas neutralised), so the command line's lists are the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 
 import pandas as pd
 import streamlit as st
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _safe(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise)
-    return out
-
-
-def to_xlsx(df: pd.DataFrame, sheet: str = "数据") -> bytes:
-    """One sheet, frozen header, widths fitted to the content (Chinese counts double)."""
-    buf = io.BytesIO()
-    safe = _safe(df)
-    with pd.ExcelWriter(
-        buf, engine="xlsxwriter", datetime_format="yyyy-mm-dd hh:mm:ss", date_format="yyyy-mm-dd"
-    ) as xw:
-        safe.to_excel(xw, index=False, sheet_name=sheet[:31])
-        ws = xw.sheets[sheet[:31]]
-        ws.freeze_panes(1, 0)
-        for i, col in enumerate(safe.columns):
-            # pandas 3 keeps NA as a float through astype(str): write it as the blank it is
-            sample = [str(col), *("" if pd.isna(v) else str(v) for v in safe[col].head(500))]
-            width = max(sum(2 if ord(ch) > 127 else 1 for ch in s) for s in sample)
-            ws.set_column(i, i, min(max(width + 2, 8), 60))
-    return buf.getvalue()
-
-
-def to_csv_bom(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM so Excel and WPS show Chinese."""
-    return _safe(df).to_csv(index=False).encode("utf-8-sig")
+from pipelines.sheets import to_csv_bom, to_xlsx
 
 
 def file_stem(what: str, period: str | None = None) -> str:

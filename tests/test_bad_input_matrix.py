@@ -275,7 +275,7 @@ def write_formulas(d: Path) -> None:
 def formulas_stored_as_text_and_neutralised(con):
     from openpyxl import load_workbook
 
-    from dashboard.downloads import neutralise, to_csv_bom, to_xlsx
+    from pipelines.sheets import neutralise, to_csv_bom, to_xlsx
 
     got = {
         "expert_name": value(con, "select expert_name from stg_experts where expert_id = 'E1'"),

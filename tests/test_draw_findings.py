@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,3 +170,25 @@ def test_summary_and_list_work_on_a_read_only_connection(con, drawn, db_path):
     with duckdb.connect(str(db_path), read_only=True) as ro:
         assert retrieval_list(ro, draw_id).num_rows == sum(len(v) for v in picks.values())
         assert findings_summary(ro, draw_id).num_rows == 4
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_cli_retrieval_list_carries_no_live_formula(con, db_path, tmp_path, capsys, suffix):
+    """Issue 15 item 7: the list sent to hospitals is written by the one sheet writer."""
+    spot_check_world(con)
+    con.execute('update stg_hospitals set hospital_name = \'=HYPERLINK("http://x","点我")\'')
+    con.close()
+    out = tmp_path / f"抽查名单{suffix}"
+    argv = ["spot-check", "--db", str(db_path), "--from", "2026-05-01", "--to", "2026-05-31"]
+    argv += ["--rate", "0.1", "--seed", "7", "--out", str(tmp_path / "r.csv")]
+    code, _, err = run_cli([*argv, "--list-out", str(out)], capsys)
+    assert code == 0, err
+    if suffix == ".xlsx":
+        ws = load_workbook(out).active
+        names = [ws.cell(r, 3).value for r in range(2, ws.max_row + 1)]
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    else:
+        rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))[1:]
+        names = [r[2] for r in rows]
+    assert len(names) == 2 + 4 + 4 + 1  # ceil(10% of 11, 31, 31, 1)
+    assert all(n.startswith("'=HYPERLINK") for n in names), names[:2]

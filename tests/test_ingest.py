@@ -569,7 +569,7 @@ def test_wrong_check_digit_is_loaded_with_a_warning(con, tmp_path):
 
 
 def test_formula_text_is_stored_as_text_and_neutralised_in_downloads(con, tmp_path):
-    from dashboard.downloads import to_csv_bom, to_xlsx
+    from pipelines.sheets import to_csv_bom, to_xlsx
 
     hospitals = [*HOSPITALS[:2], ["H2", '=HYPERLINK("http://x","点我")', "二类", "民营", "金水区"]]
     load(

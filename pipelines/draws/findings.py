@@ -78,25 +78,11 @@ def retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
 
 def write_retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str, path: str | Path) -> int:
     """Write the retrieval list as .xlsx or as .csv with BOM (opens in Excel/WPS)."""
-    table = retrieval_list(con, draw_id)
-    target = Path(path)
-    rows = [list(r.values()) for r in table.to_pylist()]
-    if target.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
+    from pipelines.sheets import write_sheet
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "抽查名单"
-        ws.append(table.column_names)
-        for r in rows:
-            ws.append(r)
-        wb.save(target)
-    else:
-        with target.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(table.column_names)
-            w.writerows(["" if v is None else v for v in r] for r in rows)
-    return len(rows)
+    df = retrieval_list(con, draw_id).to_pandas()
+    write_sheet(df, path, sheet="抽查名单")
+    return len(df)
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[Any]]]:

@@ -1,0 +1,72 @@
+"""The one writer of every spreadsheet a person opens (xlsx, CSV with BOM): dashboard downloads
+and the command line's lists alike.
+
+Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) is prefixed with
+an apostrophe so a name like `=HYPERLINK(...)` is shown, never executed. The contract's
+machine-readable CSVs (pipelines/output.py) keep values exact and are not written here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A value as a spreadsheet shows it: formula-looking text becomes plain text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def to_xlsx(df: pd.DataFrame, sheet: str = "数据") -> bytes:
+    """One sheet, frozen header, widths fitted to the content (Chinese counts double)."""
+    buf = io.BytesIO()
+    safe = _safe(df)
+    with pd.ExcelWriter(
+        buf, engine="xlsxwriter", datetime_format="yyyy-mm-dd hh:mm:ss", date_format="yyyy-mm-dd"
+    ) as xw:
+        safe.to_excel(xw, index=False, sheet_name=sheet[:31])
+        ws = xw.sheets[sheet[:31]]
+        ws.freeze_panes(1, 0)
+        for i, col in enumerate(safe.columns):
+            # pandas 3 keeps NA as a float through astype(str): write it as the blank it is
+            sample = [str(col), *("" if pd.isna(v) else str(v) for v in safe[col].head(500))]
+            width = max(sum(2 if ord(ch) > 127 else 1 for ch in s) for s in sample)
+            ws.set_column(i, i, min(max(width + 2, 8), 60))
+    return buf.getvalue()
+
+
+def to_csv_bom(df: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM so Excel and WPS show Chinese."""
+    return _safe(df).to_csv(index=False).encode("utf-8-sig")
+
+
+def write_sheet(df: pd.DataFrame, path: str | Path, sheet: str = "数据") -> Path:
+    """Write the frame as .xlsx or (any other suffix) CSV with BOM, atomically."""
+    target = Path(path)
+    data = to_xlsx(df, sheet) if target.suffix.lower() == ".xlsx" else to_csv_bom(df)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
