@@ -17,6 +17,7 @@ import duckdb
 
 from pipelines.config import DEFAULT_DB, DEFAULT_PROFILE, profile_names
 from pipelines.errors import DataError, UsageError
+from pipelines.evaltime import EvalTime, resolve
 
 COMMAND_MODULES = [
     "pipelines.ingest",
@@ -25,16 +26,34 @@ COMMAND_MODULES = [
 ]
 
 
-def parse_as_of(text: str | None) -> dt.datetime:
-    """--as-of "YYYY-MM-DD HH:MM:SS" (seconds optional; a bare date is 00:00); default now."""
+def parse_as_of(text: str | None) -> dt.datetime | None:
+    """--as-of "YYYY-MM-DD HH:MM:SS" (seconds optional; a bare date is 00:00); None if absent
+    (the evaluation time is then the data cut-off, see `evaluation`)."""
     if text is None:
-        return dt.datetime.now().replace(microsecond=0)
+        return None
     for f in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(text.strip(), f)
         except ValueError:
             continue
     raise UsageError(f"--as-of 时间格式应为 YYYY-MM-DD HH:MM:SS，实际为 {text!r}")
+
+
+def parse_time(text: str, option: str) -> dt.datetime:
+    """A required time option ("YYYY-MM-DD HH:MM:SS", seconds optional, a bare date is 00:00)."""
+    value = parse_as_of(text)
+    if value is None:
+        raise UsageError(f"{option} 不能为空")
+    return value
+
+
+def evaluation(con: duckdb.DuckDBPyConnection, text: str | None) -> EvalTime:
+    """DATA-CUTOFF: the evaluation time of a command (--as-of, default the data cut-off); says
+    on stderr when it lies after the cut-off (rule results are then those at the cut-off)."""
+    when = resolve(con, parse_as_of(text))
+    if (note := when.note()) is not None:
+        print(f"注意：{note}", file=sys.stderr)
+    return when
 
 
 def build_parser() -> argparse.ArgumentParser:

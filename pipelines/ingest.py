@@ -493,6 +493,40 @@ def _warn(
     return n
 
 
+def _latest_event(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dt.datetime | None:
+    """The latest event time (a `time` column) among the file's accepted rows."""
+    cols = [c.name for c in spec.columns if c.kind == "time"]
+    if not cols:
+        return None
+    tops = ", ".join(f"max(t_{c})" for c in cols)
+    return con.execute(
+        f"select greatest({tops}) from typed where fail_no is null and not is_conflict"
+    ).fetchone()[0]
+
+
+def _record_cutoff(
+    con: duckdb.DuckDBPyConnection,
+    load_id: int,
+    given: dt.datetime | None,
+    latest: list[dt.datetime],
+    log: Callable[[str], object],
+) -> None:
+    """DATA-CUTOFF: the load's cut-off is the one given, else its latest event time."""
+    derived = max(latest) if latest else None
+    if given is not None and derived is not None and derived > given:
+        log(
+            f"注意：文件中最晚的事件时间 {derived:%Y-%m-%d %H:%M:%S} 晚于给定的数据截止时间 "
+            f"{given:%Y-%m-%d %H:%M:%S}；截止时间之后的记录不参与规则判定。"
+        )
+    value = given if given is not None else derived
+    if value is not None:
+        con.execute("update load_log set data_cutoff = ? where load_id = ?", [value, load_id])
+        log(
+            f"本次导入的数据截止时间：{value:%Y-%m-%d %H:%M:%S}"
+            + ("" if given else "（按数据推定）")
+        )
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -564,6 +598,7 @@ def ingest(
     on_loaded: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     commit_guard: Callable[[], AbstractContextManager] = nullcontext,
     now: dt.datetime | None = None,
+    cutoff: dt.datetime | None = None,
 ) -> list[FileReport]:
     """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable.
 
@@ -571,7 +606,8 @@ def ingest(
     marts there, so readers see old data or new data, never a mix); `commit_guard` wraps the
     commit itself (the dashboard waits there for page runs in flight). `now` is the moment of
     the load in Beijing time (default: the clock); a time of a past event later than it is
-    loaded with a data warning.
+    loaded with a data warning. `cutoff` is the export's data cut-off (DATA-CUTOFF); without it
+    the load's cut-off is the latest event time in its files, recorded in load_log.
     """
     if now is None:
         now = dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
@@ -582,6 +618,7 @@ def ingest(
         )
     user = loaded_by or getpass.getuser()
     reports: list[FileReport] = []
+    latest: list[dt.datetime] = []
     con.execute("begin transaction")
     try:
         load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
@@ -609,6 +646,8 @@ def ingest(
                 with query_progress(con, f"写入 {path.name}", show=big):
                     accepted, new, updated, unchanged = _upsert(con, spec, load_id)
                 warnings = _warn(con, spec, load_id, file_label, now)
+                if (top := _latest_event(con, spec)) is not None:
+                    latest.append(top)
                 stage(f"已写入 {accepted:,} 行")
                 rep = FileReport(
                     file_label,
@@ -625,7 +664,8 @@ def ingest(
                 )
                 assert rep.read == rep.accepted + rep.quarantined, rep
                 con.execute(
-                    "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+                    "insert into load_log values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, null)",
                     [
                         load_id,
                         file_label,
@@ -640,6 +680,7 @@ def ingest(
                     ],
                 )
                 reports.append(rep)
+        _record_cutoff(con, load_id, cutoff, latest, log)
         if on_loaded is not None:
             on_loaded(con)
         with commit_guard():
@@ -687,7 +728,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = connect(args.db)
     try:
         reports = ingest(
-            con, paths, loaded_by=args.loaded_by, log=lambda m: print(m, file=sys.stderr)
+            con,
+            paths,
+            loaded_by=args.loaded_by,
+            log=lambda m: print(m, file=sys.stderr),
+            cutoff=args.cutoff_dt,
         )
     except FileRejected as exc:
         print(f"错误：{exc}。本次导入未写入任何数据。", file=sys.stderr)
@@ -722,11 +767,12 @@ def _refresh_after_load(
     from pipelines.config import load_profile
     from pipelines.rules import refresh_marts
 
-    as_of = dt.datetime.now().replace(microsecond=0) if args.as_of is None else args.as_of_dt
+    as_of = args.as_of_dt  # None: the data cut-off (DATA-CUTOFF)
     landed = "数据已导入并已保存，但" if loaded else ""
     again = f"python -m pipelines refresh --db {args.db}"
     try:
         refresh_marts(con, as_of, load_profile(args.profile))
+        as_of, cutoff = con.execute("select eval_at, data_cutoff from mart_meta").fetchone()
     except Exception as exc:
         if (problem := disk_problem(exc)) is not None:
             print(
@@ -738,7 +784,11 @@ def _refresh_after_load(
             return 1
         print(f"警告：{landed}统计表未重算：{exc}（可稍后运行 {again}）", file=sys.stderr)
         return 0
-    print(f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表。", file=sys.stderr)
+    shown = f"{cutoff:%Y-%m-%d %H:%M:%S}" if cutoff is not None else "（无）"
+    print(
+        f"已按评估时间 {as_of:%Y-%m-%d %H:%M:%S} 重算统计表（数据截止时间 {shown}）。",
+        file=sys.stderr,
+    )
     for mart, year in con.execute("select mart, year from mart_gaps order by mart").fetchall():
         print(
             f"警告：{mart} 需要 {year} 年的工作日日历，未计算；"
@@ -781,16 +831,22 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("ingest", parents=[common], help="导入医院、专家、申报、任务文件")
     p.add_argument("paths", nargs="+", metavar="DIR", help="文件夹或文件")
     p.add_argument("--loaded-by", default=None, help="导入人（默认：当前系统用户）")
-    p.add_argument("--as-of", default=None, help="重算统计表的评估时间（默认：现在）")
+    p.add_argument("--as-of", default=None, help="重算统计表的评估时间（默认：数据截止时间）")
+    p.add_argument(
+        "--cutoff",
+        default=None,
+        help='本次导出的数据截止时间 "YYYY-MM-DD HH:MM:SS"（默认：文件中最晚的事件时间）',
+    )
     p.add_argument("--no-refresh", dest="refresh", action="store_false", help="导入后不重算统计表")
 
     def run(args: argparse.Namespace) -> int:
-        args.as_of_dt = parse_as_of(args.as_of) if args.as_of else None
+        args.as_of_dt = parse_as_of(args.as_of)
+        args.cutoff_dt = parse_as_of(args.cutoff) if args.cutoff else None
         return cmd_ingest(args)
 
     p.set_defaults(func=run)
     r = sub.add_parser("refresh", parents=[common], help="重算统计表（看板读取的汇总表）")
-    r.add_argument("--as-of", default=None, help="评估时间（默认：现在）")
+    r.add_argument("--as-of", default=None, help="评估时间（默认：数据截止时间）")
 
     def run_refresh(args: argparse.Namespace) -> int:
         args.as_of_dt = parse_as_of(args.as_of) if args.as_of else None

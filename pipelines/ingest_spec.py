@@ -59,6 +59,7 @@ SPECS: dict[str, TableSpec] = {
                 Col("hospital_class", "医院类别", "enum", values=_enum("一类", "二类", "三类")),
                 Col("ownership", "所有制", "enum", values=_enum("公立", "民营")),
                 Col("district", "所属区县"),
+                Col("group_id", "所属院区编码"),
             ),
         ),
         TableSpec(
@@ -79,6 +80,7 @@ SPECS: dict[str, TableSpec] = {
                 ),
                 Col("registered_on", "入库日期", "date", required=True),
                 Col("disqualified_on", "取消资格日期", "date"),
+                Col("phone", "联系电话"),
             ),
         ),
         TableSpec(

@@ -51,8 +51,29 @@ def hospitals_table(w: World) -> pa.Table:
             "hospital_class": labels(w.st["hospitals"]["classes"], h.cls),
             "ownership": labels(OWNERSHIP, np.where(h.public, 0, 1)),
             "district": pa.array(h.district, type=pa.string()),
+            "group_id": _group_ids(n),
         }
     )
+
+
+CAMPUS_EVERY = 20  # every 20th hospital is a second campus of the one before it (ZZ-AVOID)
+
+
+def _group_ids(n: int) -> pa.Array:
+    """The main campus's hospital_id for second campuses, null for every other hospital."""
+    i = np.arange(n)
+    campus = (i % CAMPUS_EVERY == CAMPUS_EVERY - 1) & (i > 0)
+    main = make_ids("hospital", np.maximum(i - 1, 0)).to_numpy(zero_copy_only=False)
+    return pa.array(np.where(campus, main, None), type=pa.string())
+
+
+def _phones(w: World, n: int) -> pa.Array:
+    """Mobile numbers from a child stream of the world's generator (the world's own draws stay
+    as they were): 1, one of 3/5/7/8/9, nine digits."""
+    rng = w.rng.spawn(1)[0]
+    second = np.array([3, 5, 7, 8, 9])[rng.integers(0, 5, n)]
+    rest = rng.integers(0, 10**9, n)
+    return pa.array([f"1{a}{b:09d}" for a, b in zip(second, rest, strict=True)], type=pa.string())
 
 
 def experts_table(w: World, pool: NamePool) -> pa.Table:
@@ -66,6 +87,7 @@ def experts_table(w: World, pool: NamePool) -> pa.Table:
             "title": labels(TITLES, e.title),
             "registered_on": dates(e.registered),
             "disqualified_on": dates(e.register_disq),
+            "phone": _phones(w, len(e)),
         }
     )
 
@@ -124,4 +146,6 @@ def write_table(table: pa.Table, bad: list[dict[str, Any]], path: Path, fmt: str
         options = pacsv.WriteOptions(include_header=False, quoting_style="none")
         pacsv.write_csv(table, fh, options)
         for row in bad:
-            fh.write((",".join(_text(row[k]) for k in table.column_names) + "\n").encode("utf-8"))
+            fh.write(
+                (",".join(_text(row.get(k)) for k in table.column_names) + "\n").encode("utf-8")
+            )

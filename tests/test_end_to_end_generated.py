@@ -25,7 +25,8 @@ ID_COLUMN = {
 def _run(tmp: Path, breaches: bool, bad_rows: int = 0) -> tuple[Path, dict]:
     expected = generate(cases=6000, seed=31, out=tmp / "in", breaches=breaches, bad_rows=bad_rows)
     db = tmp / "w.duckdb"
-    assert main(["ingest", "--db", str(db), "--as-of", expected["as_of"], str(tmp / "in")]) == 0
+    argv = ["ingest", "--db", str(db), "--as-of", expected["as_of"], "--cutoff", expected["as_of"]]
+    assert main([*argv, str(tmp / "in")]) == 0
     return db, expected
 
 

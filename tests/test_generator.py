@@ -24,7 +24,14 @@ from sample_generator.__main__ import main
 from sample_generator.ids import resident_id_valid
 
 CONTRACT_COLUMNS = {
-    "hospitals": ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
+    "hospitals": [
+        "hospital_id",
+        "hospital_name",
+        "hospital_class",
+        "ownership",
+        "district",
+        "group_id",
+    ],
     "experts": [
         "expert_id",
         "expert_name",
@@ -33,6 +40,7 @@ CONTRACT_COLUMNS = {
         "title",
         "registered_on",
         "disqualified_on",
+        "phone",
     ],
     "cases": [
         "case_id",

@@ -195,8 +195,9 @@ def test_at_risk_and_archive_csv(main, capsys, warehouse, tmp_path):
     )
     assert status == 0, err
     assert risk.read_text(encoding="utf-8") == (
-        "deadline,hours_left,kind,task_id,case_id,expert_id,expert_name,hospital_id,hospital_name\n"
-        "2026-03-06 17:00:00,3.5,accept,T5,C3,E2,,H1,医院H1\n"
+        "deadline,hours_left,kind,task_id,case_id,expert_id,expert_name,hospital_id,hospital_name,"
+        "status,phone\n"
+        "2026-03-06 17:00:00,3.5,accept,T5,C3,E2,,H1,医院H1,at_risk,\n"
     )
     status, err = run(
         main, capsys, "archive", "--db", str(warehouse), "--month", "2026-03", "--out", str(archive)

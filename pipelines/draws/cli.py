@@ -139,12 +139,11 @@ def cmd_draw_experts(args: argparse.Namespace) -> int:
     Example: python -m pipelines draw-experts --specialty 心血管内科 --n 5 \\
         --seed 48213907561239847702 --avoid-hospital H001 --as-of "2026-07-06 09:00" --out 专家.csv
     """
-    from pipelines.cli import parse_as_of
+    from pipelines.cli import evaluation
 
     if args.n < 1:
         raise UsageError(f"--n 抽取人数应至少为 1，实际为 {args.n}")
     profile = load_profile(args.profile)
-    as_of = parse_as_of(args.as_of)
     con = connect(args.db)
     try:
         res = draw_experts(
@@ -152,7 +151,7 @@ def cmd_draw_experts(args: argparse.Namespace) -> int:
             args.specialty,
             args.n,
             args.seed,
-            as_of,
+            evaluation(con, args.as_of).eval_at,
             profile,
             args.avoid_hospital or (),
             operator=args.operator,
@@ -199,13 +198,13 @@ def cmd_review_plan(args: argparse.Namespace) -> int:
     Example: python -m pipelines review-plan --profile taiyuan --quarter 2026Q3 \\
         --seed 48213907561239847702 --out 复核方案_2026Q3.csv
     """
-    from pipelines.cli import parse_as_of
+    from pipelines.cli import evaluation
 
     profile = load_profile(args.profile)
     quarter = parse_quarter(args.quarter)
-    as_of = parse_as_of(args.as_of)
     con = connect(args.db)
     try:
+        as_of = evaluation(con, args.as_of).eval_at
         plan = review_plan(
             con,
             quarter,
@@ -266,7 +265,7 @@ def cmd_appeal_panel(args: argparse.Namespace) -> int:
     Example: python -m pipelines appeal-panel --profile taiyuan --case C2026000123 \\
         --seed 48213907561239847702 --out 申诉专家_C2026000123.csv
     """
-    from pipelines.cli import parse_as_of
+    from pipelines.cli import evaluation
 
     profile = load_profile(args.profile)
     con = connect(args.db)
@@ -275,7 +274,7 @@ def cmd_appeal_panel(args: argparse.Namespace) -> int:
             con,
             args.case,
             args.seed,
-            parse_as_of(args.as_of),
+            evaluation(con, args.as_of).eval_at,
             profile,
             operator=args.operator,
             supervisor=args.supervisor,

@@ -7,6 +7,7 @@ write the columns listed in their docstrings. Each prints a one-line Chinese sum
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import inspect
 import re
 import sys
@@ -18,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.cli import parse_as_of
+from pipelines.cli import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import DataError, UsageError
@@ -51,6 +52,8 @@ AT_RISK_COLUMNS = [
     "expert_name",
     "hospital_id",
     "hospital_name",
+    "status",
+    "phone",
 ]
 ARCHIVE_COLUMNS = ["month", "disease_name", "specialty", "settlement", "outcome", "cases"]
 
@@ -87,16 +90,18 @@ def rows(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
 def export(
     args: argparse.Namespace,
     columns: Sequence[str],
-    compute: Callable[[duckdb.DuckDBPyConnection, Profile], pa.Table],
-) -> pa.Table:
-    """Open the warehouse, compute the table, write its `columns` to --out; returns the table."""
+    compute: Callable[[duckdb.DuckDBPyConnection, Profile, dt.datetime], pa.Table],
+) -> tuple[pa.Table, dt.datetime]:
+    """Open the warehouse, compute the table at the evaluation time (--as-of, default the data
+    cut-off), write its `columns` to --out; returns the table and the evaluation time."""
     con = open_db(args.db)
     try:
-        table = compute(con, load_profile(args.profile))
+        when = evaluation(con, getattr(args, "as_of", None))
+        table = compute(con, load_profile(args.profile), when.eval_at)
     finally:
         con.close()
     write_csv(args.out, columns, rows(table, columns))
-    return table
+    return table, when.eval_at
 
 
 def _distinct(table: pa.Table, column: str) -> int:
@@ -114,9 +119,8 @@ def cmd_strikes(args: argparse.Namespace) -> int:
     Example: python -m pipelines strikes --year 2026 --as-of "2026-11-30 00:00:00" --out s.csv
     """
     year = parse_year(args.year)
-    as_of = parse_as_of(args.as_of)
-    table = export(
-        args, STRIKE_COLUMNS, lambda con, profile: strikes(con, as_of, profile, year=year)
+    table, as_of = export(
+        args, STRIKE_COLUMNS, lambda con, profile, as_of: strikes(con, as_of, profile, year=year)
     )
     n = table.num_rows
     print(
@@ -134,11 +138,10 @@ def cmd_penalties(args: argparse.Namespace) -> int:
     Example: python -m pipelines penalties --year 2026 --as-of "2027-01-01 00:00:00" --out p.csv
     """
     year = parse_year(args.year)
-    as_of = parse_as_of(args.as_of)
-    table = export(
+    table, as_of = export(
         args,
         PENALTY_COLUMNS,
-        lambda con, profile: hospital_penalties(con, as_of, profile, year=year),
+        lambda con, profile, as_of: hospital_penalties(con, as_of, profile, year=year),
     )
     n = table.num_rows
     print(
@@ -155,8 +158,9 @@ def cmd_violations(args: argparse.Namespace) -> int:
     Columns: rule_id, case_id, task_id, expert_id, hospital_id, detail.
     Example: python -m pipelines violations --as-of "2026-11-30 00:00:00" --out v.csv
     """
-    as_of = parse_as_of(args.as_of)
-    table = export(args, VIOLATION_COLUMNS, lambda con, profile: violations(con, as_of, profile))
+    table, as_of = export(
+        args, VIOLATION_COLUMNS, lambda con, profile, as_of: violations(con, as_of, profile)
+    )
     n = table.num_rows
     print(
         f"截至 {as_of:%Y-%m-%d %H:%M:%S} 违规 {n:,} 条，涉及规则 "
@@ -173,7 +177,9 @@ def cmd_fees(args: argparse.Namespace) -> int:
     Example: python -m pipelines fees --month 2026-03 --out fees_2026-03.csv
     """
     month = parse_month(args.month)
-    table = export(args, FEE_COLUMNS, lambda con, profile: expert_fees(con, profile, month=month))
+    table, _ = export(
+        args, FEE_COLUMNS, lambda con, profile, _at: expert_fees(con, profile, month=month)
+    )
     n = table.num_rows
     reviews = pc.sum(table["reviews"]).as_py() or 0
     amount = pc.sum(table["amount_yuan"]).as_py() or 0
@@ -189,15 +195,19 @@ def cmd_at_risk(args: argparse.Namespace) -> int:
 
     Columns: deadline, hours_left (to one decimal), kind (accept = awaiting a response /
     complete = accepted, awaiting completion), task_id, case_id, expert_id, expert_name,
-    hospital_id (the expert's), hospital_name; sorted by deadline, kind, task_id.
+    hospital_id (the expert's), hospital_name, status (unconfirmed = 待核实: the deadline came
+    after the data cut-off, by the evaluation time — phone now; at_risk), phone (the expert's);
+    sorted by deadline, kind, task_id.
     Example: python -m pipelines at-risk --as-of "2026-03-02 09:00:00" --out at_risk.csv
     """
-    as_of = parse_as_of(args.as_of)
-    table = export(args, AT_RISK_COLUMNS, lambda con, profile: at_risk(con, as_of, profile))
+    table, as_of = export(
+        args, AT_RISK_COLUMNS, lambda con, profile, as_of: at_risk(con, as_of, profile)
+    )
     n = table.num_rows
     print(
         f"截至 {as_of:%Y-%m-%d %H:%M:%S} 即将超时任务 {n:,} 个（待响应 "
-        f"{_count(table, 'kind', 'accept'):,}，待完成 {_count(table, 'kind', 'complete'):,}）"
+        f"{_count(table, 'kind', 'accept'):,}，待完成 {_count(table, 'kind', 'complete'):,}；"
+        f"其中已过期限、数据未显示的待核实 {_count(table, 'status', 'unconfirmed'):,} 个）"
         f" → {args.out}",
         file=sys.stderr,
     )
@@ -212,8 +222,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
     Example: python -m pipelines archive --month 2026-03 --out archive_2026-03.csv
     """
     month = parse_month(args.month)
-    table = export(
-        args, ARCHIVE_COLUMNS, lambda con, profile: monthly_archive(con, profile, month=month)
+    table, _ = export(
+        args, ARCHIVE_COLUMNS, lambda con, profile, _at: monthly_archive(con, profile, month=month)
     )
     cases = pc.sum(table["cases"]).as_py() or 0
     print(
@@ -244,7 +254,9 @@ def _add(
     if "month" in options:
         p.add_argument("--month", required=True, help="月份 YYYY-MM")
     if "as_of" in options:
-        p.add_argument("--as-of", dest="as_of", help='评估时间 "YYYY-MM-DD HH:MM:SS"（默认：现在）')
+        p.add_argument(
+            "--as-of", dest="as_of", help='评估时间 "YYYY-MM-DD HH:MM:SS"（默认：数据截止时间）'
+        )
     p.add_argument("--out", required=True, help="输出 CSV 文件")
     p.set_defaults(func=func)
 

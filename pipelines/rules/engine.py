@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 from pipelines.config import Profile
 from pipelines.db import SQL_DIR, sql
 from pipelines.errors import CalendarGapError
+from pipelines.evaltime import facts_at
 from pipelines.workcal import ensure_calendar
 
 GAP_COLUMN = "calendar_gap_year"
@@ -184,9 +185,27 @@ def bind(statement: str, values: dict[str, Any]) -> dict[str, Any]:
     return {p: values[p] for p in sorted(set(_PARAM.findall(statement)))}
 
 
-def parameters(profile: Profile, as_of: dt.datetime | None, extra: dict[str, Any]) -> dict:
-    """The profile's settings, the evaluation time `$as_of` and a model's own extra values."""
-    return {**rule_params(profile), "as_of": as_of, **extra}
+def parameters(
+    profile: Profile,
+    as_of: dt.datetime | None,
+    extra: dict[str, Any],
+    eval_at: dt.datetime | None = None,
+) -> dict:
+    """The profile's settings, the instant facts are judged at `$as_of` (never after the data
+    cut-off, DATA-CUTOFF), the evaluation time asked for `$eval_at` (default: `$as_of`) and a
+    model's own extra values."""
+    return {
+        **rule_params(profile),
+        "as_of": as_of,
+        "eval_at": eval_at if eval_at is not None else as_of,
+        **extra,
+    }
+
+
+@cache
+def uses_eval_at(name: str) -> bool:
+    """Whether the model (or one it reads) depends on `$eval_at` besides `$as_of`."""
+    return "eval_at" in _PARAM.findall(compose(name))
 
 
 # ---- the working-day calendar ------------------------------------------------------------------
@@ -354,7 +373,8 @@ def fresh_marts(
     con: duckdb.DuckDBPyConnection, profile: Profile, as_of: dt.datetime | None
 ) -> set[str]:
     """The materialised marts that hold exactly what their models compute now for this profile
-    and evaluation time; empty when `mart_meta` is missing or differs in anything it records.
+    and evaluation time (as asked: facts are judged at it bounded by the data cut-off); empty
+    when `mart_meta` is missing or differs in anything it records.
 
     Call inside `snapshot(con)` and read the tables in the same transaction.
     """
@@ -373,8 +393,10 @@ def fresh_marts(
     if any(meta.get(k) != v for k, v in state.items()):
         return set()
     built = {m for m in meta.get("marts") or [] if m in tables}
-    if as_of is not None and meta["as_of"] == as_of:
-        return built
+    if as_of is not None and meta["as_of"] == facts_at(con, as_of):
+        if meta.get("eval_at") == as_of:
+            return built
+        return {m for m in built if not uses_eval_at(m)}
     if as_of is not None:
         return set()
     # as_of null: only models that use it to drop later rows, when none is later
@@ -429,9 +451,10 @@ def run(
     the rows whose columns equal the given (non-null) values, in the model's order: filtered in
     SQL when the model is read from its mart, otherwise after computing it.
     """
-    values = parameters(profile, as_of, extra)
-    where = where or {}
     ensure_calendar(con)
+    facts = facts_at(con, as_of)
+    values = parameters(profile, facts, extra, eval_at=as_of)
+    where = where or {}
     with snapshot(con):
         fresh = fresh_marts(con, profile, as_of)
         same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
@@ -455,7 +478,8 @@ def run_from_scratch(
 ) -> pa.Table:
     """Run a model from the staging tables only, whatever marts exist (tests, benchmark);
     extra values default to the ones the marts are built with."""
-    return compute(con, name, parameters(profile, as_of, {**REFRESH_EXTRA, **extra}))
+    values = parameters(profile, facts_at(con, as_of), {**REFRESH_EXTRA, **extra}, eval_at=as_of)
+    return compute(con, name, values)
 
 
 def materialise(

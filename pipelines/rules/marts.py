@@ -10,6 +10,7 @@ import duckdb
 
 from pipelines.config import Profile
 from pipelines.errors import CalendarGapError
+from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters
 
 MARTS = [
@@ -31,13 +32,16 @@ MARTS = [
 
 def refresh_marts(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.datetime,
+    as_of: dt.datetime | None,
     profile: Profile,
     *,
     own_transaction: bool = True,
     commit_guard: Callable[[], AbstractContextManager] = nullcontext,
 ) -> dict[str, int]:
     """Rebuild every fct_/mart_ table as of as_of in one transaction; returns rows per table.
+
+    `as_of` is the evaluation time asked for (None: the data cut-off, DATA-CUTOFF); facts are
+    judged at it bounded by the cut-off.
 
     A table whose answer needs a year the working-day calendar does not cover (and every table
     built on it) is dropped rather than left stale, and listed in `mart_gaps` (mart, year) so
@@ -49,12 +53,14 @@ def refresh_marts(
     functions can read them instead of recomputing while all of that is unchanged
     (`pipelines.rules.engine.fresh_marts`).
     """
-    values = parameters(profile, as_of, dict(REFRESH_EXTRA))
     done: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
         con.begin()
     try:
+        when = resolve(con, as_of)
+        values = parameters(profile, when.facts_at, dict(REFRESH_EXTRA), eval_at=when.eval_at)
+        values["data_cutoff"] = when.cutoff
         values.update(mart_state(con, profile))
         for name in MARTS:
             values["marts"] = list(done)

@@ -1,6 +1,9 @@
--- mart_at_risk: open tasks about to miss a deadline at $as_of — a response due within
--- risk_accept_hours hours (ZZ-ACCEPT), or a completion due by 24:00 of the
--- risk_complete_workdays-th working day after the date of $as_of (ZZ-COMPLETE) — not yet passed.
+-- mart_at_risk: open tasks about to miss a deadline at the evaluation time $eval_at — a response
+-- due within risk_accept_hours hours (ZZ-ACCEPT), or a completion due by 24:00 of the
+-- risk_complete_workdays-th working day after the date of $eval_at (ZZ-COMPLETE) — and, when
+-- $eval_at lies after the data cut-off ($as_of is then the cut-off), the tasks open at the
+-- cut-off whose deadline has come by $eval_at: 待核实 (DATA-CUTOFF, status 'unconfirmed'),
+-- probably late but not shown by the export, so never a strike.
 -- refs: fct_tasks
 -- checks: calendar_gap_year
 -- reach: stg_tasks.responded_at + $complete_workdays
@@ -17,7 +20,7 @@ horizon as (
     inner join calendar as h
         on h.workday_no = c.workday_no + $risk_complete_workdays
         and h.is_workday
-    where c.day = cast($as_of as date)
+    where c.day = cast($eval_at as date)
 ),
 
 calendar_end as (
@@ -32,7 +35,7 @@ awaiting as (
         cast(null as integer) as calendar_gap_year
     from tasks
     where accept_status = 'awaiting'
-        and accept_deadline <= $as_of + to_hours($risk_accept_hours)
+        and accept_deadline <= $eval_at + to_hours($risk_accept_hours)
 ),
 
 completing as (
@@ -64,13 +67,18 @@ final as (
     select
         u.deadline,
         cast(
-            round(date_diff('second', $as_of, u.deadline) / 3600, 1) as decimal(10, 1)
+            round(date_diff('second', $eval_at, u.deadline) / 3600, 1) as decimal(10, 1)
         ) as hours_left,
+        case
+            when $eval_at > $as_of and u.deadline <= $eval_at then 'unconfirmed'
+            else 'at_risk'
+        end as status,
         u.kind,
         u.task_id,
         u.case_id,
         u.expert_id,
         e.expert_name,
+        e.phone,
         u.hospital_id,
         h.hospital_name,
         h.district,

@@ -20,6 +20,7 @@ create table if not exists stg_hospitals (
     hospital_class varchar,               -- 一类 / 二类 / 三类
     ownership varchar,                    -- 公立 / 民营
     district varchar,
+    group_id varchar,                     -- main campus's hospital_id (ZZ-AVOID); null = itself
     load_id integer
 );
 
@@ -31,6 +32,7 @@ create table if not exists stg_experts (
     title varchar not null,               -- 主任医师 / 副主任医师 / 主治医师 / 住院医师
     registered_on date not null,
     disqualified_on date,
+    phone varchar,                        -- PII, masked unless the role allows
     load_id integer
 );
 
@@ -77,8 +79,14 @@ create table if not exists load_log (
     rows_new bigint,
     rows_updated bigint,
     loaded_at timestamp,
-    loaded_by varchar
+    loaded_by varchar,
+    data_cutoff timestamp                 -- DATA-CUTOFF: the load's cut-off (given or derived)
 );
+
+-- warehouses made before these columns existed get them (DATA-CUTOFF, ZZ-AVOID, phones)
+alter table load_log add column if not exists data_cutoff timestamp;
+alter table stg_hospitals add column if not exists group_id varchar;
+alter table stg_experts add column if not exists phone varchar;
 
 create table if not exists quarantine (
     load_id integer,
