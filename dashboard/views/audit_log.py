@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import draw_widgets as dw
 from dashboard.common import con, db_path, num, page_header, scope_district, table_exists, user
+from pipelines import throttle
 from pipelines.config import ROOT
 from pipelines.draws import current_state, verify_log
 from pipelines.draws.log import DRAW_KINDS, KIND_PREFIX
@@ -200,6 +201,41 @@ def download_log() -> None:
     )
 
 
+def login_locks() -> None:
+    """Lockouts after wrong passwords and their unlocks; a 市级管理员 unlocks here."""
+    st.subheader("登录锁定")
+    st.caption(
+        f"同一账号名或同一客户端连续 {throttle.settings().free_failures} 次密码错误后暂停登录，"
+        "此后每错一次暂停时间加倍。"
+    )
+    locked = throttle.locks()
+    if not locked:
+        st.caption("当前没有被暂停登录的账号或客户端。")
+    for i, rec in enumerate(locked):
+        c1, c2 = st.columns([3, 1])
+        c1.text(
+            f"{throttle.describe(rec['key'])}：连续失败 {rec['failures']} 次，"
+            f"暂停至 {throttle.clock(rec['locked_until'])}"
+        )
+        if user().perms.manage_users and c2.button("解锁", key=f"al-unlock-{i}"):
+            throttle.unlock(rec["key"], user().username)
+            st.rerun()
+    events = throttle.events()
+    if events:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "时间": [throttle.clock(e["at"]) for e in events],
+                    "事件": [e["event"] for e in events],
+                    "对象": ["、".join(map(throttle.describe, e["keys"])) for e in events],
+                    "说明": [e["detail"] for e in events],
+                }
+            ),
+            hide_index=True,
+            key="al-login-events",
+        )
+
+
 recs = dw.records(tuple(KIND_PREFIX))
 if recs.empty:
     st.info("还没有抽取记录。")
@@ -231,3 +267,5 @@ st.download_button(
     key="al-verifier",
 )
 download_log()
+if scope_district() is None:
+    login_locks()
