@@ -18,7 +18,16 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import con, full_personal_data, mask_name, num, query, scope_district, user
+from dashboard.common import (
+    con,
+    full_personal_data,
+    literal,
+    mask_name,
+    num,
+    query,
+    scope_district,
+    user,
+)
 from dashboard.downloads import _audit as audit_download
 from dashboard.downloads import file_stem
 from pipelines.draws import log, replace
@@ -246,9 +255,9 @@ def show_digest(rec: log.DrawRecord) -> None:
 
 def record_caption(rec: log.DrawRecord) -> None:
     st.caption(
-        f"记录 {rec.draw_id} · {KIND_LABEL.get(rec.kind, rec.kind)} · {ts(rec.created_at)} · "
-        f"操作人 {rec.operator or '—'} · 监督人 {rec.supervisor or '—'}"
-        + (f" · 重抽原因：{rec.reason}" if rec.reason else "")
+        f"记录 {literal(rec.draw_id)} · {literal(KIND_LABEL.get(rec.kind, rec.kind))} · "
+        f"{literal(ts(rec.created_at))} · 操作人 {literal(rec.operator or '—')} · 监督人 {literal(rec.supervisor or '—')}"
+        + (f" · 重抽原因：{literal(rec.reason)}" if rec.reason else "")
     )
 
 
@@ -420,7 +429,7 @@ def pdf_buttons(rec: log.DrawRecord, key: str) -> None:
     """
     problem = _pdf_font_problem()
     if problem:
-        st.warning(problem)
+        st.warning(literal(problem))
         return
     c = con()
     picks = len(rec.pick_list())

@@ -11,7 +11,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, db_path, num, page_header, scope_district, table_exists, user
+from dashboard.common import (
+    con,
+    db_path,
+    literal,
+    num,
+    page_header,
+    scope_district,
+    table_exists,
+    user,
+)
 from pipelines import throttle
 from pipelines.config import ROOT
 from pipelines.draws import current_state, verify_log
@@ -113,8 +122,8 @@ def params_view(params: dict) -> None:
 
 def detail(draw_id: str) -> None:
     rec = dw.record(draw_id)
-    st.subheader(f"记录 {rec.draw_id}")
-    st.caption(dw.KIND_LABEL.get(rec.kind, rec.kind))
+    st.subheader(f"记录 {literal(rec.draw_id)}")
+    st.caption(literal(dw.KIND_LABEL.get(rec.kind, rec.kind)))
     facts = [
         ("时间", dw.ts(rec.created_at)),
         ("操作人", rec.operator),
@@ -159,8 +168,8 @@ def detail(draw_id: str) -> None:
         r = rec.replacement_list()[0]
         p = rec.pick_list()[0]
         st.markdown(
-            f"**替补**：{r['replaced']} → {r['replacement']}（第 {p.rank} 位，密钥 `{p.key}`）  \n"
-            f"**原因**：{r['reason']}"
+            f"**替补**：{literal(r['replaced'])} → {literal(r['replacement'])}"
+            f"（第 {p.rank} 位，密钥 {literal(p.key)}）  \n**原因**：{literal(r['reason'])}"
         )
     if rec.kind != "replacement":
         st.markdown("#### 记录文件")
@@ -243,9 +252,9 @@ else:
     head = recs.iloc[0]
     ok, message = chain_status(str(db_path()), str(head["draw_id"]), len(recs))
     if ok:
-        st.success(f"哈希链校验通过 — {message}")
+        st.success(f"哈希链校验通过 — {literal(message)}")
     else:
-        st.error(f"哈希链校验失败 — {message}")
+        st.error(f"哈希链校验失败 — {literal(message)}")
     c = st.columns(4)
     c[0].metric("抽取记录", num(len(recs)))
     c[1].metric("抽取", num(recs["kind"].isin(DRAW_KINDS).sum()))
