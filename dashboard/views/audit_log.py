@@ -107,6 +107,9 @@ def params_view(params: dict) -> None:
             strata = dw.in_scope(strata, "层")
         with st.expander("各层人数与抽取数"):
             st.dataframe(strata, hide_index=True, key="al-strata")
+    if scope_district() is not None:  # the ids and counts below cover every district
+        st.caption("不作为候选的名单与全部参数含全市各医院的数据，仅市级用户可见。")
+        return
     if params.get("exclusions"):
         with st.expander(f"不作为候选的 {num(len(params['exclusions']))} 人及原因"):
             st.dataframe(
