@@ -295,7 +295,7 @@ def test_experts_grid_and_list_show_the_first_rows_and_any_expert_by_id(db, monk
     at.text_input(key="exp-timeline-id").set_value(other.expert_id).run()
     assert len(frame(at, "扣分", "任务编号", "响应时限")) == other.n
     at.text_input(key="exp-timeline-id").set_value("NO-SUCH-EXPERT").run()
-    assert any("没有专家编号为 NO-SUCH-EXPERT" in w.value for w in at.warning)
+    assert any(r"没有专家编号为 NO\-SUCH\-EXPERT" in w.value for w in at.warning)
 
 
 # ---- 医院考核 -----------------------------------------------------------------------------
