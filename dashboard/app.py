@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard.auth import current_user, keep_cookie, login_form, logout, role_caption  # noqa: E402
-from dashboard.common import db_path, profile  # noqa: E402
+from dashboard.common import db_path, literal, profile  # noqa: E402
 from dashboard.consistency import gate  # noqa: E402
 from dashboard.nav import SECTIONS  # noqa: E402
 
@@ -38,11 +38,11 @@ def main() -> None:
     }
     page = st.navigation({k: v for k, v in nav.items() if v})
     with st.sidebar:
-        st.caption(f"登录：{role_caption(user)}")
+        st.caption(f"登录：{literal(role_caption(user))}")
         if st.button("退出登录", key="logout"):
             logout()
             st.rerun()
-        st.caption(f"规则配置：{profile().label}　数据库：{db_path().name}")
+        st.caption(f"规则配置：{literal(profile().label)}　数据库：{literal(db_path().name)}")
         keep_cookie(user)
     with gate().reading():
         page.run()

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from pipelines import sessions
+from pipelines import sessions, throttle
 from pipelines.users import ROLES, User, authenticate
 
 IDLE_SECONDS = 2 * 60 * 60
@@ -92,14 +92,42 @@ def login_form() -> None:
         password = st.text_input("密码", type="password", key="login-password")
         ok = st.form_submit_button("登录", type="primary")
     if ok:
-        user = authenticate(username.strip(), password)
+        user = _check(username.strip(), password)
         if user is None:
-            st.error("用户名或密码错误。")
             return
         st.session_state["user"] = asdict(user)
         st.session_state["last_seen"] = time.time()
         st.session_state.pop("logged_out", None)
         st.rerun()
+
+
+def client_address() -> str | None:
+    """The address of the browser's WebSocket connection (None from this machine itself:
+    Streamlit reports no address for localhost), not a header the client could write."""
+    return st.context.ip_address
+
+
+def _locked_message(until: float) -> str:
+    return (
+        f"登录失败次数过多，已暂停登录至 {throttle.clock(until)}。"
+        "请到时再试，或请市级管理员在「审计日志」页解锁。"
+    )
+
+
+def _check(username: str, password: str) -> User | None:
+    """The user if the password is right and neither the name nor the client is locked;
+    otherwise shows why (a lockout names the time it ends) and returns None."""
+    keys = throttle.keys(username, client_address())
+    if until := throttle.locked_until(keys):
+        st.error(_locked_message(until))
+        return None
+    user = authenticate(username, password)
+    if user is None:
+        until = throttle.record_failure(keys)
+        st.error(_locked_message(until) if until else "用户名或密码错误。")
+        return None
+    throttle.record_success(keys)
+    return user
 
 
 def role_caption(user: User) -> str:

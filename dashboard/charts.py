@@ -6,6 +6,7 @@ from the rule profile, so a city with other deadlines reads its own numbers.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 
 import pandas as pd
@@ -94,6 +95,15 @@ def penalty_rate() -> float:
 
 
 # ---- charts -------------------------------------------------------------------------------
+
+
+def plain(values) -> list:
+    """Values from data as plotly text: plotly reads `<a href>`, `<b>`, `<br>` and entities in
+    tick labels, hover text and legends, so `<` `>` `&` are written as entities (shown as
+    typed, never a link or markup). Numbers and dates pass unchanged."""
+    return [html.escape(v, quote=False) if isinstance(v, str) else v for v in values]
+
+
 # Figures are built as one dict and validated once: plotly's incremental update_* calls cost
 # tens of milliseconds each, which a page that should run in under half a second cannot afford.
 
@@ -185,11 +195,11 @@ def monthly_bars(
     traces = [
         {
             "type": "bar",
-            "x": df[x].tolist(),
+            "x": plain(df[x]),
             "y": df[col].tolist(),
-            "name": label,
+            "name": plain([label])[0],
             "marker": {"color": COLORS[i % len(COLORS)]},
-            "hovertemplate": f"%{{x}}<br>{label}：%{{y:,}}<extra></extra>",
+            "hovertemplate": f"%{{x}}<br>{plain([label])[0]}：%{{y:,}}<extra></extra>",
         }
         for i, (col, label) in enumerate(series.items())
     ]
@@ -208,12 +218,12 @@ def monthly_rates(df: pd.DataFrame, x: str, series: Mapping[str, str], title: st
     traces = [
         {
             "type": "scatter",
-            "x": df[x].tolist(),
+            "x": plain(df[x]),
             "y": df[col].tolist(),
-            "name": label,
+            "name": plain([label])[0],
             "mode": "lines+markers",
             "line": {"color": COLORS[i % len(COLORS)], "width": 2},
-            "hovertemplate": f"%{{x}}<br>{label}：%{{y:.1%}}<extra></extra>",
+            "hovertemplate": f"%{{x}}<br>{plain([label])[0]}：%{{y:.1%}}<extra></extra>",
         }
         for i, (col, label) in enumerate(series.items())
     ]
@@ -290,7 +300,7 @@ def ratio_bars(
         "type": "bar",
         "orientation": "h",
         "x": df[ratio].astype(float).tolist(),
-        "y": df[name].tolist(),
+        "y": plain(df[name]),
         "marker": {"color": [WARN if f else COLORS[0] for f in df[flag]]},
         "text": [f"{v:.1%}" for v in df[ratio].astype(float)],
         "textposition": "outside",
@@ -318,7 +328,7 @@ def count_bars(df: pd.DataFrame, label: str, value: str, title: str) -> go.Figur
         "type": "bar",
         "orientation": "h",
         "x": df[value].tolist(),
-        "y": df[label].tolist(),
+        "y": plain(df[label]),
         "marker": {"color": COLORS[0]},
         "text": [f"{v:,}" for v in df[value]],
         "textposition": "outside",
@@ -359,7 +369,9 @@ def margin_scatter(df: pd.DataFrame, title: str, limit: float) -> go.Figure:
                     "size": 11 if is_strike else 7,
                     "symbol": "x" if is_strike else "circle",
                 },
-                "customdata": part[["任务编号", "类型", "余量（小时）"]].values.tolist(),
+                "customdata": [
+                    plain(row) for row in part[["任务编号", "类型", "余量（小时）"]].values.tolist()
+                ],
                 "hovertemplate": "%{customdata[0]}（%{customdata[1]}）"
                 "<br>时限 %{x|%Y-%m-%d %H:%M}<br>余量 %{customdata[2]:,.1f} 小时<extra></extra>",
             }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,21 @@ def mask_frame(df: pd.DataFrame, full: bool | None = None) -> pd.DataFrame:
         elif col in ("person_name", "姓名"):
             out[col] = out[col].map(mask_name)
     return out
+
+
+# ---- text from data and forms --------------------------------------------------------------
+
+# Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
+# all of them also stops Streamlit's own syntax (`:red[…]`, `:material/…:`, `$…$`).
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(value: Any) -> str:
+    """A value from data or a form, to be put into Markdown (st.markdown, st.caption, a label,
+    a message): shown literally — no image fetched, no link, no bold, no HTML."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    return _MD_SPECIAL.sub(r"\\\1", str(value)).replace("\n", " ")
 
 
 def page_header(title: str, caption: str | None = None) -> None:

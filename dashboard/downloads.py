@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 
 import pandas as pd
 import streamlit as st
 
 from pipelines.sheets import to_csv_bom, to_xlsx
 
+# Windows refuses these in a file name (a hospital's name goes into it)
+_FILE_FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
 
 def file_stem(what: str, period: str | None = None) -> str:
     """抽查名单_2026Q3_20261005: what, the period, and the day it was made."""
     parts = [what, *([period] if period else []), dt.date.today().strftime("%Y%m%d")]
-    return "_".join(parts)
+    return _FILE_FORBIDDEN.sub("_", "_".join(parts))
 
 
 def _audit(what: str, file_name: str, rows: int, personal: str) -> None:

@@ -18,7 +18,16 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import con, full_personal_data, mask_name, num, query, scope_district, user
+from dashboard.common import (
+    con,
+    full_personal_data,
+    literal,
+    mask_name,
+    num,
+    query,
+    scope_district,
+    user,
+)
 from dashboard.downloads import _audit as audit_download
 from dashboard.downloads import file_stem
 from pipelines.draws import log, replace
@@ -246,9 +255,9 @@ def show_digest(rec: log.DrawRecord) -> None:
 
 def record_caption(rec: log.DrawRecord) -> None:
     st.caption(
-        f"记录 {rec.draw_id} · {KIND_LABEL.get(rec.kind, rec.kind)} · {ts(rec.created_at)} · "
-        f"操作人 {rec.operator or '—'} · 监督人 {rec.supervisor or '—'}"
-        + (f" · 重抽原因：{rec.reason}" if rec.reason else "")
+        f"记录 {literal(rec.draw_id)} · {literal(KIND_LABEL.get(rec.kind, rec.kind))} · "
+        f"{literal(ts(rec.created_at))} · 操作人 {literal(rec.operator or '—')} · 监督人 {literal(rec.supervisor or '—')}"
+        + (f" · 重抽原因：{literal(rec.reason)}" if rec.reason else "")
     )
 
 
@@ -347,6 +356,12 @@ def _published(draw_id: str, db: str, record_hash: str) -> tuple[bytes, bytes | 
     return population, result
 
 
+PUBLIC_HELP = (
+    "公示用名单覆盖全市（含其他区县的申报或专家编号，不含姓名与身份证号），"
+    "任何人可据此用独立校验工具复算抽取；区县用户下载的也是全市名单。"
+)
+
+
 def publish_buttons(rec: log.DrawRecord, what: str, period: str | None, key: str) -> None:
     """Download the frozen list (and the result, once drawn) to publish for the verifier."""
     from dashboard.common import db_path
@@ -355,22 +370,24 @@ def publish_buttons(rec: log.DrawRecord, what: str, period: str | None, key: str
     stem_list = file_stem(f"{what}候选名单", period)
     cols = st.columns(2)
     cols[0].download_button(
-        "下载公示用候选名单 (CSV)",
+        "下载全市公示候选名单 (CSV，一公开)",
         population,
         file_name=f"{stem_list}.csv",
         mime=CSV_MIME,
         key=f"{key}-population",
+        help=PUBLIC_HELP,
         on_click=audit_download,
         args=(f"{what}候选名单", f"{stem_list}.csv", rec.population_size or 0, "none"),
     )
     if result is not None:
         stem_result = file_stem(f"{what}抽取结果", period)
         cols[1].download_button(
-            "下载公示用抽取结果 (CSV)",
+            "下载全市公示抽取结果 (CSV，一公开)",
             result,
             file_name=f"{stem_result}.csv",
             mime=CSV_MIME,
             key=f"{key}-result",
+            help=PUBLIC_HELP,
             on_click=audit_download,
             args=(f"{what}抽取结果", f"{stem_result}.csv", len(rec.pick_list()), "none"),
         )
@@ -420,7 +437,7 @@ def pdf_buttons(rec: log.DrawRecord, key: str) -> None:
     """
     problem = _pdf_font_problem()
     if problem:
-        st.warning(problem)
+        st.warning(literal(problem))
         return
     c = con()
     picks = len(rec.pick_list())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import district_filter, query, scope_district, table_exists
+from dashboard.common import district_filter, literal, query, scope_district, table_exists
 
 ALL = "全部"
 
@@ -199,7 +199,7 @@ def as_of_caption() -> str:
         return "规则结果尚未计算。"
     return (
         f"规则评估时间：{meta.as_of:%Y-%m-%d %H:%M:%S}"
-        f"（规则配置 {meta.profile}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
+        f"（规则配置 {literal(meta.profile)}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
     )
 
 

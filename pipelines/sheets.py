@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel refuses these in a sheet name, and a name of more than 31 characters
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_SHEET_MAX = 31
 
 
 def neutralise(value: object) -> object:
@@ -33,15 +37,30 @@ def _safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def sheet_name(name: str, taken: set[str] | None = None) -> str:
+    """A name Excel accepts for a sheet: forbidden characters `[]:*?/\\` become `_`, at most
+    31 characters, no leading or trailing apostrophe, never blank, and not one of ``taken``
+    (compared as Excel does, ignoring case) — a clash gets `(2)`, `(3)`… within the 31."""
+    base = _SHEET_FORBIDDEN.sub("_", str(name)).strip("'").strip() or "数据"
+    taken_lower = {t.lower() for t in taken or ()}
+    candidate, n = base[:_SHEET_MAX], 1
+    while candidate.lower() in taken_lower:
+        n += 1
+        suffix = f"({n})"
+        candidate = base[: _SHEET_MAX - len(suffix)] + suffix
+    return candidate
+
+
 def to_xlsx(df: pd.DataFrame, sheet: str = "数据") -> bytes:
     """One sheet, frozen header, widths fitted to the content (Chinese counts double)."""
     buf = io.BytesIO()
     safe = _safe(df)
+    sheet = sheet_name(sheet)
     with pd.ExcelWriter(
         buf, engine="xlsxwriter", datetime_format="yyyy-mm-dd hh:mm:ss", date_format="yyyy-mm-dd"
     ) as xw:
-        safe.to_excel(xw, index=False, sheet_name=sheet[:31])
-        ws = xw.sheets[sheet[:31]]
+        safe.to_excel(xw, index=False, sheet_name=sheet)
+        ws = xw.sheets[sheet]
         ws.freeze_panes(1, 0)
         for i, col in enumerate(safe.columns):
             # pandas 3 keeps NA as a float through astype(str): write it as the blank it is

@@ -128,6 +128,14 @@ def ensure_demo(path: Path | None = None) -> bool:
     return True
 
 
+def _unlock(username: str | None, client: str | None) -> None:
+    from pipelines import throttle
+
+    key = throttle.account_key(username) if username else throttle.client_key(client)
+    done = throttle.unlock(key, f"命令行（{getpass.getuser()}）")
+    print(f"已解锁{throttle.describe(key)}" if done else f"{throttle.describe(key)} 没有被暂停登录")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipelines.users", description="管理看板登录用户")
     sub = p.add_subparsers(dest="verb", required=True)
@@ -138,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--password-stdin", action="store_true")
     sub.add_parser("ensure-demo", help="没有用户文件时创建演示账号")
     sub.add_parser("list", help="列出用户")
+    u = sub.add_parser("unlock", help="解除因密码错误过多而暂停的登录")
+    who = u.add_mutually_exclusive_group(required=True)
+    who.add_argument("--username")
+    who.add_argument("--client", help="客户端地址")
     args = p.parse_args(argv)
     try:
         if args.verb == "add":
@@ -155,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 if made
                 else f"用户文件已存在：{USERS_FILE}"
             )
+        elif args.verb == "unlock":
+            _unlock(args.username, args.client)
         else:
             for name, rec in _read(USERS_FILE).items():
                 print(f"{name}\t{rec['role']}\t{rec.get('district') or ''}")

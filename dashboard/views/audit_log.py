@@ -11,7 +11,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, db_path, num, page_header, scope_district, table_exists, user
+from dashboard.common import (
+    con,
+    db_path,
+    literal,
+    num,
+    page_header,
+    scope_district,
+    table_exists,
+    user,
+)
+from pipelines import throttle
 from pipelines.config import ROOT
 from pipelines.draws import current_state, verify_log
 from pipelines.draws.log import DRAW_KINDS, KIND_PREFIX
@@ -97,6 +107,9 @@ def params_view(params: dict) -> None:
             strata = dw.in_scope(strata, "层")
         with st.expander("各层人数与抽取数"):
             st.dataframe(strata, hide_index=True, key="al-strata")
+    if scope_district() is not None:  # the ids and counts below cover every district
+        st.caption("不作为候选的名单与全部参数含全市各医院的数据，仅市级用户可见。")
+        return
     if params.get("exclusions"):
         with st.expander(f"不作为候选的 {num(len(params['exclusions']))} 人及原因"):
             st.dataframe(
@@ -112,8 +125,8 @@ def params_view(params: dict) -> None:
 
 def detail(draw_id: str) -> None:
     rec = dw.record(draw_id)
-    st.subheader(f"记录 {rec.draw_id}")
-    st.caption(dw.KIND_LABEL.get(rec.kind, rec.kind))
+    st.subheader(f"记录 {literal(rec.draw_id)}")
+    st.caption(literal(dw.KIND_LABEL.get(rec.kind, rec.kind)))
     facts = [
         ("时间", dw.ts(rec.created_at)),
         ("操作人", rec.operator),
@@ -158,8 +171,8 @@ def detail(draw_id: str) -> None:
         r = rec.replacement_list()[0]
         p = rec.pick_list()[0]
         st.markdown(
-            f"**替补**：{r['replaced']} → {r['replacement']}（第 {p.rank} 位，密钥 `{p.key}`）  \n"
-            f"**原因**：{r['reason']}"
+            f"**替补**：{literal(r['replaced'])} → {literal(r['replacement'])}"
+            f"（第 {p.rank} 位，密钥 {literal(p.key)}）  \n**原因**：{literal(r['reason'])}"
         )
     if rec.kind != "replacement":
         st.markdown("#### 记录文件")
@@ -200,6 +213,41 @@ def download_log() -> None:
     )
 
 
+def login_locks() -> None:
+    """Lockouts after wrong passwords and their unlocks; a 市级管理员 unlocks here."""
+    st.subheader("登录锁定")
+    st.caption(
+        f"同一账号名或同一客户端连续 {throttle.settings().free_failures} 次密码错误后暂停登录，"
+        "此后每错一次暂停时间加倍。"
+    )
+    locked = throttle.locks()
+    if not locked:
+        st.caption("当前没有被暂停登录的账号或客户端。")
+    for i, rec in enumerate(locked):
+        c1, c2 = st.columns([3, 1])
+        c1.text(
+            f"{throttle.describe(rec['key'])}：连续失败 {rec['failures']} 次，"
+            f"暂停至 {throttle.clock(rec['locked_until'])}"
+        )
+        if user().perms.manage_users and c2.button("解锁", key=f"al-unlock-{i}"):
+            throttle.unlock(rec["key"], user().username)
+            st.rerun()
+    events = throttle.events()
+    if events:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "时间": [throttle.clock(e["at"]) for e in events],
+                    "事件": [e["event"] for e in events],
+                    "对象": ["、".join(map(throttle.describe, e["keys"])) for e in events],
+                    "说明": [e["detail"] for e in events],
+                }
+            ),
+            hide_index=True,
+            key="al-login-events",
+        )
+
+
 recs = dw.records(tuple(KIND_PREFIX))
 if recs.empty:
     st.info("还没有抽取记录。")
@@ -207,9 +255,9 @@ else:
     head = recs.iloc[0]
     ok, message = chain_status(str(db_path()), str(head["draw_id"]), len(recs))
     if ok:
-        st.success(f"哈希链校验通过 — {message}")
+        st.success(f"哈希链校验通过 — {literal(message)}")
     else:
-        st.error(f"哈希链校验失败 — {message}")
+        st.error(f"哈希链校验失败 — {literal(message)}")
     c = st.columns(4)
     c[0].metric("抽取记录", num(len(recs)))
     c[1].metric("抽取", num(recs["kind"].isin(DRAW_KINDS).sum()))
@@ -231,3 +279,5 @@ st.download_button(
     key="al-verifier",
 )
 download_log()
+if scope_district() is None:
+    login_locks()

@@ -20,6 +20,7 @@ from dashboard.charts import (
 )
 from dashboard.common import (
     TABLE_ROWS,
+    literal,
     mask_frame,
     need_data,
     num,
@@ -268,7 +269,7 @@ else:
         if typed in set(with_tasks["专家编号"]):
             expert_id = typed
         else:
-            st.warning(f"所选范围内没有专家编号为 {typed} 且有任务的专家。")
+            st.warning(f"所选范围内没有专家编号为 {literal(typed)} 且有任务的专家。")
     if len(choices) < len(with_tasks):
         st.caption(
             f"列表按扣分次数、任务数列出前 {num(len(choices))} 名（有任务的共 "

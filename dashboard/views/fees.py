@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import counts, monthly_bars, show
-from dashboard.common import mask_frame, need_data, num, page_header, profile, query
+from dashboard.common import literal, mask_frame, need_data, num, page_header, profile, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 
@@ -117,7 +117,7 @@ pivot = pivot.sort_values(["月份", "病种"]).reset_index(drop=True)
 k = st.columns(len(results) + 1)
 k[0].metric("归档件数", num(pivot["合计"].sum()), border=True)
 for col, r in zip(k[1:], results, strict=True):
-    col.metric(r, num(pivot[r].sum()), border=True)
+    col.metric(literal(r), num(pivot[r].sum()), border=True)
 st.dataframe(pivot, hide_index=True, key="archive-table", column_config=counts(*results, "合计"))
 download_buttons(pivot, "月度归档", f.period, key="archive-dl")
 with st.expander("按病种汇总（不分月份）"):

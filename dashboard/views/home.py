@@ -22,6 +22,7 @@ from dashboard.charts import (
 from dashboard.common import (
     con,
     district_filter,
+    literal,
     mask_frame,
     need_data,
     num,
@@ -75,7 +76,7 @@ def recompute() -> None:
         with st.spinner(f"正在按 {now:%Y-%m-%d %H:%M:%S} 重新计算规则结果……"):
             counts = refresh_marts(con(), now, profile(), commit_guard=gate().committing)
     except DataError as exc:
-        st.error(f"重新计算失败：{exc}")
+        st.error(f"重新计算失败：{literal(exc)}")
         return
     st.cache_data.clear()
     st.session_state["home-refreshed"] = (
@@ -132,7 +133,7 @@ if not need_data():
     st.stop()
 st.caption(
     f"申报时间范围：{heads.first_at:%Y-%m-%d} 至 {heads.last_at:%Y-%m-%d}"
-    + ("" if scope_district() is None else f"（{scope_district()}）")
+    + ("" if scope_district() is None else f"（{literal(scope_district())}）")
 )
 
 if msg := st.session_state.pop("home-refreshed", None):
@@ -150,7 +151,7 @@ with right:
     recompute_button("按当前时间重新计算")
 if meta.profile != profile().name:
     st.warning(
-        f"规则结果按「{meta.profile}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
+        f"规则结果按「{literal(meta.profile)}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
     )
 
 require_marts(

@@ -15,7 +15,7 @@ from dashboard.charts import (
     ratio_bars,
     show,
 )
-from dashboard.common import mask_frame, need_data, num, page_header, query
+from dashboard.common import literal, mask_frame, need_data, num, page_header, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import as_of_caption, require_marts, sidebar_filters
 
@@ -151,7 +151,7 @@ evidence = mask_frame(
     )
 )
 st.caption(
-    f"{names[hospital_id]} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
+    f"{literal(names[hospital_id])} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
     "每名专家列出导致取消资格的各次超时任务及其时限（登记册取消的无扣分记录）。"
 )
 DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, need_data, num, page_header, profile, query, user
+from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
 from pipelines.draws import current_state, draw, freeze_experts
 from pipelines.draws.experts import REASONS
 
@@ -95,7 +95,7 @@ def setup() -> None:
                 supervisor=supervisor.strip(),
             )
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         _open(frozen.draw_id, None)
         st.rerun()
@@ -171,7 +171,7 @@ def seed_step(frozen_id: str) -> None:
         try:
             res = draw(con(), frozen_id, seed, operator=user().username, supervisor=rec.supervisor)
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["md-draw"] = res.draw_id
         st.session_state["md-revealed"] = 0
@@ -230,7 +230,7 @@ def presentation(draw_id: str) -> None:
             st.session_state["md-revealed"] = shown + 1
             st.rerun()
         return
-    st.success(f"已全部揭晓。记录 {rec.draw_id}，种子与结果已写入审计日志。")
+    st.success(f"已全部揭晓。记录 {literal(rec.draw_id)}，种子与结果已写入审计日志。")
     dw.record_caption(rec)
     dw.replacements_table(state, key="md-replacements")
     if dw.can_draw():
@@ -262,7 +262,7 @@ def redraw_form(rec) -> None:
                     reason=reason,
                 )
             except dw.ERRORS as exc:
-                st.error(str(exc))
+                st.error(literal(exc))
                 return
             st.session_state["md-draw"] = res.draw_id
             st.session_state["md-revealed"] = 0

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, need_data, num, page_header, profile, query, user
+from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
 from dashboard.downloads import download_buttons
 from pipelines.config import load_profile
 from pipelines.draws import (
@@ -125,7 +125,7 @@ def plan_setup() -> None:
                 supervisor=supervisor.strip(),
             )
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["rv-cases-frozen"] = cases.draw_id
         st.session_state["rv-pool-frozen"] = pool.draw_id
@@ -177,7 +177,7 @@ def plan_frozen(cases_id: str, pool_id: str) -> None:
                 con(), case_draw, pool_id, expert_seed.strip() or seed, **who
             )
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["rv-plan"] = plan.draw_id
         st.rerun()
@@ -254,7 +254,9 @@ def plan_view(experts_id: str) -> None:
     s2.markdown("**专家抽取种子**")
     s2.code(rec.seed or "", language=None)
     if params["unassigned"]:
-        st.warning("以下病例因回避后本专业专家不足未能分配：" + "、".join(params["unassigned"]))
+        st.warning(
+            "以下病例因回避后本专业专家不足未能分配：" + literal("、".join(params["unassigned"]))
+        )
     per = pd.DataFrame(
         [
             {
@@ -325,7 +327,7 @@ def panel_view(draw_id: str) -> None:
     state = current_state(con(), draw_id)
     info = dw.experts([p.id for p in state.picks]).set_index("expert_id")
     hospitals = dw.hospital_names()
-    st.subheader(f"申诉病例 {params['case_id']} 的复核专家")
+    st.subheader(f"申诉病例 {literal(params['case_id'])} 的复核专家")
     dw.record_caption(rec)
     st.markdown("**随机种子（已锁定）**")
     st.code(rec.seed or "", language=None)
@@ -342,7 +344,7 @@ def panel_view(draw_id: str) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="rv-panel")
     for s, v in params.get("shortfall", {}).items():
-        st.warning(f"{s} 候选专家只有 {v['available']} 人，少于 {v['k']} 人，已全部抽取。")
+        st.warning(f"{literal(s)} 候选专家只有 {v['available']} 人，少于 {v['k']} 人，已全部抽取。")
     dw.replacements_table(state, key="rv-panel-replacements")
     if dw.can_draw():
         dw.replacement_form(rec, state.picks, key="rv-appeal")
@@ -386,7 +388,7 @@ def appeal_section() -> None:
                     supervisor=supervisor.strip(),
                 )
             except dw.ERRORS as exc:
-                st.error(str(exc))
+                st.error(literal(exc))
                 return
             st.session_state["rv-appeal-frozen"] = frozen.draw_id
             st.rerun()
@@ -412,7 +414,7 @@ def appeal_section() -> None:
         try:
             res = draw(con(), frozen_id, seed, operator=user().username, supervisor=rec.supervisor)
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["rv-appeal-draw"] = res.draw_id
         st.rerun()

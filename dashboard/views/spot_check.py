@@ -16,7 +16,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, mask_frame, need_data, num, page_header, profile, query, user
+from dashboard.common import (
+    con,
+    literal,
+    mask_frame,
+    need_data,
+    num,
+    page_header,
+    profile,
+    query,
+    user,
+)
 from dashboard.downloads import download_buttons
 from pipelines.draws import (
     check_rate,
@@ -85,7 +95,7 @@ def setup() -> None:
     try:
         rate = check_rate(f"{round(rate_pct, 4):g}%", PROFILE)
     except dw.ERRORS as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     if locked:
         return
@@ -104,7 +114,7 @@ def setup() -> None:
                 supervisor=supervisor.strip(),
             )
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["sc-frozen"] = frozen.draw_id
         st.rerun()
@@ -170,7 +180,7 @@ def frozen_step(frozen_id: str) -> None:
         try:
             res = draw(con(), frozen_id, seed, operator=user().username, supervisor=rec.supervisor)
         except dw.ERRORS as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         st.session_state["sc-draw"] = res.draw_id
         st.rerun()
@@ -293,7 +303,7 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
             out.to_csv(path, index=False, encoding="utf-8-sig")
             problem = _import(draw_id, path)
         if problem:
-            st.error(_friendly(problem, out["申报编号"].tolist()))
+            st.error(literal(_friendly(problem, out["申报编号"].tolist())))
             return
         st.rerun()
 
@@ -309,7 +319,7 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
             path.write_bytes(upload.getvalue())
             problem = _import(draw_id, path)
         if problem:
-            st.error(f"导入失败，未写入任何结论：{problem}")
+            st.error(f"导入失败，未写入任何结论：{literal(problem)}")
             return
         st.rerun()
 
@@ -353,7 +363,10 @@ def result(draw_id: str) -> None:
     period = dw.period_label(
         dt.date.fromisoformat(params["date_from"]), dt.date.fromisoformat(params["date_to"])
     )
-    st.subheader(f"抽查结果 {rec.draw_id}（{params['date_from']} 至 {params['date_to']}）")
+    st.subheader(
+        f"抽查结果 {literal(rec.draw_id)}"
+        f"（{literal(params['date_from'])} 至 {literal(params['date_to'])}）"
+    )
     dw.record_caption(rec)
     c = st.columns(4)
     c[0].metric("期间", period)
@@ -400,7 +413,7 @@ def result(draw_id: str) -> None:
 
     st.markdown("#### 录入抽查结论")
     if flash := st.session_state.pop("sc-flash", None):
-        st.success(flash)
+        st.success(literal(flash))
     if dw.can_draw():
         findings_editor(draw_id, listing)
     else:
