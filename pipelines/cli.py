@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "pipelines.ingest",
     "pipelines.rules.cli",
     "pipelines.draws.cli",
+    "pipelines.decisions",
 ]
 
 

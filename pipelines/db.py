@@ -28,6 +28,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("begin transaction")
     try:
         con.execute(sql("schema"))
+        con.execute(sql("draw_log_schema"))  # the decisions the rule models read live there
         load_catalogue(con)
         ensure_calendar(con)
         con.execute("commit")

@@ -36,7 +36,13 @@ KIND_PREFIX = {
     "review_experts": "RE",
     "appeal_panel": "AP",
     "replacement": "RP",
+    "strike_decision": "SD",
+    "outage": "OG",
+    "action_done": "AD",
 }
+# supervisors' decisions on the rules' results (ZZ-DISPUTE, ZZ-ACTION): chained like the draws,
+# their content in `parameters`, who decided in `operator`, why in `reason`
+DECISION_KINDS = ("strike_decision", "outage", "action_done")
 DRAW_KINDS = ("spot_check", "expert_draw", "review_cases", "review_experts", "appeal_panel")
 KIND_LABEL = {
     "population_frozen": "名单冻结",
@@ -46,6 +52,9 @@ KIND_LABEL = {
     "review_experts": "季度复核专家抽取 (TY-REVIEW)",
     "appeal_panel": "申诉二次复核专家抽取 (TY-REVIEW)",
     "replacement": "替补",
+    "strike_decision": "违规申诉处理 (ZZ-DISPUTE)",
+    "outage": "系统故障时段 (ZZ-DISPUTE)",
+    "action_done": "处置登记 (ZZ-ACTION)",
 }
 COLUMNS = (
     "record_no",
@@ -219,9 +228,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create draw_log and the findings tables at first use (a concurrent creator is retried)."""
     present = con.execute(
         "select count(*) from information_schema.tables where table_name in "
-        "('draw_log', 'spot_check_findings', 'spot_check_findings_latest')"
+        "('draw_log', 'spot_check_findings', 'spot_check_findings_latest', "
+        "'strike_decisions_latest', 'outages', 'actions_done_latest')"
     ).fetchone()[0]
-    if present == 3:  # nothing to do, and read-only connections cannot run DDL
+    if present == 6:  # nothing to do, and read-only connections cannot run DDL
         return
     for _ in range(_RETRIES):
         try:

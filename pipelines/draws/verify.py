@@ -123,6 +123,10 @@ def _content_problem(
         return _check_frozen(rec)
     if rec.kind not in log.KIND_PREFIX:
         return f"未知的记录类型 {rec.kind}"
+    if rec.kind in log.DECISION_KINDS:
+        from pipelines.decisions import check_record
+
+        return check_record(rec)
     frozen = by_id.get(rec.frozen_id or "")
     if frozen is None or frozen.kind != "population_frozen":
         return f"引用的冻结名单 {rec.frozen_id} 不存在或在本记录之后"

@@ -15,6 +15,7 @@ from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, param
 
 MARTS = [
     "fct_tasks",
+    "fct_strikes_raw",
     "fct_strikes",
     "fct_disqualifications",
     "fct_experts",
@@ -26,6 +27,7 @@ MARTS = [
     "mart_archive_by_hospital",
     "mart_archive",
     "mart_at_risk",
+    "mart_action_ledger",
     "mart_meta",
 ]
 

@@ -51,3 +51,55 @@ from (
     from spot_check_findings
 )
 where rn = 1;
+
+-- ZZ-DISPUTE / ZZ-ACTION: supervisors' decisions are draw_log records too (kinds strike_decision,
+-- outage, action_done; content in `parameters`), read by the rule models through these views.
+-- The latest decision on a strike (by task id) is the one in force; earlier ones stay in the log.
+create view if not exists strike_decisions_latest as
+select * exclude (rn)
+from (
+    select
+        json_extract_string(parameters, '$.task_id') as task_id,
+        json_extract_string(parameters, '$.decision') as decision,   -- void / uphold
+        reason,
+        operator as decided_by,
+        created_at as decided_at,
+        draw_id as record_id,
+        row_number() over (
+            partition by json_extract_string(parameters, '$.task_id') order by record_no desc
+        ) as rn
+    from draw_log
+    where kind = 'strike_decision'
+)
+where rn = 1;
+
+create view if not exists outages as
+select
+    cast(json_extract_string(parameters, '$.from') as timestamp) as outage_from,
+    cast(json_extract_string(parameters, '$.to') as timestamp) as outage_to,
+    reason,
+    operator as declared_by,
+    draw_id as record_id
+from draw_log
+where kind = 'outage';
+
+create view if not exists actions_done_latest as
+select * exclude (rn)
+from (
+    select
+        json_extract_string(parameters, '$.task_id') as task_id,
+        json_extract_string(parameters, '$.action') as action,
+        created_at as done_at,
+        operator as done_by,
+        reason as note,
+        draw_id as record_id,
+        row_number() over (
+            partition by
+                json_extract_string(parameters, '$.task_id'),
+                json_extract_string(parameters, '$.action')
+            order by record_no desc
+        ) as rn
+    from draw_log
+    where kind = 'action_done'
+)
+where rn = 1;

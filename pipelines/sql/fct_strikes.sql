@@ -1,28 +1,15 @@
 -- fct_strikes: ZZ-STRIKE — one row per task that missed ZZ-ACCEPT or ZZ-COMPLETE by $as_of, timed
 -- at its missed deadline, numbered per expert per calendar year of that time (ties by task_id),
 -- with the action the number calls for.
--- refs: fct_tasks
+-- A strike voided by a dispute decision or an outage (ZZ-DISPUTE) is not a strike: it is left out
+-- before numbering, so the strikes after it move up.
+-- refs: fct_strikes_raw
 with
 
 strikes as (
-    select
-        task_id,
-        case_id,
-        expert_id,
-        hospital_id,
-        strike_kind as kind,
-        strike_at as deadline,
-        cast(year(strike_at) as integer) as strike_year,
-        pushed_at,
-        responded_at,
-        response,
-        completed_at,
-        case strike_kind
-            when 'accept_timeout' then accept_late_seconds
-            else complete_late_seconds
-        end as late_seconds
-    from fct_tasks
-    where strike_kind is not null
+    select * exclude (raw_no, raw_action)
+    from fct_strikes_raw
+    where not is_voided
 ),
 
 numbered as (
