@@ -173,3 +173,32 @@ def test_avoided_hospitals_can_be_repeated(con, db_path, tmp_path, capsys):
     assert run_cli(argv, capsys)[0] == 0
     assert read(out) == expected(["E01", "E07"], 99, hospitals_of(db_path))
     assert set(candidates) > {"E01", "E07"}
+
+
+def test_avoiding_a_hospital_avoids_its_whole_group(con):
+    """ZZ-AVOID: campuses sharing a group_id (or naming the main campus) count as one hospital."""
+    from test_rules_support import ts
+
+    from pipelines.config import load_profile
+    from pipelines.draws.experts import expert_candidates, with_groups
+
+    load(
+        con,
+        hospitals=[
+            hospital("H5"),
+            hospital("H6", group_id="H5"),  # 二院区 of H5
+            hospital("H7", group_id="H5"),
+            hospital("H8"),
+        ],
+        experts=[cardio("E5", "H5"), cardio("E6", "H6"), cardio("E7", "H7"), cardio("E8", "H8")],
+    )
+    assert with_groups(con, ["H6"]) == ["H5", "H6", "H7"]
+    assert with_groups(con, ["H8"]) == ["H8"]
+    zz = load_profile("zhengzhou")
+    members, excluded = expert_candidates(con, CARDIO_SPECIALTY, ts(AS_OF), zz, ["H7"])
+    assert [m.id for m in members] == ["E8"]
+    assert {e["id"]: e["reason_code"] for e in excluded} == {
+        "E5": "avoid_hospital",
+        "E6": "avoid_hospital",
+        "E7": "avoid_hospital",
+    }

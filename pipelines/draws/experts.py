@@ -30,7 +30,7 @@ REASONS = {
     "hospital_unknown": "所在医院不在定点医疗机构名单中",
     "ownership": "所在医院所有制不符合要求（ZZ-EXPERT-QUAL）",
     "hospital_class": "所在医院类别不符合要求（ZZ-EXPERT-QUAL）",
-    "avoid_hospital": "回避：所在医院为回避医院",
+    "avoid_hospital": "回避：所在医院（含同一医院的其他院区）为回避医院（ZZ-AVOID）",
     "avoid_expert": "回避：已参与该病例的鉴定或复核",
 }
 
@@ -53,6 +53,28 @@ def _detail(row: dict[str, Any]) -> str:
     return f"{REASONS[code]}（{extra}）" if extra else REASONS[code]
 
 
+_GROUP_SQL = """
+with groups as (
+    select hospital_id, coalesce(nullif(trim(group_id), ''), hospital_id) as group_key
+    from stg_hospitals
+)
+select distinct b.hospital_id
+from groups as a
+inner join groups as b using (group_key)
+where list_contains($ids::varchar [], a.hospital_id)
+"""
+
+
+def with_groups(con: duckdb.DuckDBPyConnection, hospitals: Iterable[str]) -> list[str]:
+    """ZZ-AVOID: the hospitals and every campus of their groups (a shared group_id, or the main
+    campus named by it), sorted; unknown ids stay as given."""
+    ids = sorted(set(hospitals))
+    if not ids:
+        return []
+    found = {r[0] for r in con.execute(_GROUP_SQL, {"ids": ids}).fetchall()}
+    return sorted(found | set(ids))
+
+
 def expert_candidates(
     con: duckdb.DuckDBPyConnection,
     specialty: str,
@@ -63,6 +85,7 @@ def expert_candidates(
 ) -> tuple[list[Member], list[dict[str, str]]]:
     """Candidates of a specialty at as_of (stratum = specialty), and the excluded with reasons."""
     qual = profile["expert_qualification"]
+    avoid_hospitals = with_groups(con, avoid_hospitals)
     dq = expert_disqualifications(con, as_of, profile).select(["expert_id", "disqualified_at"])
     cur = con.cursor()
     try:
@@ -111,7 +134,7 @@ def freeze_experts(
     """Freeze the candidates of a meeting draw of n experts (before the seed)."""
     if n < 1:
         raise UsageError(f"抽取人数应至少为 1，实际为 {n}")
-    avoid = sorted(set(avoid_hospitals))
+    avoid = with_groups(con, avoid_hospitals)
     members, excluded = expert_candidates(con, specialty, as_of, profile, avoid)
     params = {
         "rule": "ZZ-EXPERT-QUAL",
