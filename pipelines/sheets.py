@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -51,22 +52,49 @@ def sheet_name(name: str, taken: set[str] | None = None) -> str:
     return candidate
 
 
-def to_xlsx(df: pd.DataFrame, sheet: str = "数据") -> bytes:
-    """One sheet, frozen header, widths fitted to the content (Chinese counts double)."""
-    buf = io.BytesIO()
+def _sheet(xw: pd.ExcelWriter, df: pd.DataFrame, sheet: str, title: str | None) -> None:
+    """One sheet that prints well: an optional title row above the header, the header frozen and
+    repeated on every printed page, landscape, fitted to the page width, widths fitted to the
+    content (Chinese counts double)."""
     safe = _safe(df)
-    sheet = sheet_name(sheet)
+    top = 1 if title else 0
+    safe.to_excel(xw, index=False, sheet_name=sheet, startrow=top)
+    ws = xw.sheets[sheet]
+    if title:
+        ws.write(0, 0, title, xw.book.add_format({"bold": True, "font_size": 14}))
+    ws.freeze_panes(top + 1, 0)
+    ws.repeat_rows(top)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    for i, col in enumerate(safe.columns):
+        # pandas 3 keeps NA as a float through astype(str): write it as the blank it is
+        sample = [str(col), *("" if pd.isna(v) else str(v) for v in safe[col].head(500))]
+        width = max(sum(2 if ord(ch) > 127 else 1 for ch in s) for s in sample)
+        ws.set_column(i, i, min(max(width + 2, 8), 60))
+
+
+def write_sheets(
+    sheets: dict[str, pd.DataFrame], target: str | Path | BinaryIO, title: str | None = None
+) -> None:
+    """Several frames as the sheets of one xlsx (names made safe and unique), each with the title."""
     with pd.ExcelWriter(
-        buf, engine="xlsxwriter", datetime_format="yyyy-mm-dd hh:mm:ss", date_format="yyyy-mm-dd"
+        target,
+        engine="xlsxwriter",
+        datetime_format="yyyy-mm-dd hh:mm:ss",
+        date_format="yyyy-mm-dd",
     ) as xw:
-        safe.to_excel(xw, index=False, sheet_name=sheet)
-        ws = xw.sheets[sheet]
-        ws.freeze_panes(1, 0)
-        for i, col in enumerate(safe.columns):
-            # pandas 3 keeps NA as a float through astype(str): write it as the blank it is
-            sample = [str(col), *("" if pd.isna(v) else str(v) for v in safe[col].head(500))]
-            width = max(sum(2 if ord(ch) > 127 else 1 for ch in s) for s in sample)
-            ws.set_column(i, i, min(max(width + 2, 8), 60))
+        taken: set[str] = set()
+        for name, df in sheets.items():
+            sheet = sheet_name(name, taken)
+            taken.add(sheet)
+            _sheet(xw, df, sheet, title)
+
+
+def to_xlsx(df: pd.DataFrame, sheet: str = "数据", title: str | None = None) -> bytes:
+    """One sheet (see `_sheet`); `title` (e.g. the period and the download date) above the header."""
+    buf = io.BytesIO()
+    write_sheets({sheet: df}, buf, title=title)
     return buf.getvalue()
 
 

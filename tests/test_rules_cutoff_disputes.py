@@ -362,3 +362,54 @@ def test_a_decision_makes_the_marts_stale(con):
 
 
 _ = dt
+
+
+# ---- evidence ----------------------------------------------------------------------------------
+
+
+def test_evidence_lists_voided_strikes_with_their_decision(con, db_path, tmp_path, capsys):
+    world(con)
+    record_dispute(con, "T2", "void", "推送失败", "张三")
+    record_dispute(con, "T1", "uphold", "复核属实", "李四")
+    con.close()
+    out = tmp_path / "e.csv"
+    argv = ["evidence", "--db", str(db_path), "--expert", "E1", "--year", "2026"]
+    assert main([*argv, "--as-of", "2027-01-01 00:00:00", "--out", str(out)]) == 0
+    lines = out.read_text("utf-8").splitlines()
+    assert lines[0] == (
+        "strike_no,task_id,case_id,kind,pushed_at,responded_at,completed_at,deadline,action,status"
+    )
+    assert lines[1:] == [
+        "1,T1,C1,accept_timeout,2026-03-02 09:00:00,,,2026-03-02 17:00:00,sms,upheld",
+        "2,T2,C1,accept_timeout,2026-03-03 09:00:00,,,2026-03-03 17:00:00,notify_hospital,voided",
+        "2,T3,C1,accept_timeout,2026-03-04 09:00:00,,,2026-03-04 17:00:00,notify_hospital,valid",
+        "3,T4,C1,accept_timeout,2026-03-05 09:00:00,,,2026-03-05 17:00:00,disqualify,valid",
+    ]
+
+
+def test_the_year_end_evidence_book_takes_a_hospital_to_its_strikes(con, db_path, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    world(con)
+    record_dispute(con, "T2", "void", "推送失败", "张三")
+    con.close()
+    out = tmp_path / "book.xlsx"
+    argv = ["evidence-book", "--db", str(db_path), "--year", "2026", "--as-of", "2027-01-01"]
+    assert main([*argv, "--out", str(out)]) == 0
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["扣分医院", "取消资格专家", "违规依据"]
+    rows = {n: [[c.value for c in r] for r in wb[n].iter_rows(min_row=2)] for n in wb.sheetnames}
+    assert rows["扣分医院"][1][:5] == ["H1", "医院H1", None, 2, 1]
+    assert rows["取消资格专家"][1][:2] == ["H1", "E1"]
+    strikes_ = rows["违规依据"][1:]
+    assert [(r[3], r[2], r[12]) for r in strikes_] == [
+        ("T1", 1, "有效"),
+        ("T2", 2, "已撤销"),
+        ("T3", 2, "有效"),
+        ("T4", 3, "有效"),
+    ]
+    assert strikes_[1][13] == "推送失败"
+    ws = wb["违规依据"]
+    assert "2026 年" in ws.cell(1, 1).value  # the title row above the header
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.print_title_rows == "$2:$2"  # the header repeated on every printed page

@@ -234,6 +234,55 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """What each strike of an expert in a year rests on (ZZ-STRIKE, ZZ-DISPUTE): voided strikes
+    too, with the number and action they had; status valid / upheld / voided.
+
+    Columns: strike_no, task_id, case_id, kind, pushed_at, responded_at, completed_at, deadline,
+    action, status.
+    Example: python -m pipelines evidence --expert E0012 --year 2026 --out 依据_E0012.csv
+    """
+    from pipelines.rules.evidence import EVIDENCE_COLUMNS, strike_evidence
+
+    year = parse_year(args.year)
+    table, as_of = export(
+        args,
+        EVIDENCE_COLUMNS,
+        lambda con, profile, at: strike_evidence(con, at, profile, args.expert, year),
+    )
+    print(
+        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 专家 {args.expert} {year} 年超时 {table.num_rows:,} 次"
+        f"（已撤销 {_count(table, 'status', 'voided'):,}）→ {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_evidence_book(args: argparse.Namespace) -> int:
+    """The year-end evidence in one xlsx (ZZ-HOSPITAL5): penalised hospitals → their experts
+    disqualified in the year → every strike of those experts with any dispute decision.
+
+    Example: python -m pipelines evidence-book --year 2026 --out 年终考核依据_2026.xlsx
+    """
+    from pipelines.rules.evidence import evidence_xlsx, year_end_evidence
+
+    year = parse_year(args.year)
+    con = open_db(args.db)
+    try:
+        when = evaluation(con, args.as_of)
+        sheets = year_end_evidence(con, year, when.eval_at, load_profile(args.profile))
+    finally:
+        con.close()
+    title = f"{year} 年专家取消资格比例扣分依据（评估时间 {when.eval_at:%Y-%m-%d %H:%M:%S}）"
+    Path(args.out).write_bytes(evidence_xlsx(sheets, title))
+    print(
+        f"{year} 年扣分医院 {len(sheets['扣分医院']):,} 家，取消资格专家 "
+        f"{len(sheets['取消资格专家']):,} 人，违规依据 {len(sheets['违规依据']):,} 条 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _add(
     sub: argparse._SubParsersAction,
     common: argparse.ArgumentParser,
@@ -253,11 +302,13 @@ def _add(
         p.add_argument("--year", required=True, help="年份 YYYY")
     if "month" in options:
         p.add_argument("--month", required=True, help="月份 YYYY-MM")
+    if "expert" in options:
+        p.add_argument("--expert", required=True, help="专家编码")
     if "as_of" in options:
         p.add_argument(
             "--as-of", dest="as_of", help='评估时间 "YYYY-MM-DD HH:MM:SS"（默认：数据截止时间）'
         )
-    p.add_argument("--out", required=True, help="输出 CSV 文件")
+    p.add_argument("--out", required=True, help="输出文件")
     p.set_defaults(func=func)
 
 
@@ -284,4 +335,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _add(sub, common, "at-risk", "即将超时的任务", cmd_at_risk, ["as_of"])
     _add(
         sub, common, "archive", "月度办结归档：病种 × 鉴定结果 (ZZ-ARCHIVE)", cmd_archive, ["month"]
+    )
+    _add(
+        sub,
+        common,
+        "evidence",
+        "专家违规依据：每次超时的任务、推送、响应与期限 (ZZ-STRIKE)",
+        cmd_evidence,
+        ["expert", "year", "as_of"],
+    )
+    _add(
+        sub,
+        common,
+        "evidence-book",
+        "年终考核扣分依据 xlsx：医院 → 取消资格专家 → 违规依据 (ZZ-HOSPITAL5)",
+        cmd_evidence_book,
+        ["year", "as_of"],
     )

@@ -28,6 +28,7 @@ MARTS = [
     "mart_archive",
     "mart_at_risk",
     "mart_action_ledger",
+    "mart_strike_evidence",
     "mart_meta",
 ]
 
