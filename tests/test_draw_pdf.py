@@ -61,6 +61,7 @@ def test_internal_record_has_everything_to_sign(con, drawn, tmp_path):
         f"专家{drawn.picks[1].id}",
         drawn.record.record_hash,
         "回避医院",
+        "医院H5（H5）",  # hospitals named by name as well as code
     ):
         assert needed in text.replace("\n", "") or needed in text, needed
     for p in drawn.picks[1:]:  # the first was replaced

@@ -167,7 +167,13 @@ class _Writer:
         pdf.set_font("cjk", size=9)
 
 
-def _rule_lines(params: dict[str, Any]) -> list[tuple[str, str]]:
+def _hospital_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each hospital as the record names it: 名称（编码） (hospital names are public)."""
+    rows = con.execute("select hospital_id, hospital_name from stg_hospitals").fetchall()
+    return {i: f"{n}（{i}）" if n else i for i, n in rows}
+
+
+def _rule_lines(params: dict[str, Any], hospitals: dict[str, str]) -> list[tuple[str, str]]:
     out = [("抽取规则", f"{params.get('rule', '')}：{params.get('filter', '')}")]
     if params.get("strata"):
         out.append(
@@ -184,7 +190,8 @@ def _rule_lines(params: dict[str, Any]) -> list[tuple[str, str]]:
     if params.get("n"):
         out.append(("抽取人数", str(params["n"])))
     if params.get("avoid_hospitals"):
-        out.append(("回避医院", "、".join(params["avoid_hospitals"])))
+        avoided = (hospitals.get(h, h) for h in params["avoid_hospitals"])
+        out.append(("回避医院（含同一医院的其他院区，ZZ-AVOID）", "、".join(avoided)))
     if params.get("min_experts_per_specialty"):
         out.append(
             (
@@ -200,6 +207,7 @@ def _render(
     con: duckdb.DuckDBPyConnection, rec: log.DrawRecord, state: DrawState, public: bool
 ) -> RecordPDF:
     regular, bold, mono = find_cjk_fonts()
+    hospitals = _hospital_labels(con)
     pdf = RecordPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
@@ -241,7 +249,7 @@ def _render(
             ("名单冻结记录", f"{frozen.draw_id}（{frozen.created_at:%Y-%m-%d %H:%M:%S}）"),
             ("名单人数", f"{rec.population_size:,}"),
             ("名单摘要 SHA-256", rec.population_digest or ""),
-            *_rule_lines(params),
+            *_rule_lines(params, hospitals),
         ]
     )
     sizes = params.get("strata_sizes", {})
@@ -259,7 +267,7 @@ def _render(
         w.table(["编号", "原因"], [[e["id"], e["reason"]] for e in excluded], (40, 140))
 
     if rec.kind != "population_frozen":
-        _draw_sections(con, w, rec, state, public)
+        _draw_sections(con, w, rec, state, public, hospitals)
     w.heading(("七" if rec.kind != "population_frozen" else "三") + "、记录校验")
     w.fields([("上一条记录哈希", rec.prev_hash), ("本记录哈希", rec.record_hash)])
     pdf.ln(6)
@@ -284,6 +292,7 @@ def _draw_sections(
     rec: log.DrawRecord,
     state: DrawState,
     public: bool,
+    hospitals: dict[str, str],
 ) -> None:
     params = rec.params()
     w.heading("三、随机种子与抽取方法")
@@ -301,13 +310,15 @@ def _draw_sections(
 
     w.heading("四、抽取结果")
     names = {} if public else _names(con, rec.kind, [p.id for p in state.picks])
+    by_hospital = params.get("strata") == "hospital_id"
     replaced_by = {r["replacement"]: r["replaced"] for r in state.replacements}
     head = ["层", "序号", "编号", "医院"] + ([] if public else ["姓名"]) + ["密钥 (key)"]
     widths = (24, 10, 26, 18) + ((102,) if public else (24, 78))
     rows = []
     for p in state.picks:
         ident = p.id + (f"（接替 {replaced_by[p.id]}）" if p.id in replaced_by else "")
-        row = [p.stratum, p.rank, ident, p.hospital_id or ""]
+        stratum = hospitals.get(p.stratum, p.stratum) if by_hospital else p.stratum
+        row = [stratum, p.rank, ident, hospitals.get(p.hospital_id or "", p.hospital_id or "")]
         rows.append(row + ([] if public else [names.get(p.id, "")]) + [p.key])
     w.table(head, rows, widths, mono=len(head) - 1)
     shortfall = params.get("shortfall", {})
@@ -324,7 +335,14 @@ def _draw_sections(
         w.heading("五、复核分配（回避本院病例）")
         w.table(
             ["病例编号", "病例所在医院", "复核专家"],
-            [[a["case_id"], a["case_hospital_id"], a["expert_id"]] for a in state.assignments],
+            [
+                [
+                    a["case_id"],
+                    hospitals.get(a["case_hospital_id"], a["case_hospital_id"]),
+                    a["expert_id"],
+                ]
+                for a in state.assignments
+            ],
             (60, 60, 60),
         )
         if params.get("unassigned"):
