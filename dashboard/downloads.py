@@ -34,11 +34,16 @@ def _audit(what: str, file_name: str, rows: int, personal: str) -> None:
 
 
 def download_buttons(
-    df: pd.DataFrame, what: str, period: str | None = None, key: str = "dl"
+    df: pd.DataFrame,
+    what: str,
+    period: str | None = None,
+    key: str = "dl",
+    title: str | None = None,
 ) -> None:
     """An xlsx and a CSV button for the frame (same columns as on screen), each audited.
 
-    Personal columns are masked unless the user's role allows the full view.
+    Personal columns are masked unless the user's role allows the full view. `title` (what,
+    the period, the download date) goes above the xlsx's header for printing.
     """
     from dashboard.common import PERSONAL_COLUMNS, full_personal_data, mask_frame
 
@@ -51,7 +56,7 @@ def download_buttons(
     c1, c2 = st.columns(2)
     c1.download_button(
         "下载 Excel (xlsx)",
-        functools.partial(to_xlsx, df, what),
+        functools.partial(to_xlsx, df, what, title),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",

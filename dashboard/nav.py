@@ -8,6 +8,7 @@ SECTIONS = {
         ("home.py", "总览", ":material/dashboard:", True),
         ("experts.py", "专家时效", ":material/timer:", False),
         ("hospitals.py", "医院考核", ":material/local_hospital:", False),
+        ("actions.py", "处置台账", ":material/task_alt:", False),
         ("violations.py", "规则核查", ":material/rule:", False),
         ("fees.py", "劳务费与归档", ":material/payments:", False),
     ],
