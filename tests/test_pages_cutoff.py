@@ -37,15 +37,19 @@ def one(db: Path, statement: str, params: list | None = None):
         c.close()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("cutoff")
+def build_cutoff_db(d: Path) -> Path:
+    """Busy last weeks loaded with the cut-off CUTOFF, marts at EVAL_AT (after it)."""
     generate(cases=600, seed=3, out=d / "in", start=dt.date(2026, 10, 1))  # busy last weeks
     c = connect(d / "w.duckdb")
     ingest(c, [d / "in"], log=lambda _m: None, cutoff=CUTOFF)
     refresh_marts(c, EVAL_AT, load_profile("zhengzhou"))
     c.close()
     return d / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return build_cutoff_db(tmp_path_factory.mktemp("cutoff"))
 
 
 @pytest.fixture
