@@ -29,10 +29,13 @@ system-deps:
 	    chromium fonts-noto-cjk poppler-utils; \
 	fi
 
-# First run: a city-year of demo data, ingested into the warehouse.
+# First run: a city-year of demo data ending now (tasks still open: the morning list is not empty),
+# ingested with its data cut-off (DATA-CUTOFF), the as_of the generator wrote.
 $(DB): | $(STAMP)
-	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR)
-	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR)
+	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR) \
+	    --start "$$(date -d '-1 year' +%F)" --end now
+	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR) --cutoff "$$($(PY) -c \
+	    'import json,sys; print(json.load(open(sys.argv[1]))["as_of"])' $(DEMO_DIR)/expected_breaches.json)"
 
 demo: $(DB)
 

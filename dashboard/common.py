@@ -146,7 +146,23 @@ def mask_name(name: str | None) -> str | None:
     return s[:1] + "*" * (len(s) - 1) if s else s
 
 
-PERSONAL_COLUMNS = ("person_id", "身份证号", "person_name", "姓名")
+def mask_phone(phone: str | None) -> str | None:
+    """13812345678 → 138****5678; a short number keeps only its last 2 digits."""
+    if phone is None or (isinstance(phone, float) and pd.isna(phone)):
+        return None
+    s = str(phone)
+    return s[:3] + "*" * (len(s) - 7) + s[-4:] if len(s) >= 11 else "*" * (len(s) - 2) + s[-2:]
+
+
+_MASKS = {
+    "person_id": mask_id,
+    "身份证号": mask_id,
+    "person_name": mask_name,
+    "姓名": mask_name,
+    "phone": mask_phone,
+    "联系电话": mask_phone,
+}
+PERSONAL_COLUMNS = tuple(_MASKS)
 
 
 def user():
@@ -184,10 +200,8 @@ def mask_frame(df: pd.DataFrame, full: bool | None = None) -> pd.DataFrame:
         return df
     out = df.copy()
     for col in out.columns:
-        if col in ("person_id", "身份证号"):
-            out[col] = out[col].map(mask_id)
-        elif col in ("person_name", "姓名"):
-            out[col] = out[col].map(mask_name)
+        if col in _MASKS:
+            out[col] = out[col].map(_MASKS[col])
     return out
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import district_filter, literal, query, scope_district, table_exists
+from pipelines.evaltime import EvalTime
 
 ALL = "全部"
 
@@ -186,21 +187,57 @@ def marts_ready() -> bool:
 
 
 def evaluation() -> pd.Series | None:
-    """mart_meta's row (as_of, profile, refreshed_at), or None when the marts were never built."""
+    """mart_meta's row (as_of = facts instant, eval_at, data_cutoff, profile, refreshed_at), or
+    None when the marts were never built."""
     if not marts_ready():
         return None
-    meta = query("select as_of, profile, refreshed_at from mart_meta")
+    meta = query("select as_of, eval_at, data_cutoff, profile, refreshed_at from mart_meta")
     return None if meta.empty else meta.iloc[0]
+
+
+def eval_time(meta: pd.Series) -> EvalTime:
+    """The evaluation time the marts were computed at and the cut-off they saw (DATA-CUTOFF)."""
+    cutoff = None if pd.isna(meta.data_cutoff) else meta.data_cutoff.to_pydatetime()
+    return EvalTime(meta.eval_at.to_pydatetime(), cutoff)
+
+
+def today() -> dt.date:
+    """Today's date (a function, so tests can set it)."""
+    return dt.date.today()
+
+
+def _stamp(t: dt.datetime | None) -> str:
+    return "—" if t is None else f"{t:%Y-%m-%d %H:%M:%S}"
 
 
 def as_of_caption() -> str:
     meta = evaluation()
     if meta is None:
         return "规则结果尚未计算。"
-    return (
-        f"规则评估时间：{meta.as_of:%Y-%m-%d %H:%M:%S}"
+    when = eval_time(meta)
+    text = (
+        f"数据截止时间：{_stamp(when.cutoff)}；评估时间：{_stamp(when.eval_at)}"
         f"（规则配置 {literal(meta.profile)}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
     )
+    return text if (note := when.note()) is None else f"{text}  \n{note}"
+
+
+def stale_warning() -> None:
+    """A banner when the data cut-off is more than 2 calendar days before today (DATA-CUTOFF)."""
+    meta = evaluation()
+    if meta is None or (days := eval_time(meta).stale_days(today())) is None:
+        return
+    st.warning(
+        f"数据截止时间 {_stamp(eval_time(meta).cutoff)} 已是 {days} 天前：看板显示的是该时刻导出的"
+        "数据，之后的响应、办结与新申报均未包含。请导入最新的平台导出数据。",
+        icon=":material/history:",
+    )
+
+
+def evaluation_caption() -> None:
+    """The cut-off and evaluation time under a page's title, and the stale-export banner."""
+    st.caption(as_of_caption())
+    stale_warning()
 
 
 def require_marts(*tables: str) -> pd.Series:

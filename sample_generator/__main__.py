@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines.errors import DataError
+from pipelines.ingest import BEIJING
 from sample_generator.core import DEFAULT_END, DEFAULT_START, FORMATS, generate
 
 
@@ -16,6 +17,18 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，实际为 {text!r}") from exc
+
+
+def _end(text: str) -> dt.date | dt.datetime:
+    """--end: `now` (Beijing time), a day YYYY-MM-DD, or an instant YYYY-MM-DD HH:MM[:SS]."""
+    if text == "now":
+        return dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--end 应为 now、YYYY-MM-DD 或 YYYY-MM-DD HH:MM:SS，实际为 {text!r}"
+        ) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--end",
-        type=_date,
+        type=_end,
         default=DEFAULT_END,
-        help="最后申报日；as_of = 该日 23:59:59 (默认 %(default)s)",
+        help="最后申报日（数据截止时间 as_of = 该日 23:59:59），或截止时刻 YYYY-MM-DD HH:MM:SS，"
+        "或 now（此刻，北京时间：数据截止于此刻，期末仍有未办结任务） (默认 %(default)s)",
     )
     p.add_argument("--no-breaches", action="store_true", help="不植入任何违规，所有计数为 0")
     p.add_argument("--bad-rows", type=int, default=0, help="追加的不可用行数（DATA-REJECT）")

@@ -44,6 +44,18 @@ def _epoch_day(day: dt.date) -> int:
     return int(np.datetime64(day, "D").astype(np.int64))
 
 
+def _epoch_second(at: dt.datetime) -> int:
+    return int(np.datetime64(at, "s").astype(np.int64))
+
+
+def _split_end(end: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """The last submission day and the data's cut-off: a date ends at 23:59:59, an instant at
+    itself (whole seconds)."""
+    if isinstance(end, dt.datetime):
+        return end.date(), end.replace(microsecond=0)
+    return end, dt.datetime.combine(end, dt.time(23, 59, 59))
+
+
 def _check_args(cases: int, fmt: str, start: dt.date, end: dt.date, bad_rows: int) -> None:
     if cases < 100:
         raise ValueError(f"--cases must be at least 100 (got {cases})")
@@ -56,11 +68,17 @@ def _check_args(cases: int, fmt: str, start: dt.date, end: dt.date, bad_rows: in
 
 
 def _build_world(
-    rng: np.random.Generator, cases: int, seed: int, start: dt.date, end: dt.date, breaches: bool
+    rng: np.random.Generator,
+    cases: int,
+    seed: int,
+    start: dt.date,
+    end: dt.date | dt.datetime,
+    breaches: bool,
 ) -> tuple[World, Any]:
     st, rules = load_settings(), load_rules()
     cat = load_catalogue(st)
     cal = work_calendar()
+    end, cutoff = _split_end(end)
     start_day, end_day = _epoch_day(start), _epoch_day(end)
     cal.is_workday(np.array([start_day]))
     # deadlines and benefit starts of the last cases reach this many working days past --end
@@ -93,6 +111,7 @@ def _build_world(
         start_day=start_day,
         end_day=end_day,
         breaches=breaches,
+        as_of=_epoch_second(cutoff),
     )
     return world, pool
 
@@ -217,16 +236,19 @@ def generate(
     out: Path,
     fmt: str = "csv",
     start: dt.date = DEFAULT_START,
-    end: dt.date = DEFAULT_END,
+    end: dt.date | dt.datetime = DEFAULT_END,
     breaches: bool = True,
     bad_rows: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Write hospitals, experts, cases, tasks (+ expected_breaches.json) to `out`; return the report.
 
+    `end` is the last submission day (the data's cut-off `as_of` is then 23:59:59 of it) or an
+    instant (the cut-off itself: nothing happens after it, and tasks are still open at it).
+
     Example: generate(20_000, seed=7, out=Path("data/demo")) — same seed, byte-identical files.
     """
-    _check_args(cases, fmt, start, end, bad_rows)
+    _check_args(cases, fmt, start, _split_end(end)[0], bad_rows)
     bar = tqdm(total=len(STEPS), desc="sample", file=sys.stderr, disable=not progress, unit="step")
     rng = np.random.default_rng(seed)
     w, pool = _build_world(rng, cases, seed, start, end, breaches)
@@ -262,14 +284,14 @@ def generate(
     for name, table in tables.items():
         writer.write_table(table, bad["rows"][name], out / f"{name}.{fmt}", fmt)
     result = {
-        "as_of": f"{end.isoformat()} 23:59:59",
+        "as_of": f"{_split_end(end)[1]:%Y-%m-%d %H:%M:%S}",
         "profile": w.rules.name,
         "generator": {
             "cases": cases,
             "seed": seed,
             "format": fmt,
             "start": start.isoformat(),
-            "end": end.isoformat(),
+            "end": end.isoformat(sep=" ") if isinstance(end, dt.datetime) else end.isoformat(),
             "breaches": breaches,
             "bad_rows": bad_rows,
         },

@@ -1,6 +1,6 @@
 """What the rule engine must find in the generated data (shared/RULES.md, profile zhengzhou).
 
-An independent, vectorised reading of the rules evaluated at as_of = the --end day 23:59:59:
+An independent, vectorised reading of the rules evaluated at as_of = the data's cut-off (--end):
 ZZ-ACCEPT / ZZ-COMPLETE strikes and their ZZ-STRIKE numbering, ZZ-STRIKE-AFTER, ZZ-ASSIGN,
 ZZ-VERDICT, ZZ-REAPPLY, ZZ-UPLOAD, ZZ-EXPERT-QUAL, ZZ-BENEFIT and ZZ-HOSPITAL5.
 """

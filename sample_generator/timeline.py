@@ -30,15 +30,26 @@ def working_hours(w: World, n: int) -> np.ndarray:
     return np.where(morning, w.u(8 * HOUR, 12 * HOUR, n), w.u(14.5 * HOUR, 18 * HOUR, n))
 
 
+OPENS = 8 * HOUR  # office hours start
+
+
 def submission_times(w: World, n: int) -> np.ndarray:
-    """Submission instants on working days of the window, weighted by month and weekday."""
+    """Submission instants on working days of the window, weighted by month and weekday; none
+    after the cut-off (an --end instant): those of its day fall between 08:00 and it."""
     days = w.cal.workdays_between(w.start_day, w.end_day)
+    days = days[days * DAY + OPENS < w.as_of]
+    if not len(days):
+        raise ValueError("--start/--end 之间没有截止时间之前的工作时间，无法生成申报")
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
     weekday = (days + 3) % 7
     season = w.st["seasonality"]
     p = np.array(season["month"])[month] * np.array(season["weekday"])[weekday]
     day = w.rng.choice(days, n, p=p / p.sum())
-    return day * DAY + working_hours(w, n)
+    at = day * DAY + working_hours(w, n)
+    late = np.flatnonzero(at > w.as_of)
+    if len(late):  # only with an --end instant: a date's cut-off is after every office hour
+        at[late] = w.u(day[late][0] * DAY + OPENS, w.as_of + 1, len(late))
+    return at
 
 
 def base_cases(w: World, n: int, n_persons: int) -> Cols:
@@ -100,7 +111,7 @@ def resubmit(w: World, src: Cols, decided: np.ndarray, origins: np.ndarray, kind
     day = np.minimum(decided[origins] // DAY + w.rng.integers(lo, hi, k), w.end_day + 1)
     day = w.cal.on_or_after(day)
     at = day * DAY + working_hours(w, k)
-    keep = (day <= w.end_day) & (at > decided[origins])
+    keep = (day <= w.end_day) & (at > decided[origins]) & (at <= w.as_of)
     origins = origins[keep]
     new = {key: v[origins].copy() for key, v in src.items()}
     new["submitted"] = at[keep]

@@ -42,6 +42,7 @@ class World:
     start_day: int
     end_day: int
     breaches: bool
+    as_of: int  # the data's cut-off, epoch seconds: the --end instant, or the --end day 23:59:59
     spec_order: np.ndarray = field(init=False)
     spec_off: np.ndarray = field(init=False)
     spec_cnt: np.ndarray = field(init=False)
@@ -57,11 +58,6 @@ class World:
         self.reg_to = np.where(
             ex.register_disq == NONE, np.iinfo(np.int64).max, ex.register_disq * DAY
         )
-
-    @property
-    def as_of(self) -> int:
-        """The evaluation time: the --end day at 23:59:59."""
-        return (self.end_day + 1) * DAY - 1
 
     def u(self, lo: float, hi: float, n: int) -> np.ndarray:
         """Uniform integer seconds in [lo, hi)."""

@@ -105,7 +105,7 @@ def test_district_user_sees_the_district_locked(db, users_file, browser):
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         login(page, url, "jinshui", "jinshui2026")
         page.get_by_text("重新计算由市级用户执行").wait_for()
-        assert page.get_by_role("button", name="按当前时间重新计算").count() == 0
+        assert page.get_by_role("button", name="按所选时间计算").count() == 0
         open_section(page, "专家时效", "当前风险任务")
         assert exceptions_on(page) == []
         # tables draw on a canvas; the locked district shows in the sidebar's filter

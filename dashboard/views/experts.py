@@ -29,13 +29,13 @@ from dashboard.common import (
     query,
 )
 from dashboard.downloads import download_buttons
-from dashboard.filters import as_of_caption, require_marts, sidebar_filters
+from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
 if not need_data():
     st.stop()
 meta = require_marts("fct_tasks", "fct_strikes", "mart_at_risk")
-st.caption(as_of_caption())
+evaluation_caption()
 f = sidebar_filters()
 d = profile()["deadlines"]
 accept_hours, workdays = d["accept_hours"], d["complete_workdays"]
@@ -49,9 +49,10 @@ st.subheader("当前风险任务（每日电话提醒名单）")
 w, p = f.where(specialty="e.specialty")
 risk = query(
     f"""
-    select cast(r.hours_left as double) as 剩余小时, r.deadline as 时限, r.kind as 类型,
-           r.expert_id as 专家编号, r.expert_name as 姓名, h.hospital_name as 医院,
-           h.district as 区县, e.specialty as 专科, r.task_id as 任务编号, r.case_id as 申报编号,
+    select r.status, cast(r.hours_left as double) as 剩余小时, r.deadline as 时限,
+           r.kind as 类型, r.expert_id as 专家编号, r.expert_name as 姓名,
+           r.phone as 联系电话, h.hospital_name as 医院, h.district as 区县,
+           e.specialty as 专科, r.task_id as 任务编号, r.case_id as 申报编号,
            r.pushed_at as 推送时间, r.responded_at as 受理时间
     from mart_at_risk as r
     inner join stg_experts as e using (expert_id)
@@ -62,22 +63,29 @@ risk = query(
     p,
 )
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
+unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
+risk = risk[risk["status"] != "unconfirmed"].drop(columns="status")
+RISK_COLUMNS = {"剩余小时": H1, "时限": DT, "推送时间": DT, "受理时间": DT}
+stamp = meta.eval_at.strftime("%Y%m%d%H%M")
+if not unconfirmed.empty:
+    st.subheader("待核实（已过期限，数据未显示）")
+    st.caption(
+        f"这些任务的时限在数据截止时间 {meta.data_cutoff:%Y-%m-%d %H:%M:%S} 之后、评估时间之前："
+        "导出数据无法显示专家是否按时处理，很可能已超时，请先电话核实。不计入扣分与统计。"
+    )
+    st.dataframe(unconfirmed, hide_index=True, key="exp-unconfirmed", column_config=RISK_COLUMNS)
+    download_buttons(unconfirmed, "待核实任务名单", stamp, key="exp-dl-unconfirmed")
 st.caption(
-    f"以规则评估时间 {meta.as_of:%Y-%m-%d %H:%M:%S} 为准：{profile()['risk']['accept_hours_ahead']} 小时内"
+    f"以规则评估时间 {meta.eval_at:%Y-%m-%d %H:%M:%S} 为准：{profile()['risk']['accept_hours_ahead']} 小时内"
     f"到期的响应、{profile()['risk']['complete_workdays_ahead']} 个工作日内到期的办结。"
-    "剩余小时 = 时限 − 评估时间；需按此刻计算请在「总览」页重新计算。"
+    "剩余小时 = 时限 − 评估时间；需按其他时间计算请在「总览」页选择评估时间。"
 )
 if risk.empty:
     st.success("当前没有即将超时的任务。")
 else:
     st.metric("风险任务", num(len(risk)))
-    st.dataframe(
-        risk,
-        hide_index=True,
-        key="exp-risk",
-        column_config={"剩余小时": H1, "时限": DT, "推送时间": DT, "受理时间": DT},
-    )
-    download_buttons(risk, "风险任务名单", meta.as_of.strftime("%Y%m%d%H%M"), key="exp-dl-risk")
+    st.dataframe(risk, hide_index=True, key="exp-risk", column_config=RISK_COLUMNS)
+    download_buttons(risk, "风险任务名单", stamp, key="exp-dl-risk")
 
 # ---- distributions ------------------------------------------------------------------------
 

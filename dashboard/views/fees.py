@@ -13,13 +13,13 @@ import streamlit as st
 from dashboard.charts import counts, monthly_bars, show
 from dashboard.common import literal, mask_frame, need_data, num, page_header, profile, query
 from dashboard.downloads import download_buttons
-from dashboard.filters import as_of_caption, require_marts, sidebar_filters
+from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 
 page_header("劳务费与归档", "专家鉴定劳务费按办结月份逐月发放；申报按月、按病种和鉴定结果归档。")
 if not need_data():
     st.stop()
 require_marts("mart_fees", "mart_archive_by_hospital")
-st.caption(as_of_caption())
+evaluation_caption()
 f = sidebar_filters()
 
 # ---- fees ---------------------------------------------------------------------------------

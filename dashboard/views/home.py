@@ -1,7 +1,8 @@
 """总览 — headline counts of what is loaded, then the period's KPIs and monthly trends.
 
 Every KPI card is the total of a table that opens below it; the rule results come from the marts
-(`pipelines.rules.refresh_marts`), which city roles can recompute here as of now.
+(`pipelines.rules.refresh_marts`), which city roles can recompute here at an evaluation time
+they pick (default: the data cut-off, DATA-CUTOFF).
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ from dashboard.downloads import download_buttons
 from dashboard.filters import (
     VIOLATION_ROWS,
     as_of_caption,
+    eval_time,
     evaluation,
     require_marts,
     sidebar_filters,
+    stale_warning,
     violation_where,
 )
 from pipelines.errors import DataError
+from pipelines.evaltime import warehouse_cutoff
 from pipelines.rules import refresh_marts
 
 page_header(
@@ -69,29 +73,46 @@ def calendar_warning() -> None:
         )
 
 
-def recompute() -> None:
-    """Rebuild the marts as of now; a data problem (e.g. a calendar gap) is shown as is."""
-    now = dt.datetime.now().replace(microsecond=0)
+def recompute(at: dt.datetime | None) -> None:
+    """Rebuild the marts at evaluation time `at` (None: the data cut-off, DATA-CUTOFF); a data
+    problem (e.g. a calendar gap) is shown as is."""
+    label = "数据截止时间" if at is None else f"{at:%Y-%m-%d %H:%M:%S}"
     try:
-        with st.spinner(f"正在按 {now:%Y-%m-%d %H:%M:%S} 重新计算规则结果……"):
-            counts = refresh_marts(con(), now, profile(), commit_guard=gate().committing)
+        with st.spinner(f"正在按评估时间 {label} 重新计算规则结果……"):
+            counts = refresh_marts(con(), at, profile(), commit_guard=gate().committing)
     except DataError as exc:
         st.error(f"重新计算失败：{literal(exc)}")
         return
     st.cache_data.clear()
+    for key in PICKER_KEYS:  # the picker shows the new evaluation time after the rerun
+        st.session_state.pop(key, None)
+    when = eval_time(evaluation())
     st.session_state["home-refreshed"] = (
-        f"已按 {now:%Y-%m-%d %H:%M:%S} 重新计算：任务 {num(counts.get('fct_tasks'))} 项，"
-        f"扣分 {num(counts.get('fct_strikes'))} 次，违规 {num(counts.get('mart_violations'))} 条。"
+        f"已按评估时间 {when.eval_at:%Y-%m-%d %H:%M:%S} 重新计算：任务 "
+        f"{num(counts.get('fct_tasks'))} 项，扣分 {num(counts.get('fct_strikes'))} 次，违规 "
+        f"{num(counts.get('mart_violations'))} 条。"
     )
     st.rerun()
 
 
-def recompute_button(label: str) -> None:
-    if user().perms.run_draws:
-        if st.button(label, key="home-refresh", icon=":material/refresh:"):
-            recompute()
-    else:
+PICKER_KEYS = ("home-eval-date", "home-eval-time")
+
+
+def eval_picker(meta: pd.Series | None) -> None:
+    """City roles pick the evaluation time (default: the marts' one, else the data cut-off) and
+    recompute the marts at it, or reset it to the data cut-off."""
+    if not user().perms.run_draws:
         st.caption("重新计算由市级用户执行。")
+        return
+    shown = eval_time(meta).eval_at if meta is not None else warehouse_cutoff(con())
+    shown = shown or dt.datetime.now().replace(microsecond=0)
+    a, b = st.columns(2)
+    day = a.date_input("评估日期", value=shown.date(), key="home-eval-date")
+    time = b.time_input("评估时间", value=shown.time(), key="home-eval-time", step=60)
+    if st.button("按所选时间计算", key="home-refresh", icon=":material/refresh:"):
+        recompute(dt.datetime.combine(day, time))
+    if st.button("恢复为数据截止时间", key="home-reset", icon=":material/history:"):
+        recompute(None)
 
 
 calendar_warning()
@@ -142,13 +163,14 @@ if msg := st.session_state.pop("home-refreshed", None):
 meta = evaluation()
 if meta is None:
     st.warning("规则结果（时限、扣分、违规、劳务费等）尚未计算，以下指标暂不可用。")
-    recompute_button("计算规则结果（截至当前时间）")
+    eval_picker(None)
     st.stop()
 
 left, right = st.columns([3, 1], vertical_alignment="center")
 left.info(as_of_caption(), icon=":material/schedule:")
+stale_warning()
 with right:
-    recompute_button("按当前时间重新计算")
+    eval_picker(meta)
 if meta.profile != profile().name:
     st.warning(
         f"规则结果按「{literal(meta.profile)}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
@@ -281,7 +303,7 @@ risk = query(
     from mart_at_risk as r
     inner join stg_experts as e using (expert_id)
     inner join stg_hospitals as h on h.hospital_id = r.hospital_id
-    where {w_risk}
+    where {w_risk} and r.status = 'at_risk'
     order by r.deadline, r.task_id
     """,
     p_risk,
@@ -309,7 +331,12 @@ n_pen = int((penalty["考核结果"] == "扣分").sum())
 k[0].metric(f"年终考核扣分医院（{year}年）", num(n_pen), border=True)
 k[1].metric("差一人即扣分医院", num(len(penalty) - n_pen), border=True)
 k[2].metric("规则核查问题", num(vio["n"].sum()), border=True, help="截至规则评估时间仍存在的问题")
-k[3].metric("当前风险任务", num(len(risk)), border=True, help="评估时间起即将超过时限的任务")
+k[3].metric(
+    "当前风险任务",
+    num(len(risk)),
+    border=True,
+    help="评估时间起即将超过时限的任务；不含「待核实」任务（见「专家时效」）",
+)
 
 # ---- the rows behind the cards ------------------------------------------------------------
 

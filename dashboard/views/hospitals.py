@@ -17,7 +17,7 @@ from dashboard.charts import (
 )
 from dashboard.common import literal, mask_frame, need_data, num, page_header, query
 from dashboard.downloads import download_buttons
-from dashboard.filters import as_of_caption, require_marts, sidebar_filters
+from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 
 page_header(
     "医院考核",
@@ -26,7 +26,7 @@ page_header(
 if not need_data():
     st.stop()
 meta = require_marts("mart_hospital_penalty", "fct_strikes")
-st.caption(as_of_caption())
+evaluation_caption()
 f = sidebar_filters(month=False)
 year = f.year or int(meta.as_of.year)
 rate = penalty_rate()

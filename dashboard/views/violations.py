@@ -13,7 +13,7 @@ from dashboard.common import literal, need_data, num, page_header, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import (
     VIOLATION_ROWS,
-    as_of_caption,
+    evaluation_caption,
     require_marts,
     sidebar_filters,
     violation_where,
@@ -23,7 +23,7 @@ page_header("规则核查", "按规则列出截至评估时间发现的问题；
 if not need_data():
     st.stop()
 require_marts("mart_violations", "fct_tasks", "fct_cases")
-st.caption(as_of_caption())
+evaluation_caption()
 f = sidebar_filters()
 names = rule_names()
 w, p = violation_where(f)
