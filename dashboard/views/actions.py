@@ -27,7 +27,7 @@ from dashboard.common import (
 )
 from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
-from dashboard.filters import as_of_caption, require_marts
+from dashboard.filters import evaluation_caption, require_marts
 from pipelines.decisions import (
     ACTION_ZH,
     STATUS_ZH,
@@ -51,7 +51,7 @@ page_header(
 if not need_data():
     st.stop()
 require_marts("mart_action_ledger", "mart_strike_evidence")
-st.caption(as_of_caption())
+evaluation_caption()
 eval_at = query("select coalesce(eval_at, as_of) as t from mart_meta").iloc[0]["t"]
 may_decide = user().perms.run_draws
 
