@@ -23,6 +23,10 @@ PUSHES = [
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    return build_actions_db(tmp_path)
+
+
+def build_actions_db(tmp_path: Path) -> Path:
     """E1 of H1 (金水区) misses four acceptances: sms, notify_hospital, disqualify, after."""
     path = tmp_path / "w.duckdb"
     c = connect(path)
