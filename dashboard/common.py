@@ -192,6 +192,26 @@ def district_filter(hospital_alias: str = "h") -> tuple[str, list]:
     return f"{hospital_alias}.district = ?", [d]
 
 
+OTHER_DISTRICT_CASE = "其他区县病例"
+
+
+def case_id_in_scope(column: str) -> tuple[str, list]:
+    """SQL expression and parameters showing the case id in `column` (a select list item): for a
+    district user, a case submitted by a hospital outside the district (reviewed by one of the
+    district's experts) is shown as 「其他区县病例」 instead of its id; unchanged for city roles."""
+    d = scope_district()
+    if d is None:
+        return column, []
+    return (
+        f"""case when {column} is null or {column} in (
+                select sc.case_id from stg_cases as sc
+                inner join stg_hospitals as sh on sh.hospital_id = sc.hospital_id
+                where sh.district = ?)
+            then {column} else '{OTHER_DISTRICT_CASE}' end""",
+        [d],
+    )
+
+
 def mask_frame(df: pd.DataFrame, full: bool | None = None) -> pd.DataFrame:
     """Mask the personal columns of a frame unless the role allows the full view."""
     if full is None:

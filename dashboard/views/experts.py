@@ -20,6 +20,7 @@ from dashboard.charts import (
 )
 from dashboard.common import (
     TABLE_ROWS,
+    case_id_in_scope,
     literal,
     mask_frame,
     need_data,
@@ -47,12 +48,13 @@ H1 = st.column_config.NumberColumn(format="%.1f")
 
 st.subheader("当前风险任务（每日电话提醒名单）")
 w, p = f.where(specialty="e.specialty")
+case_sql, case_p = case_id_in_scope("r.case_id")
 risk = query(
     f"""
     select r.status, cast(r.hours_left as double) as 剩余小时, r.deadline as 时限,
            r.kind as 类型, r.expert_id as 专家编号, r.expert_name as 姓名,
            r.phone as 联系电话, h.hospital_name as 医院, h.district as 区县,
-           e.specialty as 专科, r.task_id as 任务编号, r.case_id as 申报编号,
+           e.specialty as 专科, r.task_id as 任务编号, {case_sql} as 申报编号,
            r.pushed_at as 推送时间, r.responded_at as 受理时间
     from mart_at_risk as r
     inner join stg_experts as e using (expert_id)
@@ -60,7 +62,7 @@ risk = query(
     where {w}
     order by r.deadline, r.task_id
     """,
-    p,
+    [*case_p, *p],
 )
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
 unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
@@ -284,9 +286,10 @@ else:
             f"{num(len(with_tasks))} 名）；其他专家请输入专家编号。"
         )
     w, p = f.where(at="t.pushed_at")
+    case_sql, case_p = case_id_in_scope("t.case_id")
     tl = query(
         f"""
-        select t.task_id as 任务编号, t.case_id as 申报编号, t.pushed_at as 推送时间,
+        select t.task_id as 任务编号, {case_sql} as 申报编号, t.pushed_at as 推送时间,
                t.accept_deadline as 响应时限, t.responded_at as 响应时间, t.response as 响应,
                t.accept_status as 响应情况, t.complete_deadline as 办结时限,
                t.completed_at as 办结时间, t.complete_status as 办结情况,
@@ -297,7 +300,7 @@ else:
         where t.expert_id = ? and {w}
         order by t.pushed_at, t.task_id
         """,
-        [expert_id, *p],
+        [*case_p, expert_id, *p],
     )
     margins = query(
         f"""
@@ -365,6 +368,7 @@ st.caption(
     "每行一次扣分（按所超时限计入期间），附该专家本年度至此的全部扣分任务与时限，供通知与核对。"
 )
 w, p = f.where(at="s.deadline", specialty="e.specialty")
+case_sql, case_p = case_id_in_scope("s.case_id")
 strikes = query(
     f"""
     with s as (
@@ -389,7 +393,7 @@ strikes = query(
     )
     select s.action, s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
            h.district as 区县, e.specialty as 专科, s.strike_year as 年度, s.strike_no as 年度扣分序号,
-           s.task_id as 任务编号, s.case_id as 申报编号, s.kind as 超时类型,
+           s.task_id as 任务编号, {case_sql} as 申报编号, s.kind as 超时类型,
            s.deadline as 时限, s.pushed_at as 推送时间,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
@@ -401,7 +405,7 @@ strikes = query(
     inner join history as hi using (task_id)
     order by s.deadline, s.task_id
     """,
-    p,
+    [*p, *case_p],
 )
 strikes = mask_frame(strikes.assign(超时类型=strikes["超时类型"].map(kinds)))
 LISTS = {"sms": "短信通知名单", "notify_hospital": "通报医院名单", "disqualify": "取消资格名单"}

@@ -15,7 +15,15 @@ from dashboard.charts import (
     ratio_bars,
     show,
 )
-from dashboard.common import literal, mask_frame, need_data, num, page_header, query
+from dashboard.common import (
+    case_id_in_scope,
+    literal,
+    mask_frame,
+    need_data,
+    num,
+    page_header,
+    query,
+)
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 
@@ -118,13 +126,14 @@ hospital_id = st.selectbox(
     key="hosp-evidence",
 )
 w, p = f.where(specialty="e.specialty")
+case_sql, case_p = case_id_in_scope("s.case_id")
 evidence = query(
     f"""
     select q.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
            q.disqualified_at as 取消资格时间,
            case q.source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
            s.strike_no as 年度扣分序号, s.action as 处理措施, s.task_id as 任务编号,
-           s.case_id as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
+           {case_sql} as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
            round(s.late_seconds / 3600.0, 1) as "超时（小时）"
@@ -142,7 +151,7 @@ evidence = query(
         and {w}
     order by q.disqualified_at, q.expert_id, s.strike_no
     """,
-    [hospital_id, year, year, *p],
+    [*case_p, hospital_id, year, year, *p],
 )
 evidence = mask_frame(
     evidence.assign(

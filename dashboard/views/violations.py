@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import count_bars, counts, rule_names, show
-from dashboard.common import literal, need_data, num, page_header, query
+from dashboard.common import case_id_in_scope, literal, need_data, num, page_header, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import (
     VIOLATION_ROWS,
@@ -77,9 +77,10 @@ rule = st.selectbox(
     format_func=lambda r: f"{r} {names.get(r, r)}",
     key="vio-rule",
 )
+case_sql, case_p = case_id_in_scope("v.case_id")
 rows = query(
     f"""
-    select v.rule_id as 规则编号, v.detail as 问题说明, v.case_id as 申报编号,
+    select v.rule_id as 规则编号, v.detail as 问题说明, {case_sql} as 申报编号,
            v.task_id as 任务编号, v.expert_id as 专家编号, h.hospital_name as 医院,
            h.district as 区县, coalesce(t.pushed_at, c.submitted_at) as 发生时间,
            v.hospital_id as 医院编号
@@ -87,7 +88,7 @@ rows = query(
     where v.rule_id = ? and {w}
     order by 发生时间 nulls last, v.case_id, v.task_id, v.expert_id
     """,
-    [rule, *p],
+    [*case_p, rule, *p],
 )
 # a rule about cases has no task or expert: leave out the columns it never fills
 rows = rows.drop(columns=[c for c in ("任务编号", "专家编号", "申报编号") if rows[c].isna().all()])

@@ -1,0 +1,155 @@
+"""A district user's experts also review other districts' cases: on 专家时效, 医院考核 and 规则核查
+(grids and downloads) those cases' ids are shown as 「其他区县病例」 (issue 15, item 4); city
+users see every id.
+
+The generated city has such tasks, strikes and breaches; one hospital whose disqualified expert
+struck on other districts' cases is moved into the district so that 医院考核's evidence has some.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from test_pages_monitoring import AS_OF, DISTRICT, all_time, build_db, frame, sql
+
+import dashboard.downloads
+
+from apptest_util import open_page
+
+OTHER_DISTRICT_CASE = "其他区县病例"
+
+# cases whose submitting hospital is outside the district
+FOREIGN = """
+    select sc.case_id from stg_cases as sc
+    inner join stg_hospitals as ch on ch.hospital_id = sc.hospital_id
+    where ch.district <> ?
+"""
+# rows of `t` (with hospital_id, case_id) in the district that name a foreign case
+IN_DISTRICT_FOREIGN = """
+    select x.* from {t} as x
+    inner join stg_hospitals as h on h.hospital_id = x.hospital_id
+    where h.district = ? and x.case_id in ({foreign})
+"""
+
+
+def _rows(db: Path, table: str) -> pd.DataFrame:
+    return sql(db, IN_DISTRICT_FOREIGN.format(t=table, foreign=FOREIGN), [DISTRICT, DISTRICT])
+
+
+def _struck_elsewhere(db: Path) -> str:
+    """The first hospital with an expert disqualified in the evaluation year after striking on
+    another district's case."""
+    return sql(
+        db,
+        f"""
+        select e.hospital_id from fct_disqualifications as q
+        inner join stg_experts as e using (expert_id)
+        inner join fct_strikes as s
+            on s.expert_id = q.expert_id and s.strike_year = year(q.disqualified_at)
+        where year(q.disqualified_at) = ? and s.case_id in ({FOREIGN})
+        order by e.hospital_id limit 1
+        """,
+        [AS_OF.year, DISTRICT],
+    ).iloc[0, 0]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    path = build_db(tmp_path_factory.mktemp("case-ids"))
+    hospital = _struck_elsewhere(path)
+    c = duckdb.connect(str(path))
+    c.execute("update stg_hospitals set district = ? where hospital_id = ?", [DISTRICT, hospital])
+    c.close()
+    assert _struck_elsewhere(path) == hospital  # its expert struck on other districts' cases
+    return path
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, pd.DataFrame]:
+    """The frames every download button of the page is given, by what they are called."""
+    got: dict[str, pd.DataFrame] = {}
+    real = dashboard.downloads.download_buttons
+
+    def record(df, what, *args, **kwargs):
+        got[what] = df
+        return real(df, what, *args, **kwargs)
+
+    monkeypatch.setattr(dashboard.downloads, "download_buttons", record)
+    return got
+
+
+def _case_columns(at, downloads) -> list[pd.Series]:
+    frames = [df.value for df in at.dataframe] + list(downloads.values())
+    return [df["申报编号"] for df in frames if "申报编号" in df.columns]
+
+
+def _shown(at, downloads) -> set:
+    return {v for col in _case_columns(at, downloads) for v in col.dropna()}
+
+
+def _foreign(db: Path) -> set[str]:
+    return set(sql(db, FOREIGN, [DISTRICT]).case_id)
+
+
+def _experts_page(db, role):
+    at = all_time(open_page(db, "experts", role))
+    expert = _rows(db, "fct_tasks").expert_id.min()
+    at.text_input(key="exp-timeline-id").set_value(expert).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _hospitals_page(db, role):
+    at = open_page(db, "hospitals", role)
+    at.selectbox(key="hosp-evidence").set_value(_struck_elsewhere(db)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _violations_page(db, role):
+    at = all_time(open_page(db, "violations", role))
+    at.selectbox(key="vio-rule").set_value(_rows(db, "mart_violations").rule_id.min()).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+PAGES = {"experts": _experts_page, "hospitals": _hospitals_page, "violations": _violations_page}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_district_user_sees_no_other_districts_case_id(db, downloads, page):
+    at = PAGES[page](db, "区县监管")
+    shown = _shown(at, downloads)
+    assert OTHER_DISTRICT_CASE in shown, "the page must show a task on another district's case"
+    assert not shown & _foreign(db), sorted(shown & _foreign(db))[:5]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_city_user_still_sees_every_case_id(db, downloads, page):
+    at = PAGES[page](db, "市级监管")
+    shown = _shown(at, downloads)
+    assert OTHER_DISTRICT_CASE not in shown
+    assert shown & _foreign(db)
+
+
+def test_the_rule_rows_mark_exactly_the_other_districts_cases(db, downloads):
+    at = _violations_page(db, "区县监管")
+    rule = at.selectbox(key="vio-rule").value
+    expected = sql(
+        db,
+        f"""
+        select case when ch.district = ? then v.case_id else '{OTHER_DISTRICT_CASE}' end as id
+        from mart_violations as v
+        inner join stg_hospitals as h on h.hospital_id = v.hospital_id
+        inner join stg_cases as sc on sc.case_id = v.case_id
+        inner join stg_hospitals as ch on ch.hospital_id = sc.hospital_id
+        where h.district = ? and v.rule_id = ?
+        """,
+        [DISTRICT, DISTRICT, rule],
+    ).id
+    assert OTHER_DISTRICT_CASE in set(expected)
+    for rows in (downloads[f"规则核查_{rule}"], frame(at, "规则编号", "问题说明")):
+        assert sorted(rows["申报编号"]) == sorted(expected)
