@@ -116,6 +116,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
             supervisor=args.supervisor,
         )
         write_csv(args.out, SPOT_CHECK_COLUMNS, spot_check_rows(res.picks))
+        print(res.draw_id)
         if args.population_out:
             write_population(con, res.draw_id, args.population_out)
         if args.list_out:
@@ -316,6 +317,24 @@ def cmd_findings_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_appraise(args: argparse.Namespace) -> int:
+    """What a spot check tells: per hospital and for all (row ALL) the improper rate, the projected
+    improper approvals and 估算风险金额 with their intervals, from the latest findings of a draw.
+
+    Example: python -m pipelines appraise --draw SC-20261005-000002 --confidence 90% --out 估计.csv
+    """
+    from pipelines.draws.appraise import COLUMNS, appraise, headline
+
+    con = connect(args.db, read_only=True)
+    try:
+        result = appraise(con, args.draw, args.confidence)
+    finally:
+        con.close()
+    write_csv(args.out, COLUMNS, [e.row() for e in result.rows])
+    _say(f"{headline(result)} → {args.out}")
+    return 0
+
+
 def cmd_draw_replace(args: argparse.Namespace) -> int:
     """Replace a drawn expert or case that cannot serve by the next-ranked eligible candidate.
 
@@ -444,6 +463,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--draw", required=True, help="抽查记录编号，如 SC-20261005-000002")
     p.add_argument("--summary-out", default=None, help="另存各医院抽查汇总 CSV")
     _people(p)
+
+    p = _verb(sub, common, "appraise", "抽查结论推断总体（区间估计）", cmd_appraise)
+    p.add_argument("--draw", required=True, help="抽查记录编号（SC-… 或 RC-…）")
+    p.add_argument("--confidence", default=None, help="置信度，如 0.90 或 90%%（默认 90%%）")
+    p.add_argument("--out", required=True, help="输出 CSV")
 
     p = _verb(sub, common, "draw-replace", "替补不能参加的入选者", cmd_draw_replace)
     p.add_argument("--draw", required=True, help="抽取记录编号")
