@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 import random
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from scipy import stats
 from test_draw_support import run_cli, spot_check_world
 
-from pipelines.config import load_profile
+from pipelines.config import ROOT, load_profile
 from pipelines.draws import import_findings, replace, spot_check
 from pipelines.draws.appraise import (
     COLUMNS,
@@ -248,3 +252,77 @@ def test_appraise_refuses_what_is_not_a_random_case_draw(con, drawn, db_path, tm
     assert code == 2 and "不是随机病例抽查" in err
     code, _, err = run_cli(["appraise", "--db", str(db_path), "--draw", "SC-1", *out], capsys)
     assert code == 1 and "SC-1 不存在" in err
+
+
+# --- sample size for a precision (plan-sample, spot-check --expected-rate, the verifier) ---
+
+PLAN = ["--expected-rate", "50%", "--half-width", "0.1", "--confidence", "0.9"]
+
+
+def test_plan_sample_by_hand(con, db_path, tmp_path, capsys):
+    # z = 1.6449, n0 = z²·.25/.01 = 67.64; N = 31: ceil(67.64 / (1 + 66.64/31)) = ceil(21.47) = 22;
+    # N = 11: ceil(9.58) = 10; N = 1: never above N → 1
+    spot_check_world(con)
+    con.close()
+    out = tmp_path / "n.csv"
+    argv = ["plan-sample", "--db", str(db_path), "--from", "2026-05-01", "--to", "2026-05-31"]
+    code, _, err = run_cli([*argv, *PLAN, "--out", str(out)], capsys)
+    assert code == 0, err
+    assert out.read_text() == "hospital_id,frame_n,n\nH01,11,10\nH02,31,22\nH03,31,22\nH04,1,1\n"
+    # a loose plan: n0 = 3.21 gives 3 for N = 31, below the 10% floor ceil(3.1) = 4
+    loose = ["--expected-rate", "0.05", "--half-width", "0.2"]
+    code, _, err = run_cli([*argv, *loose, "--out", str(out)], capsys)
+    assert code == 0, err
+    assert out.read_text() == "hospital_id,frame_n,n\nH01,11,3\nH02,31,4\nH03,31,4\nH04,1,1\n"
+
+
+def test_plan_sample_refuses_a_rate_of_one(con, db_path, tmp_path, capsys):
+    con.close()
+    argv = ["plan-sample", "--db", str(db_path), "--from", "2026-05-01", "--to", "2026-05-31"]
+    bad = ["--expected-rate", "100%", "--half-width", "0.1", "--out", str(tmp_path / "n.csv")]
+    code, _, err = run_cli([*argv, *bad], capsys)
+    assert code == 2 and "预期不合格率" in err
+
+
+def test_spot_check_sized_for_a_precision_is_recorded_and_verifiable(
+    con, db_path, tmp_path, capsys
+):
+    spot_check_world(con)
+    con.close()
+    out, population = tmp_path / "spot.csv", tmp_path / "pop.csv"
+    argv = ["spot-check", "--db", str(db_path), "--from", "2026-05-01", "--to", "2026-05-31"]
+    argv += ["--seed", "7", "--out", str(out), "--population-out", str(population), *PLAN]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    draw_id = stdout.strip()
+    assert draw_id.startswith("SC-") and draw_id in err and "预期不合格率 50%" in err
+    con = duckdb.connect(str(db_path))
+    params = json.loads(
+        con.execute("select parameters from draw_log where draw_id = ?", [draw_id]).fetchone()[0]
+    )
+    con.close()
+    assert params["k"] == {"H01": 10, "H02": 22, "H03": 22, "H04": 1}
+    assert params["precision"] == {
+        "expected_rate": "0.5",
+        "half_width": "0.1",
+        "confidence": "0.9",
+        "min_rate": "0.10",
+    }
+    assert "rate" not in params
+    assert run_cli(["verify-log", "--db", str(db_path)], capsys)[0] == 0
+    tool = [sys.executable, "-I", str(ROOT / "tools" / "verify_draw.py"), "--seed", "7"]
+    tool += ["--population", str(population), "--result", str(out)]
+    plan = ["--expected-rate", "0.5", "--half-width", "0.1", "--confidence", "0.9"]
+    ok = subprocess.run([*tool, *plan], capture_output=True, text=True, cwd=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.endswith("OK\n"), ok.stdout + ok.stderr
+    plan[3] = "0.11"  # another half-width gives other k
+    bad = subprocess.run([*tool, *plan], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1 and "MISMATCH" in bad.stdout
+
+
+def test_rate_and_precision_together_are_refused(con, db_path, tmp_path, capsys):
+    con.close()
+    argv = ["spot-check", "--db", str(db_path), "--from", "2026-05-01", "--to", "2026-05-31"]
+    argv += ["--seed", "7", "--out", str(tmp_path / "s.csv"), "--rate", "10%", *PLAN]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2 and "只能选一种" in err

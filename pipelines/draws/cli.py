@@ -12,7 +12,6 @@ import datetime as dt
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 
 import duckdb
 
@@ -23,8 +22,9 @@ from pipelines.draws.engine import DrawResult, population_table, replace
 from pipelines.draws.experts import draw_experts
 from pipelines.draws.findings import findings_summary, import_findings, write_retrieval_list
 from pipelines.draws.keys import Pick
+from pipelines.draws.plan import Precision, plan_sample
 from pipelines.draws.review import appeal_panel, parse_quarter, review_plan, review_step
-from pipelines.draws.spotcheck import percent, spot_check
+from pipelines.draws.spotcheck import rule_text, spot_check
 from pipelines.draws.verify import verify_log
 from pipelines.errors import UsageError
 from pipelines.output import write_csv
@@ -102,6 +102,9 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     """
     profile = load_profile(args.profile)
     rate = args.rate if args.rate is not None else str(profile["spot_check"]["default_rate"])
+    precision = _precision(args, profile, required=False)
+    if precision is not None and args.rate is not None:
+        raise UsageError("--rate 与 --expected-rate/--half-width 只能选一种")
     d1, d2 = _date(args.date_from, "--from"), _date(args.date_to, "--to")
     con = connect(args.db)
     try:
@@ -114,6 +117,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
             profile,
             operator=args.operator,
             supervisor=args.supervisor,
+            precision=precision,
         )
         write_csv(args.out, SPOT_CHECK_COLUMNS, spot_check_rows(res.picks))
         print(res.draw_id)
@@ -128,10 +132,49 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     params = res.record.params()
     _say(
         f"抽查完成：{d1} 至 {d2} 鉴定通过 {n:,} 件（名单摘要 {res.record.population_digest}），"
-        f"比例 {percent(Decimal(params['rate']))}，{len(params['k'])} 家医院共抽取 {k:,} 件"
+        f"{rule_text(params)}，{len(params['k'])} 家医院共抽取 {k:,} 件"
         f"（{share}），记录 {res.draw_id} → {args.out}"
     )
     return 0
+
+
+def _precision(args: argparse.Namespace, profile, required: bool) -> Precision | None:
+    """The precision plan of --expected-rate / --half-width / --confidence (both or neither)."""
+    given = [args.expected_rate is not None, args.half_width is not None]
+    if not any(given) and not required:
+        return None
+    if not all(given):
+        raise UsageError("按精度确定样本量须同时给出 --expected-rate 与 --half-width")
+    return Precision.parse(args.expected_rate, args.half_width, args.confidence, profile)
+
+
+def cmd_plan_sample(args: argparse.Namespace) -> int:
+    """Sample size per hospital for a precision: expected rate, half-width, confidence → n,
+    never below the ZZ-SPOTCHECK minimum nor above the hospital's approved cases.
+
+    Example: python -m pipelines plan-sample --from 2026-07-01 --to 2026-09-30 \
+        --expected-rate 5% --half-width 5% --confidence 90% --out 样本量.csv
+    """
+    profile = load_profile(args.profile)
+    precision = _precision(args, profile, required=True)
+    d1, d2 = _date(args.date_from, "--from"), _date(args.date_to, "--to")
+    con = connect(args.db, read_only=True)
+    try:
+        rows = plan_sample(con, d1, d2, precision)
+    finally:
+        con.close()
+    write_csv(args.out, ["hospital_id", "frame_n", "n"], rows)
+    total, frame = sum(r[2] for r in rows), sum(r[1] for r in rows)
+    _say(
+        f"{precision.describe()}；{len(rows)} 家医院鉴定通过 {frame:,} 件，应抽 {total:,} 件 → {args.out}"
+    )
+    return 0
+
+
+def _precision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expected-rate", default=None, help="预期不合格率，如 0.05 或 5%%")
+    p.add_argument("--half-width", default=None, help="允许误差（区间半宽），如 0.05 或 5%%")
+    p.add_argument("--confidence", default=None, help="置信度（默认 90%%）")
 
 
 def cmd_draw_experts(args: argparse.Namespace) -> int:
@@ -427,7 +470,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--out", required=True, help="输出 CSV")
     p.add_argument("--population-out", default=None, help="另存公示用候选名单 CSV")
     p.add_argument("--list-out", default=None, help="另存调阅清单（.xlsx 或 .csv）")
+    _precision_options(p)
     _people(p)
+
+    p = _verb(sub, common, "plan-sample", "按精度计算各医院抽查样本量", cmd_plan_sample)
+    p.add_argument("--from", dest="date_from", required=True, help="办结日期起 YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="办结日期止 YYYY-MM-DD（含）")
+    _precision_options(p)
+    p.add_argument("--out", required=True, help="输出 CSV")
 
     p = _verb(sub, common, "draw-experts", "随机抽取专家", cmd_draw_experts)
     p.add_argument("--specialty", required=True, help="专业（与病种目录一致）")

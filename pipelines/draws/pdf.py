@@ -24,7 +24,7 @@ from fpdf.enums import WrapMode, XPos, YPos
 from pipelines.config import load_profile
 from pipelines.draws import log
 from pipelines.draws.engine import DrawState, current_state
-from pipelines.draws.spotcheck import percent
+from pipelines.draws.spotcheck import percent, rule_text
 from pipelines.errors import DataError
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
@@ -181,6 +181,8 @@ def _rule_lines(params: dict[str, Any]) -> list[tuple[str, str]]:
     if params.get("rate"):
         rate = percent(Decimal(params["rate"]))
         out.append(("抽取比例", f"{rate}（每层 ceil({rate} × 层内人数)，精确小数计算）"))
+    if params.get("precision"):
+        out.append(("样本量", rule_text(params)))
     if params.get("n"):
         out.append(("抽取人数", str(params["n"])))
     if params.get("avoid_hospitals"):
