@@ -326,3 +326,21 @@ def test_rate_and_precision_together_are_refused(con, db_path, tmp_path, capsys)
     argv += ["--seed", "7", "--out", str(tmp_path / "s.csv"), "--rate", "10%", *PLAN]
     code, _, err = run_cli(argv, capsys)
     assert code == 2 and "只能选一种" in err
+
+
+def test_the_pdf_record_ends_with_the_estimates_and_the_formulas(con, drawn, tmp_path):
+    from test_draw_pdf import needs_poppler, text_of
+
+    if needs_poppler.args[0]:
+        pytest.skip("poppler-utils missing")
+    from pipelines.draws import record_pdf
+
+    draw_id, picks = drawn
+    before = text_of(record_pdf(con, draw_id, tmp_path / "before.pdf", public=True))
+    assert "抽查推断" not in before  # no findings, no appendix
+    h2 = picks["H02"]
+    fill(con, tmp_path, draw_id, [f"{h2[0]},不合格,100,", f"{h2[1]},合格,,"])
+    text = text_of(record_pdf(con, draw_id, tmp_path / "r.pdf", public=True))
+    assert "附录：抽查推断" in text and "以 90% 的把握" in text
+    assert "BetaInv((1−C)/2; x, n−x+1)" in text.replace("\n", "")
+    assert "50.0%（2.5%–97.5%）" in text  # H02: x = 1 of 2, Clopper–Pearson at 90%

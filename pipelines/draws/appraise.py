@@ -49,6 +49,19 @@ COLUMNS = [
     "yuan_high",
 ]
 RATE_COLUMNS = ("rate", "rate_low", "rate_high")
+FORMULAS = (
+    "N_h：医院 h 期间内鉴定通过件数（冻结名单）；n_h：已录入抽查结论的随机抽中件数（未录入的不计入）；"
+    "x_h：其中不合格件数；y_hi：抽中病例 i 的追回金额（合格为 0）；C：置信度（默认 90%）；"
+    "z：标准正态分布 (1+C)/2 分位数（90% 时 z = 1.644854）。",
+    "各医院不合格率 p_h = x_h / n_h，精确（Clopper–Pearson）区间：下限 = BetaInv((1−C)/2; x, n−x+1)"
+    "（x = 0 时为 0），上限 = BetaInv((1+C)/2; x+1, n−x)（x = n 时为 1）。"
+    "各医院估算不合格件数 = N_h × p_h，区间 = N_h × 上述上下限（下限不低于 x_h）。",
+    "总体估算不合格件数 T = Σ N_h·x_h/n_h，方差 V = Σ N_h²·(1 − n_h/N_h)·p_h(1−p_h)/(n_h − 1)"
+    "（仅 n_h ≥ 2 的医院），区间 T ± z·√V，下限不低于 Σ x_h；总体不合格率 = T / ΣN_h。",
+    "估算风险金额 Y = Σ N_h·ybar_h（ybar_h = Σ_i y_hi / n_h，抽中病例追回金额的均值），方差 Σ N_h²·(1 − n_h/N_h)·s_h²/n_h（s_h² 为样本方差，除以 n_h − 1），"
+    "区间 Y ± z·√V，下限不低于已发现金额 Σ y_hi。追回仍逐案进行，估算金额仅反映风险规模。",
+    "尚无抽查结论的医院单列说明，不纳入总体估计；明察暗访等定向抽取的病例不参与估计。",
+)
 
 
 def parse_confidence(text: str | Decimal | None) -> Decimal:
@@ -166,6 +179,18 @@ class Appraisal:
     @property
     def unchecked_n(self) -> int:
         return sum(s.unchecked_n for s in self.strata)
+
+    def restricted(self, hospital_ids: set[str] | None) -> Appraisal:
+        """The same estimates over some hospitals only (a district's): its own population row."""
+        if hospital_ids is None:
+            return self
+        strata = [s for s in self.strata if s.hospital_id in hospital_ids]
+        return dataclasses.replace(
+            self,
+            strata=strata,
+            hospitals=[e for e in self.hospitals if e.hospital_id in hospital_ids],
+            total=population_estimate(strata, z_value(self.confidence)),
+        )
 
     @property
     def empty(self) -> list[Stratum]:

@@ -277,7 +277,43 @@ def _render(
                 new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
             )
+    if rec.kind in ("spot_check", "review_cases"):
+        _appraisal_appendix(con, w, rec)
     return pdf
+
+
+def _appraisal_appendix(con: duckdb.DuckDBPyConnection, w: _Writer, rec: log.DrawRecord) -> None:
+    """附录: the estimates at 90% from the latest findings, and the formula sheet to recompute them."""
+    from pipelines.draws.appraise import FORMULAS, appraise, headline
+
+    a = appraise(con, rec.draw_id)
+    if a.total.checked_n == 0:
+        return
+    w.pdf.add_page()
+    w.heading("附录：抽查推断（以已录入的抽查结论估计全部鉴定通过病例）")
+    w.para(headline(a))
+
+    def pct(v: float | None) -> str:
+        return "" if v is None else f"{v:.1%}"
+
+    def amount(v: float | None) -> str:
+        return "" if v is None else f"{v:,.0f}"
+
+    rows = [
+        [e.hospital_id, e.frame_n, e.checked_n, e.improper_n,
+         f"{pct(e.rate)}（{pct(e.rate_low)}–{pct(e.rate_high)}）" if e.rate is not None else "",
+         f"{amount(e.projected_improper)}（{amount(e.projected_low)}–{amount(e.projected_high)}）"
+         if e.projected_improper is not None else "",
+         f"{e.found_yuan:,.2f}",
+         f"{amount(e.projected_yuan)}（{amount(e.yuan_low)}–{amount(e.yuan_high)}）"
+         if e.projected_yuan is not None else ""]
+        for e in a.rows
+    ]  # fmt: skip
+    head = ["医院", "鉴定通过", "已核查", "不合格", "不合格率（区间）", "估算不合格件数（区间）"]
+    w.table([*head, "已发现金额", "估算风险金额（区间）"], rows, (16, 15, 13, 13, 37, 30, 22, 34))
+    w.heading("计算公式")
+    for line in FORMULAS:
+        w.para("· " + line)
 
 
 def _draw_sections(
