@@ -71,12 +71,13 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
         return
     st.info(headline(a))
     df = estimate_frame(a)
-    st.dataframe(df, hide_index=True, key=f"{key}-table", column_config=_column_config())
     shown = df[(df["医院编码"] != "ALL") & (df["已核查"] > 0)].copy()
     shown["医院"] = shown["医院名称"].fillna(shown["医院编码"])
     title = f"各医院不合格率及其 {label} 置信区间（精确法）"
-    fig = charts.intervals(shown, "医院", "不合格率", "不合格率下限", "不合格率上限", title)
-    charts.show(fig, key=f"{key}-chart")
+    with st.container(key=f"{key}-box"):
+        st.dataframe(df, hide_index=True, key=f"{key}-table", column_config=_column_config())
+        fig = charts.intervals(shown, "医院", "不合格率", "不合格率下限", "不合格率上限", title)
+        charts.show(fig, key=f"{key}-chart")
     download_buttons(df, "抽查推断", period, key=f"{key}-dl")
     with st.expander("计算公式（任何人可凭公开的抽查结果复算）"):
         for line in FORMULAS:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from scipy import stats
 
 from pipelines.draws import log
-from pipelines.draws.findings import FINDING_KINDS, _query
+from pipelines.draws.findings import _query
 from pipelines.draws.keys import parse_rate
 from pipelines.draws.spotcheck import percent
 from pipelines.errors import UsageError
@@ -262,7 +262,7 @@ def strata_sums(
 ) -> tuple[log.DrawRecord, list[Stratum]]:
     """The draw record and its per-hospital sums (frame from the frozen sizes, latest findings)."""
     rec = log.get_record(con, draw_id)
-    if rec.kind not in FINDING_KINDS:
+    if rec.kind not in ("spot_check", "review_cases"):
         raise UsageError(
             f"记录 {draw_id} 是{log.KIND_LABEL.get(rec.kind, rec.kind)}，不是随机病例抽查，不能据此估计"
         )

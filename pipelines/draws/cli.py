@@ -378,6 +378,47 @@ def cmd_appraise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targeted(args: argparse.Namespace) -> int:
+    """明察暗访: record the n highest-risk approved cases of a random draw's period that it did not
+    pick, each with its risk score and reason (pipelines/draws/targeted.py documents the score).
+    They are their own record (TP-…), shown apart and never part of the estimates (appraise).
+
+    Output columns: rank, case_id, hospital_id, score, reason — sorted by rank.
+
+    Example: python -m pipelines targeted --draw SC-20261005-000002 --n 20 --out 明察暗访.csv
+    """
+    from pipelines.draws.targeted import score_text, targeted_picks
+
+    con = connect(args.db)
+    try:
+        rec = targeted_picks(
+            con,
+            args.draw,
+            args.n,
+            operator=args.operator,
+            supervisor=args.supervisor,
+            fast_minutes=args.fast_minutes,
+            peer_margin=args.peer_margin,
+            min_reviews=args.min_reviews,
+        )
+        if args.list_out:
+            write_retrieval_list(con, rec.draw_id, args.list_out)
+    finally:
+        con.close()
+    params = rec.params()
+    rows = [
+        [i, s["case_id"], s["hospital_id"], s["score"], s["reason"]]
+        for i, s in enumerate(params["scores"], start=1)
+    ]
+    write_csv(args.out, ["rank", "case_id", "hospital_id", "score", "reason"], rows)
+    print(rec.draw_id)
+    _say(
+        f"明察暗访：{score_text(params)}；候选 {params['candidates']:,} 件，选取 {len(rows)} 件，"
+        f"记录 {rec.draw_id}（不参与抽查推断）→ {args.out}"
+    )
+    return 0
+
+
 def cmd_draw_replace(args: argparse.Namespace) -> int:
     """Replace a drawn expert or case that cannot serve by the next-ranked eligible candidate.
 
@@ -518,6 +559,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--draw", required=True, help="抽查记录编号（SC-… 或 RC-…）")
     p.add_argument("--confidence", default=None, help="置信度，如 0.90 或 90%%（默认 90%%）")
     p.add_argument("--out", required=True, help="输出 CSV")
+
+    p = _verb(sub, common, "targeted", "明察暗访：按风险定向抽取（不参与推断）", cmd_targeted)
+    p.add_argument("--draw", required=True, help="所附的随机抽查记录编号（SC-… 或 RC-…）")
+    p.add_argument("--n", type=int, required=True, help="定向抽取件数")
+    p.add_argument(
+        "--fast-minutes", type=int, default=None, help="受理后多少分钟内办结算过快（默认 10）"
+    )
+    p.add_argument("--peer-margin", default=None, help="通过率高于同专业多少算偏高（默认 0.15）")
+    p.add_argument("--min-reviews", type=int, default=None, help="计算通过率的最少件数（默认 10）")
+    p.add_argument("--out", required=True, help="输出 CSV")
+    p.add_argument("--list-out", default=None, help="另存调阅清单（.xlsx 或 .csv）")
+    _people(p)
 
     p = _verb(sub, common, "draw-replace", "替补不能参加的入选者", cmd_draw_replace)
     p.add_argument("--draw", required=True, help="抽取记录编号")

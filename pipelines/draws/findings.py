@@ -32,7 +32,7 @@ HEADERS = {
     "recover_yuan": ("追回金额", "追回金额（元）", "追回金额(元)", "recover_yuan"),
     "note": ("备注", "note"),
 }
-FINDING_KINDS = ("spot_check", "review_cases")
+FINDING_KINDS = ("spot_check", "review_cases", "targeted")
 _MONEY_NOISE = re.compile(r"[,，\s¥￥元]")
 
 

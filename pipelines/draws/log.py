@@ -36,6 +36,7 @@ KIND_PREFIX = {
     "review_experts": "RE",
     "appeal_panel": "AP",
     "replacement": "RP",
+    "targeted": "TP",
 }
 DRAW_KINDS = ("spot_check", "expert_draw", "review_cases", "review_experts", "appeal_panel")
 KIND_LABEL = {
@@ -46,6 +47,7 @@ KIND_LABEL = {
     "review_experts": "季度复核专家抽取 (TY-REVIEW)",
     "appeal_panel": "申诉二次复核专家抽取 (TY-REVIEW)",
     "replacement": "替补",
+    "targeted": "明察暗访定向抽取（不参与推断）",
 }
 COLUMNS = (
     "record_no",

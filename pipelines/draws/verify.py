@@ -29,6 +29,7 @@ from pipelines.draws.keys import (
 from pipelines.draws.log import DrawRecord
 from pipelines.draws.plan import Precision
 from pipelines.draws.review import replan
+from pipelines.draws.targeted import check_targeted
 from pipelines.errors import UsageError
 
 
@@ -128,6 +129,8 @@ def _content_problem(
         return _check_frozen(rec)
     if rec.kind not in log.KIND_PREFIX:
         return f"未知的记录类型 {rec.kind}"
+    if rec.kind == "targeted":
+        return check_targeted(rec, by_id)
     frozen = by_id.get(rec.frozen_id or "")
     if frozen is None or frozen.kind != "population_frozen":
         return f"引用的冻结名单 {rec.frozen_id} 不存在或在本记录之后"
