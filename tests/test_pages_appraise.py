@@ -98,3 +98,35 @@ def test_a_draw_sized_for_a_precision_from_the_page(db):
     assert list(coverage["抽取件数"]) == [plan.n(n) for n in coverage["鉴定通过件数"]]
     assert set(coverage["达到比例"]) == {"是"}
     assert any("预期不合格率 20%" in c.value for c in at.caption)
+
+
+def test_targeted_picks_on_the_page_are_shown_apart(db, tmp_path):
+    from pipelines.draws.targeted import targeted_picks
+
+    draw_id = with_findings(db, tmp_path)
+    c = connect(db)  # the demo data has no risk signal in Q3: make seven reviews 3 minutes long
+    c.execute(
+        "update stg_tasks set completed_at = responded_at + interval 3 minute where task_id in ("
+        " select t.task_id from stg_tasks t join stg_cases c using (case_id)"
+        " where c.outcome = '符合' and t.verdict = '符合'"
+        " and cast(c.decided_at as date) between '2026-07-01' and '2026-09-30'"
+        " order by t.task_id limit 7)"
+    )
+    c.close()
+    twin = tmp_path / "twin.duckdb"
+    shutil.copy(db, twin)
+    c = connect(twin)
+    want = targeted_picks(c, draw_id, 5).params()["scores"]
+    before = appraise(c, draw_id).total
+    c.close()
+    at = open_page(db, "spot_check")
+    at.radio(key="sc-mode").set_value("查看已有抽查").run()
+    at.number_input(key="sc-tp-n").set_value(5).run()
+    at.button(key="sc-tp-go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = next(df.value for df in at.dataframe if "风险分" in df.value.columns)
+    assert list(zip(shown["申报编号"], shown["风险分"], shown["理由"], strict=True)) == [
+        (s["case_id"], s["score"], s["reason"]) for s in want
+    ]
+    table = next(df.value for df in at.dataframe if "估算不合格件数" in df.value.columns)
+    assert table["已核查"].iloc[-1] == before.checked_n  # the estimates are unchanged

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.appraise_view import estimates_section
+from dashboard.appraise_view import estimates_section, targeted_section
 from dashboard.common import con, mask_frame, need_data, num, page_header, profile, query, user
 from dashboard.downloads import download_buttons
 from pipelines.draws import (
@@ -444,6 +444,7 @@ def result(draw_id: str) -> None:
     st.markdown("#### 各医院抽查结论汇总")
     summary(draw_id, period)
     estimates_section(draw_id, period, key="sc-est")
+    targeted_section(draw_id, period, key="sc-tp")
 
 
 def existing() -> None:
