@@ -136,3 +136,17 @@ def test_targeted_cli(con, drawn, db_path, tmp_path, capsys):
     assert [(r["rank"], r["case_id"], r["score"]) for r in rows] == [
         (str(i), c, str(s)) for i, (c, s) in enumerate(want, start=1)
     ]
+
+
+def test_the_targeted_record_prints_as_a_pdf_with_scores(con, drawn, tmp_path):
+    from test_draw_pdf import needs_poppler, text_of
+
+    if needs_poppler.args[0]:
+        pytest.skip("poppler-utils missing")
+    from pipelines.draws import record_pdf
+
+    draw_id, _ = drawn
+    rec = targeted_picks(con, draw_id, 2)
+    text = text_of(record_pdf(con, rec.draw_id, tmp_path / "tp.pdf", public=True))
+    assert "明察暗访定向抽取（不参与推断）" in text
+    assert rec.pick_list()[0].id in text and "风险分" in text and "随机种子" not in text

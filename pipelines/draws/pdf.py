@@ -237,32 +237,12 @@ def _render(
         rows.append(("重抽原因", rec.reason))
     w.fields(rows)
 
-    w.heading("二、候选名单（在确定随机种子之前冻结并公示）")
-    w.fields(
-        [
-            ("名单冻结记录", f"{frozen.draw_id}（{frozen.created_at:%Y-%m-%d %H:%M:%S}）"),
-            ("名单人数", f"{rec.population_size:,}"),
-            ("名单摘要 SHA-256", rec.population_digest or ""),
-            *_rule_lines(params),
-        ]
-    )
-    sizes = params.get("strata_sizes", {})
-    k = params.get("k", {})
-    if params.get("strata"):
-        w.para("各层人数与抽取数：")
-        w.table(
-            ["层", "层内人数", "抽取数"],
-            [[s, n, k.get(s, 0)] for s, n in sizes.items()],
-            (90, 45, 45),
-        )
-    excluded = params.get("exclusions", [])
-    if excluded:
-        w.para(f"不作为候选人的 {len(excluded)} 人及原因：")
-        w.table(["编号", "原因"], [[e["id"], e["reason"]] for e in excluded], (40, 140))
-
+    if rec.kind != "targeted":
+        _population_section(w, rec, frozen, params)
     if rec.kind != "population_frozen":
         _draw_sections(con, w, rec, state, public)
-    w.heading(("七" if rec.kind != "population_frozen" else "三") + "、记录校验")
+    number = {"population_frozen": "三", "targeted": "四"}.get(rec.kind, "七")
+    w.heading(f"{number}、记录校验")
     w.fields([("上一条记录哈希", rec.prev_hash), ("本记录哈希", rec.record_hash)])
     pdf.ln(6)
     if public:
@@ -316,6 +296,34 @@ def _appraisal_appendix(con: duckdb.DuckDBPyConnection, w: _Writer, rec: log.Dra
         w.para("· " + line)
 
 
+def _population_section(
+    w: _Writer, rec: log.DrawRecord, frozen: log.DrawRecord, params: dict[str, Any]
+) -> None:
+    """二: the candidate list frozen before the seed, its digest, the rule and the strata."""
+    w.heading("二、候选名单（在确定随机种子之前冻结并公示）")
+    w.fields(
+        [
+            ("名单冻结记录", f"{frozen.draw_id}（{frozen.created_at:%Y-%m-%d %H:%M:%S}）"),
+            ("名单人数", f"{rec.population_size:,}"),
+            ("名单摘要 SHA-256", rec.population_digest or ""),
+            *_rule_lines(params),
+        ]
+    )
+    sizes = params.get("strata_sizes", {})
+    k = params.get("k", {})
+    if params.get("strata"):
+        w.para("各层人数与抽取数：")
+        w.table(
+            ["层", "层内人数", "抽取数"],
+            [[s, n, k.get(s, 0)] for s, n in sizes.items()],
+            (90, 45, 45),
+        )
+    excluded = params.get("exclusions", [])
+    if excluded:
+        w.para(f"不作为候选人的 {len(excluded)} 人及原因：")
+        w.table(["编号", "原因"], [[e["id"], e["reason"]] for e in excluded], (40, 140))
+
+
 def _draw_sections(
     con: duckdb.DuckDBPyConnection,
     w: _Writer,
@@ -324,6 +332,9 @@ def _draw_sections(
     public: bool,
 ) -> None:
     params = rec.params()
+    if rec.kind == "targeted":
+        _targeted_sections(w, params)
+        return
     w.heading("三、随机种子与抽取方法")
     w.fields(
         [
@@ -386,6 +397,20 @@ def _draw_sections(
         )
     else:
         w.para("无")
+
+
+def _targeted_sections(w: _Writer, params: dict[str, Any]) -> None:
+    """明察暗访: the documented score and each pick's score and reason (no seed: not random)."""
+    from pipelines.draws.targeted import score_text
+
+    w.heading("二、定向抽取规则（不参与抽查推断）")
+    w.fields([("所附随机抽查", params["on_draw"]), ("风险分", score_text(params))])
+    w.heading("三、定向抽取结果")
+    rows = [
+        [i, s["case_id"], s["hospital_id"], s["score"], s["reason"]]
+        for i, s in enumerate(params["scores"], start=1)
+    ]
+    w.table(["序号", "编号", "医院", "风险分", "理由"], rows, (12, 28, 18, 14, 108))
 
 
 def record_pdf(
