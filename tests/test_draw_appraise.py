@@ -344,3 +344,22 @@ def test_the_pdf_record_ends_with_the_estimates_and_the_formulas(con, drawn, tmp
     assert "附录：抽查推断" in text and "以 90% 的把握" in text
     assert "BetaInv((1−C)/2; x, n−x+1)" in text.replace("\n", "")
     assert "50.0%（2.5%–97.5%）" in text  # H02: x = 1 of 2, Clopper–Pearson at 90%
+
+
+def test_the_taiyuan_review_case_draw_is_appraised_alike(con, tmp_path):
+    from test_draw_review import AS_OF, SEED, TY, review_world
+
+    from pipelines.draws import parse_quarter, review_plan
+
+    review_world(con)  # Q2 frames: H1 12, H2 25, H3 5, H4 3 → picks 2, 3, 1, 1
+    plan = review_plan(con, parse_quarter("2026Q3"), SEED, AS_OF, TY)
+    h2 = [p.id for p in plan.cases.picks if p.hospital_id == "H2"]
+    fill(con, tmp_path, plan.cases.draw_id, [f"{h2[0]},不合格,200,", f"{h2[1]},合格,,"])
+    a = appraise(con, plan.cases.draw_id, "95%")
+    assert a.kind == "review_cases" and a.unchecked_n == 7 - 2
+    e = next(e for e in a.hospitals if e.hospital_id == "H2")
+    assert (e.frame_n, e.checked_n, e.improper_n, e.projected_improper) == (25, 2, 1, 12.5)
+    # x = 1 of n = 2 at 95%: Beta(1, 2) and Beta(2, 1) quantiles in closed form
+    assert e.rate_low == pytest.approx(1 - math.sqrt(0.975))
+    assert e.rate_high == pytest.approx(math.sqrt(0.975))
+    assert a.total.frame_n == 25  # the other hospitals have no finding yet: left out
