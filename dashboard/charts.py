@@ -393,3 +393,37 @@ def margin_scatter(df: pd.DataFrame, title: str, limit: float) -> go.Figure:
         shapes=[zero],
         xaxis={"tickformat": "%Y-%m-%d", "type": "date"},
     )
+
+
+def intervals(
+    df: pd.DataFrame, label: str, value: str, low: str, high: str, title: str
+) -> go.Figure:
+    """One dot per row with its interval as a horizontal bar (estimates with confidence)."""
+    rows = df.iloc[::-1]  # the first row at the top
+    trace = {
+        "type": "scatter",
+        "mode": "markers",
+        "x": rows[value].tolist(),
+        "y": rows[label].tolist(),
+        "marker": {"color": COLORS[0], "size": 9},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (rows[high] - rows[value]).tolist(),
+            "arrayminus": (rows[value] - rows[low]).tolist(),
+            "color": COLORS[0],
+            "thickness": 2,
+            "width": 5,
+        },
+        "hovertemplate": "%{y}：%{x:.1%}<extra></extra>",
+        "name": value,
+        "showlegend": False,
+    }
+    return _figure(
+        [trace],
+        title,
+        height=max(260, 90 + 28 * len(rows)),
+        x_title=value,
+        xaxis={"tickformat": ".0%", "range": [0, 1], "showgrid": True, "gridcolor": "#eef"},
+        margin={"t": 60},
+    )

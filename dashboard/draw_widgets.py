@@ -397,6 +397,12 @@ def verify_command(rec: log.DrawRecord, population: str, result: str) -> str:
     """The stand-alone verifier's command line for a published draw (tools/verify_draw.py)."""
     params = rec.params()
     how = f"--rate {params['rate']}" if params.get("rate") else ""
+    if params.get("precision"):
+        plan = params["precision"]
+        how = (
+            f"--expected-rate {plan['expected_rate']} --half-width {plan['half_width']} "
+            f"--confidence {plan['confidence']} --min-rate {plan['min_rate']}"
+        )
     strata = params.get("stratum_column")
     parts = [
         "python3 verify_draw.py",

@@ -6,7 +6,10 @@ Rules (shared/RULES.md "Verifiable draws"):
   digest = sha256 of the ids sorted by code point, each followed by "\\n"
            (the same as `LC_ALL=C sort ids.txt | sha256sum`)
   draw   = per stratum, the candidates ordered by key ascending; the first k are drawn
-           (k = --k, or ceil(rate × stratum size) with --rate, exactly).
+           (k = --k, or ceil(rate × stratum size) with --rate, exactly; or, for a draw sized
+           for a precision, with --expected-rate P --half-width D --confidence C --min-rate R:
+           z = NormalDist().inv_cdf((1 + C) / 2), n0 = z²·P(1−P)/D², per stratum of size N
+           k = min(N, max(ceil(R × N), ceil(n0 / (1 + (n0 − 1)/N))))).
 
 Inputs:
   --population FILE  one id per line, or a CSV with a header (--id-column; a first column named
@@ -35,8 +38,10 @@ import io
 import math
 import re
 import sys
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from statistics import NormalDist
 
 ID_COLUMNS = ("case_id", "expert_id", "id")
 SPOT_CHECK = ["hospital_id", "rank"]
@@ -135,12 +140,45 @@ def rank(seed: str, population: dict[str, str]) -> dict[str, list[tuple[str, str
     return {s: sorted(v) for s, v in sorted(strata.items())}
 
 
-def wanted(size: int, k: int | None, rate: Decimal | None) -> int | None:
+@dataclass(frozen=True)
+class Precision:
+    """A sample sized for a precision: expected rate, half-width, confidence, floor rate."""
+
+    expected_rate: Decimal
+    half_width: Decimal
+    confidence: Decimal
+    min_rate: Decimal
+
+    def n(self, size: int) -> int:
+        z = NormalDist().inv_cdf((1 + float(self.confidence)) / 2)
+        p, d = float(self.expected_rate), float(self.half_width)
+        n0 = z * z * p * (1 - p) / (d * d)
+        n = math.ceil(n0 / (1 + (n0 - 1) / size))
+        return min(size, max(math.ceil(Fraction(self.min_rate) * size), n))
+
+
+def wanted(
+    size: int, k: int | None, rate: Decimal | None, plan: Precision | None = None
+) -> int | None:
     if k is not None:
         return k
     if rate is not None:
         return math.ceil(Fraction(rate) * size)
+    if plan is not None:
+        return plan.n(size)
     return None
+
+
+def precision(args: argparse.Namespace) -> Precision | None:
+    """The precision plan of the options, or None without --expected-rate."""
+    if args.expected_rate is None:
+        return None
+    if args.half_width is None:
+        raise InputError("--expected-rate needs --half-width (and --confidence, --min-rate)")
+    values = [parse_rate(v) for v in (args.expected_rate, args.half_width, args.confidence)]
+    if any(v >= 1 for v in values):
+        raise InputError("--expected-rate, --half-width and --confidence must be below 1")
+    return Precision(*values, parse_rate(args.min_rate))
 
 
 def check_result(
@@ -151,6 +189,7 @@ def check_result(
     strata_col: str | None,
     k: int | None,
     rate: Decimal | None,
+    plan: Precision | None = None,
 ) -> list[str]:
     """Raise Mismatch at the first difference; return notes for the report."""
     header, body = read_csv(path)
@@ -185,7 +224,7 @@ def check_result(
         if population is None:
             continue
         order = ranked.get(s, [])
-        want = wanted(len(order), k, rate)
+        want = wanted(len(order), k, rate, plan)
         if want is None:
             want = len(rows)
             notes.append(f"k of {label} taken from the result: {want}")
@@ -215,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--k", type=int, help="number drawn per stratum")
     group.add_argument("--rate", help="per-stratum rate, ceil(rate × n): 0.10 or 10%%")
+    group.add_argument("--expected-rate", help="sample sized for a precision: expected rate P")
+    ap.add_argument("--half-width", help="with --expected-rate: the half-width D")
+    ap.add_argument("--confidence", default="0.90", help="with --expected-rate: C (default 0.90)")
+    ap.add_argument("--min-rate", default="0.10", help="with --expected-rate: floor rate R (0.10)")
     ap.add_argument("--result", help="the published result CSV to check")
     ap.add_argument("--digest", help="the population digest published before the seed")
     args = ap.parse_args(argv)
@@ -224,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if not seed:
             raise InputError("the seed is empty")
         rate = parse_rate(args.rate) if args.rate else None
+        plan = precision(args)
         if args.k is not None and args.k < 0:
             raise InputError("--k must not be negative")
         strata_col = args.strata_column
@@ -240,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--population is needed (with --digest, or to recompute a draw)")
         if args.result:
             notes = check_result(
-                seed, args.result, population, args.id_column, strata_col, args.k, rate
+                seed, args.result, population, args.id_column, strata_col, args.k, rate, plan
             )
             for note in notes:
                 print(f"note: {note}", file=out)
@@ -250,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             w = csv.writer(out, lineterminator="\n")
             w.writerow(["stratum", "rank", "id", "key"])
             for s, order in rank(seed, population or {}).items():
-                want = wanted(len(order), args.k, rate)
+                want = wanted(len(order), args.k, rate, plan)
                 for pos, (key, i) in enumerate(order[:want], start=1):
                     w.writerow([s, pos, i, key])
     except InputError as exc:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
+from dashboard.appraise_view import estimates_section
 from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
 from dashboard.downloads import download_buttons
 from pipelines.config import load_profile
@@ -281,6 +282,7 @@ def plan_view(experts_id: str) -> None:
     dw.replacements_table(state, key="rv-replacements")
     if dw.can_draw():
         dw.replacement_form(rec, state.picks, key="rv")
+    estimates_section(cases_rec.draw_id, quarter, key="rv-est")
     st.markdown("#### 公示与记录")
     for r, what in ((cases_rec, "复核病例"), (rec, "复核专家")):
         st.markdown(f"**{dw.KIND_LABEL[r.kind]}**")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
+from dashboard.appraise_view import estimates_section, targeted_section
 from dashboard.common import (
     con,
     literal,
@@ -37,12 +39,14 @@ from pipelines.draws import (
     import_findings,
     retrieval_list,
 )
-from pipelines.draws.spotcheck import percent
+from pipelines.draws.plan import Precision
+from pipelines.draws.spotcheck import percent, rule_text
 
 PROFILE = profile()
 MIN_RATE = check_rate(str(PROFILE["spot_check"]["min_rate"]), PROFILE)
 DEFAULT_RATE = check_rate(str(PROFILE["spot_check"]["default_rate"]), PROFILE)
 CUSTOM = "自定义期间"
+FLAT, BY_PRECISION = "固定比例", "按精度确定样本量"
 EDITOR_FILE = "页面录入.csv"
 
 page_header(
@@ -94,6 +98,7 @@ def setup() -> None:
     )
     try:
         rate = check_rate(f"{round(rate_pct, 4):g}%", PROFILE)
+        precision = precision_inputs(locked)
     except dw.ERRORS as exc:
         st.error(literal(exc))
         return
@@ -112,12 +117,34 @@ def setup() -> None:
                 PROFILE,
                 operator=user().username,
                 supervisor=supervisor.strip(),
+                precision=precision,
             )
         except dw.ERRORS as exc:
             st.error(literal(exc))
             return
         st.session_state["sc-frozen"] = frozen.draw_id
         st.rerun()
+
+
+def precision_inputs(locked: bool) -> Precision | None:
+    """The choice next to the flat rate: a sample size per hospital for a precision."""
+    mode = st.radio(
+        "样本量确定方式", [FLAT, BY_PRECISION], horizontal=True, key="sc-size", disabled=locked
+    )
+    if mode == FLAT:
+        return None
+    c1, c2, c3 = st.columns(3)
+    p0 = c1.number_input("预期不合格率（%）", 0.1, 99.9, 5.0, 0.5, key="sc-p0", disabled=locked)
+    d = c2.number_input("允许误差 ±（%）", 0.1, 50.0, 5.0, 0.5, key="sc-d", disabled=locked)
+    c = c3.selectbox("置信度", ["80%", "90%", "95%", "99%"], index=1, key="sc-c", disabled=locked)
+    plan = Precision.parse(f"{p0:g}%", f"{d:g}%", c, PROFILE)
+    st.caption(f"{plan.describe()}。上方抽查比例不再使用。")
+    return plan
+
+
+def floor_text(params: dict) -> str:
+    """The share every hospital must reach: the flat rate, or the floor of a precision plan."""
+    return params["rate"] if "rate" in params else params["precision"]["min_rate"]
 
 
 def strata_table(rec) -> pd.DataFrame:
@@ -148,7 +175,7 @@ def frozen_step(frozen_id: str) -> None:
             rec,
             f"{params['date_from']} 至 {params['date_to']} 鉴定通过病例",
             "名单件数",
-            f"<div class='note'>抽查比例 {percent(check_rate(params['rate'], PROFILE))}，"
+            f"<div class='note'>{rule_text(params)}，"
             f"{len(params['k'])} 家医院应抽 {num(sum(params['k'].values()))} 件</div>",
         )
     )
@@ -190,7 +217,7 @@ def frozen_step(frozen_id: str) -> None:
 def coverage(rec, picks) -> pd.DataFrame:
     """Per hospital: approved n, drawn k, k / n — every hospital must be at or above the rate."""
     params, names = rec.params(), dw.hospital_names()
-    rate = Fraction(params["rate"])
+    rate = Fraction(floor_text(params))
     drawn: dict[str, int] = {}
     for p in picks:
         drawn[p.hospital_id] = drawn.get(p.hospital_id, 0) + 1
@@ -370,7 +397,11 @@ def result(draw_id: str) -> None:
     dw.record_caption(rec)
     c = st.columns(4)
     c[0].metric("期间", period)
-    c[1].metric("抽查比例", percent(check_rate(params["rate"], PROFILE)))
+    c[1].metric(
+        "抽查比例" if "rate" in params else "最低抽查比例", percent(Decimal(floor_text(params)))
+    )
+    if "precision" in params:
+        st.caption(rule_text(params))
     c[2].metric("鉴定通过（名单件数）", num(rec.population_size))
     c[3].metric("抽取件数", num(len(picks)))
     c1, c2 = st.columns(2)
@@ -383,7 +414,7 @@ def result(draw_id: str) -> None:
     cov = coverage(rec, picks)
     short = cov[cov["达到比例"] == "否"]
     if short.empty:
-        st.success(f"每家医院的抽查比例均不低于 {percent(check_rate(params['rate'], PROFILE))}。")
+        st.success(f"每家医院的抽查比例均不低于 {percent(Decimal(floor_text(params)))}。")
     else:
         st.error(f"{len(short)} 家医院低于抽查比例，请核对记录。")
     st.dataframe(
@@ -425,6 +456,8 @@ def result(draw_id: str) -> None:
         )
     st.markdown("#### 各医院抽查结论汇总")
     summary(draw_id, period)
+    estimates_section(draw_id, period, key="sc-est")
+    targeted_section(draw_id, period, key="sc-tp")
 
 
 def existing() -> None:

@@ -12,7 +12,6 @@ import datetime as dt
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 
 import duckdb
 
@@ -23,8 +22,9 @@ from pipelines.draws.engine import DrawResult, population_table, replace
 from pipelines.draws.experts import draw_experts
 from pipelines.draws.findings import findings_summary, import_findings, write_retrieval_list
 from pipelines.draws.keys import Pick
+from pipelines.draws.plan import Precision, plan_sample
 from pipelines.draws.review import appeal_panel, parse_quarter, review_plan, review_step
-from pipelines.draws.spotcheck import percent, spot_check
+from pipelines.draws.spotcheck import rule_text, spot_check
 from pipelines.draws.verify import verify_log
 from pipelines.errors import UsageError
 from pipelines.output import write_csv
@@ -102,6 +102,9 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     """
     profile = load_profile(args.profile)
     rate = args.rate if args.rate is not None else str(profile["spot_check"]["default_rate"])
+    precision = _precision(args, profile, required=False)
+    if precision is not None and args.rate is not None:
+        raise UsageError("--rate 与 --expected-rate/--half-width 只能选一种")
     d1, d2 = _date(args.date_from, "--from"), _date(args.date_to, "--to")
     con = connect(args.db)
     try:
@@ -114,8 +117,10 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
             profile,
             operator=args.operator,
             supervisor=args.supervisor,
+            precision=precision,
         )
         write_csv(args.out, SPOT_CHECK_COLUMNS, spot_check_rows(res.picks))
+        print(res.draw_id)
         if args.population_out:
             write_population(con, res.draw_id, args.population_out)
         if args.list_out:
@@ -127,10 +132,49 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     params = res.record.params()
     _say(
         f"抽查完成：{d1} 至 {d2} 鉴定通过 {n:,} 件（名单摘要 {res.record.population_digest}），"
-        f"比例 {percent(Decimal(params['rate']))}，{len(params['k'])} 家医院共抽取 {k:,} 件"
+        f"{rule_text(params)}，{len(params['k'])} 家医院共抽取 {k:,} 件"
         f"（{share}），记录 {res.draw_id} → {args.out}"
     )
     return 0
+
+
+def _precision(args: argparse.Namespace, profile, required: bool) -> Precision | None:
+    """The precision plan of --expected-rate / --half-width / --confidence (both or neither)."""
+    given = [args.expected_rate is not None, args.half_width is not None]
+    if not any(given) and not required:
+        return None
+    if not all(given):
+        raise UsageError("按精度确定样本量须同时给出 --expected-rate 与 --half-width")
+    return Precision.parse(args.expected_rate, args.half_width, args.confidence, profile)
+
+
+def cmd_plan_sample(args: argparse.Namespace) -> int:
+    """Sample size per hospital for a precision: expected rate, half-width, confidence → n,
+    never below the ZZ-SPOTCHECK minimum nor above the hospital's approved cases.
+
+    Example: python -m pipelines plan-sample --from 2026-07-01 --to 2026-09-30 \
+        --expected-rate 5% --half-width 5% --confidence 90% --out 样本量.csv
+    """
+    profile = load_profile(args.profile)
+    precision = _precision(args, profile, required=True)
+    d1, d2 = _date(args.date_from, "--from"), _date(args.date_to, "--to")
+    con = connect(args.db, read_only=True)
+    try:
+        rows = plan_sample(con, d1, d2, precision)
+    finally:
+        con.close()
+    write_csv(args.out, ["hospital_id", "frame_n", "n"], rows)
+    total, frame = sum(r[2] for r in rows), sum(r[1] for r in rows)
+    _say(
+        f"{precision.describe()}；{len(rows)} 家医院鉴定通过 {frame:,} 件，应抽 {total:,} 件 → {args.out}"
+    )
+    return 0
+
+
+def _precision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expected-rate", default=None, help="预期不合格率，如 0.05 或 5%%")
+    p.add_argument("--half-width", default=None, help="允许误差（区间半宽），如 0.05 或 5%%")
+    p.add_argument("--confidence", default=None, help="置信度（默认 90%%）")
 
 
 def cmd_draw_experts(args: argparse.Namespace) -> int:
@@ -315,6 +359,65 @@ def cmd_findings_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_appraise(args: argparse.Namespace) -> int:
+    """What a spot check tells: per hospital and for all (row ALL) the improper rate, the projected
+    improper approvals and 估算风险金额 with their intervals, from the latest findings of a draw.
+
+    Example: python -m pipelines appraise --draw SC-20261005-000002 --confidence 90% --out 估计.csv
+    """
+    from pipelines.draws.appraise import COLUMNS, appraise, headline
+
+    con = connect(args.db, read_only=True)
+    try:
+        result = appraise(con, args.draw, args.confidence)
+    finally:
+        con.close()
+    write_csv(args.out, COLUMNS, [e.row() for e in result.rows])
+    _say(f"{headline(result)} → {args.out}")
+    return 0
+
+
+def cmd_targeted(args: argparse.Namespace) -> int:
+    """明察暗访: record the n highest-risk approved cases of a random draw's period that it did not
+    pick, each with its risk score and reason (pipelines/draws/targeted.py documents the score).
+    They are their own record (TP-…), shown apart and never part of the estimates (appraise).
+
+    Output columns: rank, case_id, hospital_id, score, reason — sorted by rank.
+
+    Example: python -m pipelines targeted --draw SC-20261005-000002 --n 20 --out 明察暗访.csv
+    """
+    from pipelines.draws.targeted import score_text, targeted_picks
+
+    con = connect(args.db)
+    try:
+        rec = targeted_picks(
+            con,
+            args.draw,
+            args.n,
+            operator=args.operator,
+            supervisor=args.supervisor,
+            fast_minutes=args.fast_minutes,
+            peer_margin=args.peer_margin,
+            min_reviews=args.min_reviews,
+        )
+        if args.list_out:
+            write_retrieval_list(con, rec.draw_id, args.list_out)
+    finally:
+        con.close()
+    params = rec.params()
+    rows = [
+        [i, s["case_id"], s["hospital_id"], s["score"], s["reason"]]
+        for i, s in enumerate(params["scores"], start=1)
+    ]
+    write_csv(args.out, ["rank", "case_id", "hospital_id", "score", "reason"], rows)
+    print(rec.draw_id)
+    _say(
+        f"明察暗访：{score_text(params)}；候选 {params['candidates']:,} 件，选取 {len(rows)} 件，"
+        f"记录 {rec.draw_id}（不参与抽查推断）→ {args.out}"
+    )
+    return 0
+
+
 def cmd_draw_replace(args: argparse.Namespace) -> int:
     """Replace a drawn expert or case that cannot serve by the next-ranked eligible candidate.
 
@@ -407,7 +510,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--out", required=True, help="输出 CSV")
     p.add_argument("--population-out", default=None, help="另存公示用候选名单 CSV")
     p.add_argument("--list-out", default=None, help="另存调阅清单（.xlsx 或 .csv）")
+    _precision_options(p)
     _people(p)
+
+    p = _verb(sub, common, "plan-sample", "按精度计算各医院抽查样本量", cmd_plan_sample)
+    p.add_argument("--from", dest="date_from", required=True, help="办结日期起 YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="办结日期止 YYYY-MM-DD（含）")
+    _precision_options(p)
+    p.add_argument("--out", required=True, help="输出 CSV")
 
     p = _verb(sub, common, "draw-experts", "随机抽取专家", cmd_draw_experts)
     p.add_argument("--specialty", required=True, help="专业（与病种目录一致）")
@@ -442,6 +552,23 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("file", metavar="FILE", help="填好的调阅清单（.xlsx 或 .csv）")
     p.add_argument("--draw", required=True, help="抽查记录编号，如 SC-20261005-000002")
     p.add_argument("--summary-out", default=None, help="另存各医院抽查汇总 CSV")
+    _people(p)
+
+    p = _verb(sub, common, "appraise", "抽查结论推断总体（区间估计）", cmd_appraise)
+    p.add_argument("--draw", required=True, help="抽查记录编号（SC-… 或 RC-…）")
+    p.add_argument("--confidence", default=None, help="置信度，如 0.90 或 90%%（默认 90%%）")
+    p.add_argument("--out", required=True, help="输出 CSV")
+
+    p = _verb(sub, common, "targeted", "明察暗访：按风险定向抽取（不参与推断）", cmd_targeted)
+    p.add_argument("--draw", required=True, help="所附的随机抽查记录编号（SC-… 或 RC-…）")
+    p.add_argument("--n", type=int, required=True, help="定向抽取件数")
+    p.add_argument(
+        "--fast-minutes", type=int, default=None, help="受理后多少分钟内办结算过快（默认 10）"
+    )
+    p.add_argument("--peer-margin", default=None, help="通过率高于同专业多少算偏高（默认 0.15）")
+    p.add_argument("--min-reviews", type=int, default=None, help="计算通过率的最少件数（默认 10）")
+    p.add_argument("--out", required=True, help="输出 CSV")
+    p.add_argument("--list-out", default=None, help="另存调阅清单（.xlsx 或 .csv）")
     _people(p)
 
     p = _verb(sub, common, "draw-replace", "替补不能参加的入选者", cmd_draw_replace)

@@ -32,7 +32,7 @@ HEADERS = {
     "recover_yuan": ("追回金额", "追回金额（元）", "追回金额(元)", "recover_yuan"),
     "note": ("备注", "note"),
 }
-FINDING_KINDS = ("spot_check", "review_cases")
+FINDING_KINDS = ("spot_check", "review_cases", "targeted")
 _MONEY_NOISE = re.compile(r"[,，\s¥￥元]")
 
 
@@ -59,13 +59,20 @@ def _picks_table(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
 
 
 def _query(
-    con: duckdb.DuckDBPyConnection, draw_id: str, name: str, params: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    draw_id: str,
+    name: str,
+    params: dict[str, Any],
+    tables: dict[str, pa.Table] | None = None,
 ) -> pa.Table:
+    """Run a draw query with the draw's picks as view draw_picks (and `tables` by their names)."""
     log.ensure_tables(con)
     picks = _picks_table(con, draw_id)
     cur = con.cursor()
     try:
         cur.register("draw_picks", picks)
+        for view, table in (tables or {}).items():
+            cur.register(view, table)
         return cur.execute(sql(name), params).to_arrow_table()
     finally:
         cur.close()

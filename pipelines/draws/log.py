@@ -39,6 +39,7 @@ KIND_PREFIX = {
     "strike_decision": "SD",
     "outage": "OG",
     "action_done": "AD",
+    "targeted": "TP",
 }
 # supervisors' decisions on the rules' results (ZZ-DISPUTE, ZZ-ACTION): chained like the draws,
 # their content in `parameters`, who decided in `operator`, why in `reason`
@@ -55,6 +56,7 @@ KIND_LABEL = {
     "strike_decision": "违规申诉处理 (ZZ-DISPUTE)",
     "outage": "系统故障时段 (ZZ-DISPUTE)",
     "action_done": "处置登记 (ZZ-ACTION)",
+    "targeted": "明察暗访定向抽取（不参与推断）",
 }
 COLUMNS = (
     "record_no",

@@ -24,7 +24,7 @@ from fpdf.enums import WrapMode, XPos, YPos
 from pipelines.config import load_profile
 from pipelines.draws import log
 from pipelines.draws.engine import DrawState, current_state
-from pipelines.draws.spotcheck import percent
+from pipelines.draws.spotcheck import percent, rule_text
 from pipelines.errors import DataError
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
@@ -187,6 +187,8 @@ def _rule_lines(params: dict[str, Any], hospitals: dict[str, str]) -> list[tuple
     if params.get("rate"):
         rate = percent(Decimal(params["rate"]))
         out.append(("抽取比例", f"{rate}（每层 ceil({rate} × 层内人数)，精确小数计算）"))
+    if params.get("precision"):
+        out.append(("样本量", rule_text(params)))
     if params.get("n"):
         out.append(("抽取人数", str(params["n"])))
     if params.get("avoid_hospitals"):
@@ -243,6 +245,73 @@ def _render(
         rows.append(("重抽原因", rec.reason))
     w.fields(rows)
 
+    if rec.kind != "targeted":
+        _population_section(w, rec, frozen, params, hospitals)
+    if rec.kind != "population_frozen":
+        _draw_sections(con, w, rec, state, public, hospitals)
+    number = {"population_frozen": "三", "targeted": "四"}.get(rec.kind, "七")
+    w.heading(f"{number}、记录校验")
+    w.fields([("上一条记录哈希", rec.prev_hash), ("本记录哈希", rec.record_hash)])
+    pdf.ln(6)
+    if public:
+        w.para("本公开版不含专家及参保人姓名、身份证号；签字原件由医保经办机构存档。")
+    else:
+        pdf.set_font("cjk", size=11)
+        for role in ("操作人", "监督人"):
+            pdf.cell(
+                0,
+                12,
+                f"{role}（签字）：____________________    日期：______年____月____日",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+    if rec.kind in ("spot_check", "review_cases"):
+        _appraisal_appendix(con, w, rec)
+    return pdf
+
+
+def _appraisal_appendix(con: duckdb.DuckDBPyConnection, w: _Writer, rec: log.DrawRecord) -> None:
+    """附录: the estimates at 90% from the latest findings, and the formula sheet to recompute them."""
+    from pipelines.draws.appraise import FORMULAS, appraise, headline
+
+    a = appraise(con, rec.draw_id)
+    if a.total.checked_n == 0:
+        return
+    w.pdf.add_page()
+    w.heading("附录：抽查推断（以已录入的抽查结论估计全部鉴定通过病例）")
+    w.para(headline(a))
+
+    def pct(v: float | None) -> str:
+        return "" if v is None else f"{v:.1%}"
+
+    def amount(v: float | None) -> str:
+        return "" if v is None else f"{v:,.0f}"
+
+    rows = [
+        [e.hospital_id, e.frame_n, e.checked_n, e.improper_n,
+         f"{pct(e.rate)}（{pct(e.rate_low)}–{pct(e.rate_high)}）" if e.rate is not None else "",
+         f"{amount(e.projected_improper)}（{amount(e.projected_low)}–{amount(e.projected_high)}）"
+         if e.projected_improper is not None else "",
+         f"{e.found_yuan:,.2f}",
+         f"{amount(e.projected_yuan)}（{amount(e.yuan_low)}–{amount(e.yuan_high)}）"
+         if e.projected_yuan is not None else ""]
+        for e in a.rows
+    ]  # fmt: skip
+    head = ["医院", "鉴定通过", "已核查", "不合格", "不合格率（区间）", "估算不合格件数（区间）"]
+    w.table([*head, "已发现金额", "估算风险金额（区间）"], rows, (16, 15, 13, 13, 37, 30, 22, 34))
+    w.heading("计算公式")
+    for line in FORMULAS:
+        w.para("· " + line)
+
+
+def _population_section(
+    w: _Writer,
+    rec: log.DrawRecord,
+    frozen: log.DrawRecord,
+    params: dict[str, Any],
+    hospitals: dict[str, str],
+) -> None:
+    """二: the candidate list frozen before the seed, its digest, the rule and the strata."""
     w.heading("二、候选名单（在确定随机种子之前冻结并公示）")
     w.fields(
         [
@@ -266,25 +335,6 @@ def _render(
         w.para(f"不作为候选人的 {len(excluded)} 人及原因：")
         w.table(["编号", "原因"], [[e["id"], e["reason"]] for e in excluded], (40, 140))
 
-    if rec.kind != "population_frozen":
-        _draw_sections(con, w, rec, state, public, hospitals)
-    w.heading(("七" if rec.kind != "population_frozen" else "三") + "、记录校验")
-    w.fields([("上一条记录哈希", rec.prev_hash), ("本记录哈希", rec.record_hash)])
-    pdf.ln(6)
-    if public:
-        w.para("本公开版不含专家及参保人姓名、身份证号；签字原件由医保经办机构存档。")
-    else:
-        pdf.set_font("cjk", size=11)
-        for role in ("操作人", "监督人"):
-            pdf.cell(
-                0,
-                12,
-                f"{role}（签字）：____________________    日期：______年____月____日",
-                new_x=XPos.LMARGIN,
-                new_y=YPos.NEXT,
-            )
-    return pdf
-
 
 def _draw_sections(
     con: duckdb.DuckDBPyConnection,
@@ -295,6 +345,9 @@ def _draw_sections(
     hospitals: dict[str, str],
 ) -> None:
     params = rec.params()
+    if rec.kind == "targeted":
+        _targeted_sections(w, params)
+        return
     w.heading("三、随机种子与抽取方法")
     w.fields(
         [
@@ -366,6 +419,20 @@ def _draw_sections(
         )
     else:
         w.para("无")
+
+
+def _targeted_sections(w: _Writer, params: dict[str, Any]) -> None:
+    """明察暗访: the documented score and each pick's score and reason (no seed: not random)."""
+    from pipelines.draws.targeted import score_text
+
+    w.heading("二、定向抽取规则（不参与抽查推断）")
+    w.fields([("所附随机抽查", params["on_draw"]), ("风险分", score_text(params))])
+    w.heading("三、定向抽取结果")
+    rows = [
+        [i, s["case_id"], s["hospital_id"], s["score"], s["reason"]]
+        for i, s in enumerate(params["scores"], start=1)
+    ]
+    w.table(["序号", "编号", "医院", "风险分", "理由"], rows, (12, 28, 18, 14, 108))
 
 
 def record_pdf(

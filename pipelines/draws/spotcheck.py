@@ -24,6 +24,7 @@ from pipelines.draws.engine import (
     table_strata_sizes,
 )
 from pipelines.draws.keys import normalize_seed, parse_rate, quota
+from pipelines.draws.plan import Precision
 from pipelines.errors import UsageError
 
 
@@ -31,6 +32,13 @@ def percent(rate: Decimal) -> str:
     """0.1 → "10%", 0.125 → "12.5%"."""
     text = format((rate * 100).normalize(), "f")
     return f"{text}%"
+
+
+def rule_text(params: dict) -> str:
+    """How k per hospital was fixed, in words: the flat rate or the precision plan."""
+    if "precision" in params:
+        return Precision.from_params(params["precision"]).describe()
+    return f"抽查比例 {percent(Decimal(params['rate']))}"
 
 
 def check_rate(rate: str | Decimal, profile: Profile) -> Decimal:
@@ -83,11 +91,21 @@ def freeze_spot_check(
     operator: str | None = None,
     supervisor: str | None = None,
     at: dt.datetime | None = None,
+    precision: Precision | None = None,
 ) -> FrozenPopulation:
-    """Freeze the period's approved cases and fix k per hospital, before the seed."""
-    value = check_rate(rate, profile)
+    """Freeze the period's approved cases and fix k per hospital, before the seed.
+
+    k = ceil(rate × N) per hospital, or with `precision` the sample size for that precision
+    (never below the profile's minimum rate); the record keeps whichever rule fixed k.
+    """
     members = case_members(approved_case_table(con, date_from, date_to))
     sizes = table_strata_sizes(members)
+    if precision is not None:
+        rule: dict = {"precision": precision.params()}
+        k = {s: precision.n(n) for s, n in sizes.items()}
+    else:
+        value = check_rate(rate, profile)
+        rule, k = {"rate": str(value)}, {s: quota(value, n) for s, n in sizes.items()}
     params = {
         "rule": "ZZ-SPOTCHECK",
         "filter": f"鉴定结果 = 符合，办结日期 {date_from} 至 {date_to}（含）",
@@ -96,8 +114,8 @@ def freeze_spot_check(
         "strata": "hospital_id",
         "id_column": "case_id",
         "stratum_column": "hospital_id",
-        "rate": str(value),
-        "k": {s: quota(value, n) for s, n in sizes.items()},
+        **rule,
+        "k": k,
         "exclusions": [],
     }
     return freeze_population(
@@ -123,8 +141,9 @@ def spot_check(
     operator: str | None = None,
     supervisor: str | None = None,
     at: dt.datetime | None = None,
+    precision: Precision | None = None,
 ) -> DrawResult:
-    """Freeze the population, then draw ceil(rate × n) cases per hospital with the seed."""
+    """Freeze the population, then draw k cases per hospital with the seed (see freeze_spot_check)."""
     normalize_seed(seed)
     frozen = freeze_spot_check(
         con,
@@ -135,5 +154,6 @@ def spot_check(
         operator=operator,
         supervisor=supervisor,
         at=at,
+        precision=precision,
     )
     return draw(con, frozen, seed, operator=operator, supervisor=supervisor, at=at)

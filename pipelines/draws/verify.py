@@ -27,7 +27,9 @@ from pipelines.draws.keys import (
     take,
 )
 from pipelines.draws.log import DrawRecord
+from pipelines.draws.plan import Precision
 from pipelines.draws.review import replan
+from pipelines.draws.targeted import check_targeted
 from pipelines.errors import UsageError
 
 
@@ -74,6 +76,10 @@ def _check_draw(rec: DrawRecord, frozen: DrawRecord, by_id: dict[str, DrawRecord
         rate = Decimal(fixed["rate"])
         if any(k.get(s) != quota(rate, n) for s, n in sizes.items()):
             return f"每层抽取数不等于 ceil({fixed['rate']} × 层内人数)"
+    if "precision" in fixed:
+        plan = Precision.from_params(fixed["precision"])
+        if any(k.get(s) != plan.n(n) for s, n in sizes.items()):
+            return "每层抽取数不等于按精度（预期不合格率、允许误差、置信度）计算的样本量"
     expected = take(rank_members(rec.seed or "", members), k)
     if expected != rec.pick_list():
         return "入选名单与按种子和名单复算的结果不符"
@@ -127,6 +133,8 @@ def _content_problem(
         from pipelines.decisions import check_record
 
         return check_record(rec)
+    if rec.kind == "targeted":
+        return check_targeted(rec, by_id)
     frozen = by_id.get(rec.frozen_id or "")
     if frozen is None or frozen.kind != "population_frozen":
         return f"引用的冻结名单 {rec.frozen_id} 不存在或在本记录之后"
