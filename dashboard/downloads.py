@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import re
 
 import pandas as pd
@@ -71,4 +72,38 @@ def download_buttons(
         key=f"{key}-csv",
         on_click=_audit,
         args=(what, f"{stem}.csv", len(df), personal),
+    )
+
+
+def book_button(
+    sheets: dict[str, pd.DataFrame],
+    what: str,
+    period: str | None,
+    key: str,
+    title: str | None = None,
+    label: str = "下载 Excel (xlsx)",
+) -> None:
+    """One audited xlsx of several sheets (personal columns masked unless the role allows)."""
+    from dashboard.common import PERSONAL_COLUMNS, full_personal_data, mask_frame
+    from pipelines.sheets import write_sheets
+
+    full = full_personal_data()
+    masked = {name: mask_frame(df, full) for name, df in sheets.items()}
+    has_personal = any(c in PERSONAL_COLUMNS for df in sheets.values() for c in df.columns)
+    personal = "none" if not has_personal else ("full" if full else "masked")
+    stem = file_stem(what, period)
+
+    def build() -> bytes:
+        buf = io.BytesIO()
+        write_sheets(masked, buf, title=title)
+        return buf.getvalue()
+
+    st.download_button(
+        label,
+        build,
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=key,
+        on_click=_audit,
+        args=(what, f"{stem}.xlsx", sum(len(df) for df in sheets.values()), personal),
     )

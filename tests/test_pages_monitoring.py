@@ -460,3 +460,19 @@ def test_district_numbers_are_the_district_rows(db):
         f"select count(*) from mart_hospital_penalty as x {scope} and x.year = ?",
         [DISTRICT, AS_OF.year],
     )
+
+
+def test_a_clicked_hospital_row_shows_its_evidence_and_the_book_is_offered(db):
+    at = open_page(db, "hospitals")
+    table = frame(at, "医院编号", "专家总数", "取消资格比例（%）")
+    with_disq = table[table["取消资格人数"] > 0]
+    assert len(with_disq) >= 2, "the generated data has at least two hospitals to choose from"
+    target = with_disq["医院编号"].tolist()[-1]
+    assert at.selectbox(key="hosp-evidence").value != target
+    row = table["医院编号"].tolist().index(target)
+    at.session_state["hosp-table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="hosp-evidence").value == target
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert ("下载年终考核依据 (xlsx)" in labels) == (table["年终考核"] == "扣分").any()

@@ -5,6 +5,8 @@ disqualification. Reads mart_hospital_penalty, fct_disqualifications and fct_str
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from dashboard.charts import (
@@ -16,15 +18,19 @@ from dashboard.charts import (
     show,
 )
 from dashboard.common import (
+    OTHER_DISTRICT_CASE,
     case_id_in_scope,
+    con,
     literal,
     mask_frame,
     need_data,
     num,
     page_header,
+    profile,
     query,
+    scope_district,
 )
-from dashboard.downloads import download_buttons
+from dashboard.downloads import book_button, download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 
 page_header(
@@ -103,7 +109,15 @@ tab_all, tab_pen, tab_warn = st.tabs(
     ]
 )
 with tab_all:
-    st.dataframe(table, hide_index=True, key="hosp-table", column_config=PCT)
+    st.caption("点击一行查看该院取消资格的依据（下方）。")
+    clicked = st.dataframe(
+        table,
+        hide_index=True,
+        key="hosp-table",
+        column_config=PCT,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     download_buttons(table, "医院年终考核", str(year), key="hosp-dl-table")
 with tab_pen:
     st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
@@ -119,6 +133,13 @@ if with_disq.empty:
     st.info("没有需要举证的取消资格记录。")
     st.stop()
 names = dict(zip(with_disq["医院编号"], with_disq["医院"], strict=True))
+rows = list(clicked.selection.rows) if clicked is not None else []
+if rows and table.iloc[rows[0]]["医院编号"] in names:
+    # a row of the hospital table clicked: its evidence below (ZZ-HOSPITAL5: evidence for every
+    # penalty)
+    st.session_state["hosp-evidence"] = table.iloc[rows[0]]["医院编号"]
+elif rows:
+    st.info(f"{literal(table.iloc[rows[0]]['医院'])} {year} 年没有专家被取消资格。")
 hospital_id = st.selectbox(
     "选择医院",
     list(names),
@@ -177,3 +198,39 @@ st.dataframe(
     },
 )
 download_buttons(evidence, f"取消资格依据_{names[hospital_id]}", str(year), key="hosp-dl-evidence")
+
+st.subheader("年终考核依据（一份文件）")
+st.caption(
+    "扣分医院 → 各院当年被取消资格的专家 → 每名专家当年的全部超时记录（含申诉撤销的记录及其处理"
+    "决定），用于年终考核和申诉答复。"
+)
+if penalised.empty:
+    st.info(f"{year} 年所选范围内没有扣分医院。")
+else:
+    from pipelines.rules.evidence import year_end_evidence
+
+    book = year_end_evidence(con(), year, meta.eval_at.to_pydatetime(), profile())
+    keep = set(penalised["医院编号"])
+    book = {name: df[df["医院编码"].isin(keep)] for name, df in book.items()}
+    if scope_district() is not None:  # other districts' case ids are not shown to a district
+        ids = book["违规依据"]["申报编号"].dropna().unique().tolist()
+        mine = set(
+            query(
+                "select c.case_id from stg_cases as c inner join stg_hospitals as h "
+                "using (hospital_id) where h.district = ? and list_contains(?, c.case_id)",
+                [scope_district(), ids],
+            )["case_id"]
+        )
+        ev = book["违规依据"]
+        book["违规依据"] = ev.assign(
+            申报编号=ev["申报编号"].where(ev["申报编号"].isin(mine), OTHER_DISTRICT_CASE)
+        )
+    book_button(
+        book,
+        "年终考核依据",
+        str(year),
+        key="hosp-dl-book",
+        title=f"{year} 年专家取消资格比例扣分依据（评估时间 {meta.eval_at:%Y-%m-%d %H:%M:%S}，"
+        f"下载于 {dt.date.today()}）",
+        label="下载年终考核依据 (xlsx)",
+    )

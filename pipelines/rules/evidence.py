@@ -112,7 +112,7 @@ def year_end_evidence(
             {
                 "医院编码": dq["hospital_id"],
                 "专家编码": dq["expert_id"],
-                "专家姓名": dq["expert_name"],
+                "姓名": dq["expert_name"],
                 "取消资格时间": dq["disqualified_at"],
                 "依据": dq["source"].map({"strike": "第3次超时违规", "register": "专家库登记"}),
             }
