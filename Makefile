@@ -38,7 +38,8 @@ demo: $(DB)
 
 run: venv system-deps demo
 	$(PY) -m pipelines.users ensure-demo
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) -- --db $(DB)
+	chmod 700 $(dir $(DB))
+	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) -- --db $(DB)
 
 lint: venv
 	$(PY) -m ruff check .

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 import duckdb
 
 from pipelines.config import Profile
+from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters
 
@@ -53,7 +54,7 @@ def refresh_marts(
     done: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
-        con.begin()
+        begin(con)
     try:
         values.update(mart_state(con, profile))
         for name in MARTS:
@@ -71,7 +72,7 @@ def refresh_marts(
         counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in done}
         if own_transaction:
             with commit_guard():
-                con.commit()
+                commit(con)
     except BaseException:
         if own_transaction:
             con.rollback()
