@@ -194,13 +194,13 @@ _warned: set[str] = set()
 def _private(db: Path) -> None:
     """New files and folders of this process are owner-only (the .wal, the spill folder
     `<db>.tmp`, exports), the data folder is made 0700 when created; files already readable by
-    others are named once per process on stderr."""
+    others are named on stderr (each once per process)."""
     os.umask(PRIVATE_UMASK)
     if not db.parent.exists():
         db.parent.mkdir(parents=True, mode=0o700)
-    if str(db) not in _warned:
-        _warned.add(str(db))
-        for line in loose_modes(db):
+    for line in loose_modes(db):
+        if line not in _warned:
+            _warned.add(line)
             print(line, file=sys.stderr, flush=True)
 
 
