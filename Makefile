@@ -8,6 +8,7 @@ DB ?= data/warehouse.duckdb
 DEMO_DIR := data/demo
 DEMO_CASES ?= 200000
 PORT ?= 8501
+ADDRESS ?=  # e.g. 127.0.0.1 behind a reverse proxy (README "Security and data protection")
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-load venv system-deps demo lint bench bench-national clean-demo
@@ -41,7 +42,9 @@ demo: $(DB)
 
 run: venv system-deps demo
 	$(PY) -m pipelines.users ensure-demo
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) -- --db $(DB)
+	chmod 700 $(dir $(DB))
+	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
+	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(DB)
 
 lint: venv
 	$(PY) -m ruff check .

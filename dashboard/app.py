@@ -1,4 +1,5 @@
-"""门诊慢特病鉴定监管看板 — entry point: `streamlit run dashboard/app.py -- --db PATH`.
+"""门诊慢特病鉴定监管看板 — the pages; started as `streamlit run dashboard/serve.py -- --db PATH`
+(serve.py wraps this script in its login gate for uploads and downloads).
 
 A thin st.navigation router over one file per page in dashboard/views/.
 """
@@ -18,6 +19,7 @@ from dashboard.auth import current_user, keep_cookie, login_form, logout, role_c
 from dashboard.common import db_path, literal, profile  # noqa: E402
 from dashboard.consistency import gate  # noqa: E402
 from dashboard.nav import SECTIONS  # noqa: E402
+from pipelines.db import file_problem  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
 
@@ -44,6 +46,9 @@ def main() -> None:
             st.rerun()
         st.caption(f"规则配置：{literal(profile().label)}　数据库：{literal(db_path().name)}")
         keep_cookie(user)
+    if problem := file_problem(db_path()):  # deleted or replaced under the open connection
+        st.error(problem)
+        st.stop()
     with gate().reading():
         page.run()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.db import ensure_same_file
+
 DDL = """
 create table if not exists download_log (
     downloaded_at timestamp default current_timestamp,
@@ -26,6 +28,7 @@ def log_download(
     rows: int,
     personal_data: str,
 ) -> None:
+    ensure_same_file(con)
     con.execute(DDL)
     con.execute(
         "insert into download_log (username, role, what, file_name, rows, personal_data) "

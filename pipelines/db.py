@@ -25,16 +25,94 @@ def sql(name: str) -> str:
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, refresh the catalogue and the calendar (one transaction)."""
-    con.execute("begin transaction")
+    begin(con)
     try:
         con.execute(sql("schema"))
         con.execute(sql("draw_log_schema"))  # the decisions the rule models read live there
         load_catalogue(con)
         ensure_calendar(con)
-        con.execute("commit")
+        commit(con)
     except BaseException:
         con.execute("rollback")
         raise
+
+
+# The file this process opened at each path: (device, inode). A file deleted (`make clean-demo`)
+# or replaced while a connection is open keeps living under that connection alone; whatever is
+# written to it is gone at the next start, so writes check that the path still names it.
+_OPENED: dict[str, tuple[int, int]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why the warehouse file this process opened at `path` is no longer the one the path names
+    (deleted or replaced), in Chinese; None while it is the same file (or was never opened)."""
+    key = str(Path(path).resolve())
+    opened = _OPENED.get(key)
+    if opened is None:
+        return None
+    now = _identity(Path(key))
+    if now == opened:
+        return None
+    what = "已被删除" if now is None else "已被替换为另一个文件"
+    return (
+        f"数据库文件 {path} 在打开后{what}（打开时 设备 {opened[0]} inode {opened[1]}）："
+        "现在写入的数据会随旧文件一起丢失，因此拒绝写入。请重新启动看板或重新运行命令。"
+        f"(database file {path} was deleted or replaced while open; writes refused)"
+    )
+
+
+def _path_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def ensure_same_file(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise DataError if the file `con` writes to is no longer the one its path names."""
+    path = _path_of(con)
+    if path and (problem := file_problem(path)):
+        raise DataError(problem)
+
+
+def begin(con: duckdb.DuckDBPyConnection) -> None:
+    """Start a write transaction, refused when the database file was deleted or replaced."""
+    ensure_same_file(con)
+    con.execute("begin transaction")
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit, refused (the caller rolls back) when the file was deleted meanwhile."""
+    ensure_same_file(con)
+    con.execute("commit")
+
+
+PRIVATE_UMASK = 0o077  # every file the product writes holds personal data: owner only
+
+
+def loose_modes(db: Path) -> list[str]:
+    """The warehouse files and folders other local users can read, one Chinese line each."""
+    from pipelines import sessions
+
+    _, secret, revoked = sessions._files(None)
+    spill = db.with_name(db.name + ".tmp")
+    lines = []
+    for f in (db.parent, db, db.with_name(db.name + ".wal"), spill, secret.parent, revoked):
+        if f.exists() and (mode := f.stat().st_mode & 0o777) & 0o077:
+            want = 0o700 if f.is_dir() else 0o600
+            lines.append(
+                f"警告：{f} 的权限为 {mode:04o}，本机其他用户可读取其中的个人信息；"
+                f"请执行 chmod {want:o} {f}"
+            )
+    return list(dict.fromkeys(lines))
 
 
 DEFAULT_MEMORY = "2GB"  # DuckDB's own default is 80 % of RAM: one batch stage took 3.6 GiB
@@ -87,7 +165,9 @@ def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     pause, told = 0.05, False
     while True:
         try:
-            return _set_memory_limit(duckdb.connect(str(db), read_only=read_only))
+            con = _set_memory_limit(duckdb.connect(str(db), read_only=read_only))
+            _OPENED[str(db.resolve())] = _identity(db)
+            return con
         except duckdb.IOException as exc:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 raise
@@ -109,12 +189,31 @@ def _lock_message(db: Path, exc: BaseException) -> str:
     )
 
 
+_warned: set[str] = set()
+
+
+def _private(db: Path) -> None:
+    """New files and folders of this process are owner-only (the .wal, the spill folder
+    `<db>.tmp`, exports), the data folder is made 0700 when created; files already readable by
+    others are named on stderr (each once per process)."""
+    os.umask(PRIVATE_UMASK)
+    if not db.parent.exists():
+        db.parent.mkdir(parents=True, mode=0o700)
+    for line in loose_modes(db):
+        if line not in _warned:
+            _warned.add(line)
+            print(line, file=sys.stderr, flush=True)
+
+
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (created with its schema unless read-only)."""
+    """Open the warehouse file (created with its schema unless read-only).
+
+    Sets this process's umask to 077: everything it writes afterwards is owner-only."""
     db = Path(path) if path else DEFAULT_DB
     if read_only:
         if not db.exists():
             raise DataError(f"数据库文件不存在：{db}（请先运行 python -m pipelines ingest）")
+        _private(db)
         try:
             return _open(db, read_only=True)
         except duckdb.IOException as exc:
@@ -122,7 +221,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
                 raise DataError(_lock_message(db, exc)) from exc
             raise
     try:
-        db.parent.mkdir(parents=True, exist_ok=True)
+        _private(db)
         con = _open(db, read_only=False)
     except (OSError, duckdb.IOException) as exc:
         if _is_lock_conflict(exc):

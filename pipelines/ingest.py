@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines.catalogue import fold
-from pipelines.db import connect
+from pipelines.db import begin, commit, connect
 from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
 from pipelines.readers import PROGRESS_MIN_BYTES, FileRejected, query_progress, read_file
@@ -619,7 +619,7 @@ def ingest(
     user = loaded_by or getpass.getuser()
     reports: list[FileReport] = []
     latest: list[dt.datetime] = []
-    con.execute("begin transaction")
+    begin(con)
     try:
         load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
         for table, path in files:
@@ -684,7 +684,7 @@ def ingest(
         if on_loaded is not None:
             on_loaded(con)
         with commit_guard():
-            con.execute("commit")
+            commit(con)
     except BaseException:
         con.execute("rollback")
         raise
@@ -815,7 +815,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     """
     from pipelines.output import write_csv
 
-    con = connect(args.db)
+    con = connect(args.db, read_only=True)
     cols = ["file_name", "table_name", "line", "column_name", "reason_zh", "reason_en", "raw"]
     rows = con.execute(
         f"select {', '.join(cols)} from quarantine order by table_name, file_name, line"

@@ -124,5 +124,6 @@ def revoke(token: str, users_path: Path | None = None) -> None:
     payload = _payload(token, secret_path)
     if payload is None:
         return
-    with revoked_path.open("a") as fh:
+    fd = os.open(revoked_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # owner only
+    with os.fdopen(fd, "a") as fh:
         fh.write(f"{payload['id']}\n")

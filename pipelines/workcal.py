@@ -103,19 +103,39 @@ def _calendar_arrow(fingerprint: str):
     return pa.table({"day": [d for d, _ in days], "is_workday": [w for _, w in days]})
 
 
+def _calendar_current(con: duckdb.DuckDBPyConnection, fp: str) -> bool:
+    tables = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_name in ('calendar', 'calendar_meta') and table_schema = 'main'"
+    ).fetchone()[0]
+    if tables < 2:
+        return False
+    row = con.execute("select fingerprint from calendar_meta").fetchone()
+    return bool(row and row[0] == fp)
+
+
+def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "select readonly from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build the `calendar` table when it is missing or the overrides file changed."""
+    """(Re)build the `calendar` table when it is missing or the overrides file changed (a
+    database opened read-only must already hold the current one)."""
     fp = _fingerprint()
+    if _calendar_current(con, fp):
+        return
+    if _read_only(con):
+        raise DataError(
+            "数据库以只读方式打开，但其中的工作日日历不是最新的（或缺失）：请先对可写的数据库"
+            "运行 python -m pipelines refresh。(read-only database: working-day calendar is stale)"
+        )
     con.execute(
         "create table if not exists calendar_meta (fingerprint varchar, first_year integer, "
         "last_year integer, built_at timestamp)"
     )
-    row = con.execute("select fingerprint from calendar_meta").fetchone()
-    has_table = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'calendar'"
-    ).fetchone()[0]
-    if row and row[0] == fp and has_table:
-        return
     con.register("_cal_src", _calendar_arrow(fp))
     con.execute(
         """

@@ -37,12 +37,12 @@ def free_port() -> int:
 def streamlit_server(
     db: Path, profile: str = "zhengzhou", env: dict | None = None
 ) -> Iterator[str]:
-    """Run `streamlit run dashboard/app.py` on a free port until the block ends; yields the URL."""
+    """Run `streamlit run dashboard/serve.py` on a free port until the block ends; yields the URL."""
     port = free_port()
     log = ARTIFACTS / f"streamlit-{port}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "serve.py"),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--", "--db", str(db), "--profile", profile,

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines.db import sql
+from pipelines.db import begin, commit, sql
 from pipelines.draws import log
 from pipelines.draws.engine import current_state
 from pipelines.errors import DataError, UsageError
@@ -216,7 +216,7 @@ def import_findings(
     picked = set(_picks_table(con, draw_id).column("case_id").to_pylist())
     findings, skipped = parse_findings(path, picked)
     when = at or dt.datetime.now()
-    con.execute("begin transaction")
+    begin(con)
     try:
         for f in findings:
             con.execute(
@@ -234,7 +234,7 @@ def import_findings(
                     f["line"],
                 ],
             )
-        con.execute("commit")
+        commit(con)
     except BaseException:
         con.execute("rollback")
         raise

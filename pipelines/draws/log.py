@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.db import sql
+from pipelines.db import begin, commit, sql
 from pipelines.draws.keys import Member, Pick
 from pipelines.errors import DataError
 
@@ -312,7 +312,7 @@ def append(
     ensure_tables(con)
     last_exc: Exception | None = None
     for _ in range(_RETRIES):
-        con.execute("begin transaction")
+        begin(con)
         try:
             head = con.execute(
                 "select record_no, record_hash from draw_log order by record_no desc limit 1"
@@ -335,7 +335,7 @@ def append(
                 f"values ({', '.join('?' * len(COLUMNS))})",
                 [getattr(rec, c) for c in COLUMNS],
             )
-            con.execute("commit")
+            commit(con)
             return rec
         except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
             _rollback(con)

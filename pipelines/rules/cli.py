@@ -12,7 +12,6 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,7 +21,7 @@ import pyarrow.compute as pc
 from pipelines.cli import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
-from pipelines.errors import DataError, UsageError
+from pipelines.errors import UsageError
 from pipelines.output import write_csv
 from pipelines.rules.archive import monthly_archive
 from pipelines.rules.fees import expert_fees
@@ -76,10 +75,9 @@ def parse_month(text: str) -> str:
 
 
 def open_db(path: str) -> duckdb.DuckDBPyConnection:
-    """The warehouse for a read command; a missing file is a data error, not a new database."""
-    if not Path(path).exists():
-        raise DataError(f"数据库文件不存在：{path}（请先运行 python -m pipelines ingest）")
-    return connect(path)
+    """The warehouse for a read command, opened read-only (a read-only copy or folder works); a
+    missing file is a data error, not a new database."""
+    return connect(path, read_only=True)
 
 
 def rows(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 import duckdb
 
 from pipelines.config import Profile
+from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters
@@ -59,7 +60,7 @@ def refresh_marts(
     done: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
-        con.begin()
+        begin(con)
     try:
         when = resolve(con, as_of)
         values = parameters(profile, when.facts_at, dict(REFRESH_EXTRA), eval_at=when.eval_at)
@@ -80,7 +81,7 @@ def refresh_marts(
         counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in done}
         if own_transaction:
             with commit_guard():
-                con.commit()
+                commit(con)
     except BaseException:
         if own_transaction:
             con.rollback()
