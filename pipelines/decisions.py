@@ -154,9 +154,14 @@ def check_record(rec: log.DrawRecord) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
-    from pipelines.rules.cli import open_db
+    """The warehouse for writing a decision; a missing file is a data error, not a new database."""
+    from pathlib import Path
 
-    return open_db(args.db)
+    from pipelines.db import connect
+
+    if not Path(args.db).exists():
+        raise DataError(f"数据库文件不存在：{args.db}（请先运行 python -m pipelines ingest）")
+    return connect(args.db)
 
 
 def cmd_dispute(args: argparse.Namespace) -> int:
