@@ -119,6 +119,19 @@ def test_extension_when_avoidance_leaves_a_case_without_a_reviewer():
     assert plan_specialty(many, experts, 2, 20)[0] == 3
 
 
+def test_avoidance_covers_the_other_campuses_of_the_case_hospital():
+    """ZZ-AVOID: H3 is a campus of H2 (group), so C (H2) and D (H3) may not review c3 (H2)."""
+    cases = [Pick("c3", "s", 0, "3", "H2")]
+    experts = [Pick(e, "s", n, "", h) for n, (e, h) in enumerate((("C", "H2"), ("D", "H3")), 1)]
+    _, pairs, _ = plan_specialty(cases, experts, min_experts=2, per_expert=2)
+    assert pairs == [("c3", "D")]  # without the group D may review it
+    _, pairs, missing = plan_specialty(cases, experts, 2, 2, groups={"H3": "H2"})
+    assert (pairs, missing) == ([], ["c3"])
+    extra = [*experts, Pick("E", "s", 3, "", "H4")]
+    k, pairs, _ = plan_specialty(cases, extra, 2, 2, groups={"H3": "H2"})
+    assert (k, pairs) == (3, [("c3", "E")])
+
+
 def test_review_plan_double_random_with_avoidance(con):
     cases = review_world(con)
     plan = review_plan(con, parse_quarter("2026Q3"), SEED, AS_OF, TY, operator="张操作")
@@ -149,6 +162,22 @@ def test_review_plan_double_random_with_avoidance(con):
     for a in plan.assignments:
         assert hospital_of[a["expert_id"]] != a["case_hospital_id"]
     assert plan.unassigned == []
+    assert verify_log(con).ok
+
+
+def test_review_plan_avoids_whole_groups_and_verifies(con):
+    """ZZ-AVOID in the review plan: with H1 a campus of H2, no H1 or H2 expert reviews a case of
+    either; the groups are in the record, so verify-log re-derives the assignment."""
+    review_world(con)
+    con.execute("update stg_hospitals set group_id = 'H2' where hospital_id = 'H1'")
+    plan = review_plan(con, parse_quarter("2026Q3"), SEED, AS_OF, TY, operator="张操作")
+    assert plan.experts.record.params()["hospital_groups"] == {"H1": "H2"}
+    group = {"H1": "H2"}
+    hospital_of = {**CARDIO_POOL, **ENDO_POOL}
+    assert plan.assignments
+    for a in plan.assignments:
+        expert_group = group.get(hospital_of[a["expert_id"]], hospital_of[a["expert_id"]])
+        assert expert_group != group.get(a["case_hospital_id"], a["case_hospital_id"])
     assert verify_log(con).ok
 
 

@@ -138,6 +138,17 @@ def review_calendar(quarter: Quarter, profile: Profile) -> list[ReviewStep]:
     return steps
 
 
+def hospital_groups(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """ZZ-AVOID: each campus that names a main campus (group_id) → that group, for the record (so
+    the assignment can be re-derived from the record alone)."""
+    rows = con.execute(
+        "select hospital_id, trim(group_id) from stg_hospitals "
+        "where nullif(trim(group_id), '') is not null and trim(group_id) <> hospital_id "
+        "order by hospital_id"
+    ).fetchall()
+    return dict(rows)
+
+
 def review_step(day: dt.date, profile: Profile) -> ReviewStep | None:
     """The review step the city is in on `day`, or None outside the review days."""
     for s in review_calendar(quarter_of(day), profile):
@@ -147,9 +158,14 @@ def review_step(day: dt.date, profile: Profile) -> ReviewStep | None:
 
 
 def assign_cases(
-    cases: Sequence[Pick], experts: Sequence[Pick], per_expert: int
+    cases: Sequence[Pick],
+    experts: Sequence[Pick],
+    per_expert: int,
+    groups: dict[str, str] | None = None,
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """(case_id, expert_id) pairs in case-key order by rotation, never of the case's hospital."""
+    """(case_id, expert_id) pairs in case-key order by rotation, never of the case's hospital
+    or another campus of its group (ZZ-AVOID; `groups` maps a campus to its group)."""
+    groups = groups or {}
     loads = [0] * len(experts)
     nxt = 0
     pairs: list[tuple[str, str]] = []
@@ -157,7 +173,10 @@ def assign_cases(
     for case in cases:
         for step in range(len(experts)):
             j = (nxt + step) % len(experts)
-            if experts[j].hospital_id != case.hospital_id and loads[j] < per_expert:
+            own = groups.get(case.hospital_id or "", case.hospital_id)
+            if groups.get(experts[j].hospital_id or "", experts[j].hospital_id) != own and (
+                loads[j] < per_expert
+            ):
                 pairs.append((case.id, experts[j].id))
                 loads[j] += 1
                 nxt = j + 1
@@ -168,7 +187,11 @@ def assign_cases(
 
 
 def plan_specialty(
-    cases: Sequence[Pick], ranked_experts: Sequence[Pick], min_experts: int, per_expert: int
+    cases: Sequence[Pick],
+    ranked_experts: Sequence[Pick],
+    min_experts: int,
+    per_expert: int,
+    groups: dict[str, str] | None = None,
 ) -> tuple[int, list[tuple[str, str]], list[str]]:
     """(k experts to draw, assignment, unplaced cases) for one specialty's drawn cases.
 
@@ -179,7 +202,7 @@ def plan_specialty(
     base = max(min_experts, math.ceil(len(ordered) / per_expert))
     m = base
     while True:
-        pairs, missing = assign_cases(ordered, ranked_experts[:m], per_expert)
+        pairs, missing = assign_cases(ordered, ranked_experts[:m], per_expert, groups)
         if not missing or m >= len(ranked_experts):
             return m, pairs, missing
         m += 1
@@ -203,6 +226,7 @@ def plan_review(
             ranked.get(specialty, []),
             int(rules["min_experts_per_specialty"]),
             int(rules["cases_per_expert"]),
+            rules.get("hospital_groups") or {},
         )
         hospital = {c.id: c.hospital_id for c in mine}
         assignments += [
@@ -274,6 +298,7 @@ def freeze_review(
         "qualification": profile["expert_qualification"],
         "min_experts_per_specialty": int(rules["min_experts_per_specialty"]),
         "cases_per_expert": int(rules["cases_per_expert"]),
+        "hospital_groups": hospital_groups(con),
         "exclusions": excluded,
     }
     frozen_pool = freeze_population(con, "review_experts", pool, pool_params, **who)
