@@ -212,6 +212,31 @@ def case_id_in_scope(column: str) -> tuple[str, list]:
     )
 
 
+_ID_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def case_ids_in_text_in_scope(texts: pd.Series) -> pd.Series:
+    """Texts (e.g. a violation's detail naming earlier cases) with every case id of another
+    district replaced by 「其他区县病例」 for a district user; unchanged for city roles."""
+    d = scope_district()
+    if d is None or texts.empty:
+        return texts
+    tokens = sorted({t for text in texts.dropna() for t in _ID_TOKEN.findall(str(text))})
+    if not tokens:
+        return texts
+    foreign = set(
+        query(
+            "select c.case_id from stg_cases as c inner join stg_hospitals as h "
+            "using (hospital_id) where list_contains(?, c.case_id) and h.district is distinct from ?",
+            [tokens, d],
+        )["case_id"]
+    )
+    if not foreign:
+        return texts
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(foreign, key=len, reverse=True)))
+    return texts.map(lambda t: t if pd.isna(t) else pattern.sub(OTHER_DISTRICT_CASE, str(t)))
+
+
 def mask_frame(df: pd.DataFrame, full: bool | None = None) -> pd.DataFrame:
     """Mask the personal columns of a frame unless the role allows the full view."""
     if full is None:

@@ -153,3 +153,51 @@ def test_the_rule_rows_mark_exactly_the_other_districts_cases(db, downloads):
     assert OTHER_DISTRICT_CASE in set(expected)
     for rows in (downloads[f"规则核查_{rule}"], frame(at, "规则编号", "问题说明")):
         assert sorted(rows["申报编号"]) == sorted(expected)
+
+
+def test_a_violation_detail_naming_another_districts_case_is_masked(tmp_path):
+    """ZZ-REAPPLY's detail names the earlier failed case: a 金水区 user reading the violation of a
+    金水区 case sees the earlier 中原区 case as 「其他区县病例」, a city user sees its id."""
+    from test_rules_support import ZZ, case, expert, hospital, load, ts
+    from test_rules_violations import panel
+
+    from pipelines.db import connect
+    from pipelines.rules import refresh_marts
+
+    path = tmp_path / "w.duckdb"
+    c = connect(path)
+    load(
+        c,
+        hospitals=[hospital("HA", district="中原区"), hospital("HB", district=DISTRICT)],
+        experts=[expert("E1", hospital_id="HA"), expert("E2", hospital_id="HA")],
+        cases=[
+            case(
+                "ZY-OLD",
+                hospital_id="HA",
+                record_id="R1",
+                outcome="不符合",
+                submitted_at="2026-03-02 08:00:00",
+                decided_at="2026-03-02 16:00:00",
+            ),
+            case(
+                "JS-NEW",
+                hospital_id="HB",
+                record_id="R1",
+                outcome="不符合",
+                submitted_at="2026-03-03 08:00:00",
+                decided_at="2026-03-03 16:00:00",
+            ),
+        ],  # fmt: skip
+        tasks=panel("ZY-OLD", "不符合", "不符合")
+        + panel("JS-NEW", "不符合", "不符合", "2026-03-03"),
+    )
+    refresh_marts(c, ts("2026-12-31 00:00:00"), ZZ)
+    c.close()
+    for role, shown in (("区县监管", OTHER_DISTRICT_CASE), ("市级监管", "ZY-OLD")):
+        at = all_time(open_page(path, "violations", role))
+        at.selectbox(key="vio-rule").set_value("ZZ-REAPPLY").run()
+        assert not at.exception, [e.message for e in at.exception]
+        detail = next(df.value for df in at.dataframe if "问题说明" in df.value.columns)
+        texts = detail["问题说明"].tolist()
+        assert len(texts) == 1 and shown in texts[0], texts
+        assert ("ZY-OLD" in texts[0]) == (role == "市级监管")

@@ -9,7 +9,15 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import count_bars, counts, rule_names, show
-from dashboard.common import case_id_in_scope, literal, need_data, num, page_header, query
+from dashboard.common import (
+    case_id_in_scope,
+    case_ids_in_text_in_scope,
+    literal,
+    need_data,
+    num,
+    page_header,
+    query,
+)
 from dashboard.downloads import download_buttons
 from dashboard.filters import (
     VIOLATION_ROWS,
@@ -90,6 +98,7 @@ rows = query(
     """,
     [*case_p, rule, *p],
 )
+rows["问题说明"] = case_ids_in_text_in_scope(rows["问题说明"])
 # a rule about cases has no task or expert: leave out the columns it never fills
 rows = rows.drop(columns=[c for c in ("任务编号", "专家编号", "申报编号") if rows[c].isna().all()])
 st.caption(f"{literal(rule)} {literal(names.get(rule, rule))}：{num(len(rows))} 条。")
