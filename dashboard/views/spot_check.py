@@ -30,6 +30,7 @@ from dashboard.common import (
     user,
 )
 from dashboard.downloads import download_buttons
+from dashboard.uploads import save_uploads
 from pipelines.draws import (
     check_rate,
     current_state,
@@ -41,6 +42,7 @@ from pipelines.draws import (
 )
 from pipelines.draws.plan import Precision
 from pipelines.draws.spotcheck import percent, rule_text
+from pipelines.errors import UsageError
 
 PROFILE = profile()
 MIN_RATE = check_rate(str(PROFILE["spot_check"]["min_rate"]), PROFILE)
@@ -342,8 +344,11 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
     )
     if upload is not None and st.button("导入抽查结论", key="sc-import"):
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
+            try:
+                (path,) = save_uploads([upload], Path(tmp))
+            except UsageError as exc:
+                st.error(f"导入失败，未写入任何结论：{literal(exc)}")
+                return
             problem = _import(draw_id, path)
         if problem:
             st.error(f"导入失败，未写入任何结论：{literal(problem)}")
