@@ -374,6 +374,14 @@ def blank_to_null(x: str) -> str:
     )
 
 
+BEIJING_US = 8 * 3600 * 10**6  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+
+
+def beijing_sql(tz_value: str) -> str:
+    """SQL: a TIMESTAMPTZ as Beijing wall time (arithmetic on the instant: no session time zone)."""
+    return f"make_timestamp(epoch_us({tz_value}) + {BEIJING_US})"
+
+
 # Parquet column types kept as they are for a column of this kind (no round trip through text).
 NATIVE_TYPES = {
     "time": ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"),
@@ -397,6 +405,10 @@ def _select_list(
         if c.name in by_name:
             col = '"' + by_name[c.name].replace('"', '""') + '"'
             native = types.get(by_name[c.name], "").upper()
+            if native == "TIMESTAMP WITH TIME ZONE" and c.kind in ("time", "date"):
+                # an instant (Parquet isAdjustedToUTC): shown as Beijing wall time
+                parts.append(f"{beijing_sql(col)} as {c.name}")
+                continue
             if (
                 native in NATIVE_TYPES.get(c.kind, ())
                 or native.startswith("DECIMAL")

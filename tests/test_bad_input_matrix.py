@@ -169,6 +169,17 @@ def hospitals_workbook(path: Path) -> None:
     _workbook(path, {"Sheet1": HOSPITALS})
 
 
+def tasks_parquet_utc(path: Path) -> None:
+    """The tasks as Parquet with time-zone-aware timestamps (isAdjustedToUTC), as pandas and
+    Spark write a tz-aware column: T1 pushed 10:00 Beijing is stored as the instant 02:00 UTC."""
+    import pandas as pd
+
+    df = pd.DataFrame(TASKS[1:], columns=TASKS[0])
+    for col in ("pushed_at", "responded_at", "completed_at"):
+        df[col] = pd.to_datetime(df[col]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    df.to_parquet(path, index=False)
+
+
 # ---- checks on what was stored -----------------------------------------------------------------
 
 
@@ -300,6 +311,40 @@ def formulas_stored_as_text_and_neutralised(con):
     assert "'=HYPERLINK" in to_csv_bom(con.execute("select * from stg_experts").df()).decode(
         "utf-8-sig"
     )
+
+
+def offset_times_in_beijing(con):
+    rows = con.execute(
+        "select task_id, pushed_at, responded_at, completed_at from stg_tasks "
+        "where task_id in ('T1', 'T2') order by task_id"
+    ).fetchall()
+    # 02:00Z + 8 h = 10:00; 11:00+08:00 is Beijing already; 2026-03-01 23:00-05:00 + 13 h
+    # = 03-02 12:00; 02:30:00.5Z (fraction kept) + 8 h; 2026-03-03 03:00+0800 (no colon)
+    assert rows == [
+        (
+            "T1",
+            dt.datetime(2026, 3, 2, 10),
+            dt.datetime(2026, 3, 2, 11),
+            dt.datetime(2026, 3, 3, 10, 0, 0, 500000),
+        ),
+        (
+            "T2",
+            dt.datetime(2026, 3, 2, 10),
+            dt.datetime(2026, 3, 2, 12),
+            dt.datetime(2026, 3, 3, 3),
+        ),
+    ]
+
+
+def parquet_utc_times_in_beijing(con):
+    rows = con.execute(
+        "select task_id, pushed_at, responded_at, completed_at from stg_tasks order by task_id"
+    ).fetchall()
+
+    def at(v: str) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(v) if v else None
+
+    assert rows == [(r[0], at(r[3]), at(r[4]), at(r[6])) for r in TASKS[1:]]
 
 
 # ---- the matrix --------------------------------------------------------------------------------
@@ -509,6 +554,28 @@ CASE_MATRIX = [
         swap("tasks", "tasks.xlsx", tasks_excel_times),
         files={"tasks.csv": None, "tasks.xlsx": (2, 2, 0)},
         check=excel_times,
+    ),
+    Case(
+        "time-with-utc-offset-is-beijing-time",
+        # line 2 read as wall time would be pushed at 02:00, before C1 was submitted (09:00)
+        put(
+            "tasks",
+            [
+                TASKS[0],
+                ["T1", "C1", "E1", "2026-03-02T02:00:00Z", "2026-03-02 11:00:00+08:00", "受理"]
+                + ["2026-03-03T02:00:00.5Z", "符合"],
+                ["T2", "C1", "E2", "2026-03-02 10:00", "2026-03-01T23:00:00-05:00", "受理"]
+                + ["2026-03-03 03:00+0800", "符合"],
+                *TASKS[3:],
+            ],
+        ),
+        check=offset_times_in_beijing,
+    ),
+    Case(
+        "time-parquet-utc-timestamps-are-beijing-time",
+        swap("tasks", "tasks.parquet", tasks_parquet_utc),
+        files={"tasks.csv": None, "tasks.parquet": (4, 4, 0)},
+        check=parquet_utc_times_in_beijing,
     ),
     Case(
         "time-later-than-the-load",
@@ -855,6 +922,10 @@ COVERAGE = {
         "time-excel-serial-number-in-csv",
         "time-iso-with-T",
         "time-excel-cells-serials-and-text",
+    ],
+    "times with an offset from UTC (issue 15)": [
+        "time-with-utc-offset-is-beijing-time",
+        "time-parquet-utc-timestamps-are-beijing-time",
     ],
     "dates in the future": ["time-later-than-the-load", "date-later-than-the-load"],
     "completion before push": ["completion-before-push"],
