@@ -82,6 +82,12 @@ def _typed_expr(c: Col, native: bool = False) -> str:
         return _with_offset(x, _date_sql(x), "date")
     if c.kind == "time":
         return _with_offset(x, _time_sql(x), "timestamp")
+    if c.kind == "id":
+        # all-ASCII (the usual id) is kept as it is: length in bytes = length in characters
+        return (
+            f"case when strlen({x}) = length({x}) then {x} "
+            f"else nullif(trim(regexp_replace({x}, {_lit(INVISIBLE)}, '', 'g')), '') end"
+        )
     if c.kind == "number":
         return f"try_cast(regexp_replace({x}, '(?i)\\s*mb$', '') as double)"
     if c.kind == "person_id":
@@ -143,12 +149,33 @@ _KIND_PROBLEM = {
     "number": ("不是数字", "not a number"),
     "person_id": ("身份证号应为18位（17位数字加1位数字或X）", "resident ID must be 18 characters"),
     "disease": ("病种名称不在病种目录中", "disease not in the catalogue"),
+    "id": ("只含不可见字符", "nothing but invisible characters"),
 }
+# The plausible range of a date or time: from 2000-01-01 to a year after the load (a benefit
+# may start a few months ahead); 'infinity', 'epoch' and the like fall outside it.
+EARLIEST = dt.date(2000, 1, 1)
+# Characters that show as nothing: soft hyphen, zero-width space / joiners, direction marks,
+# word joiner, BOM. An id copied from a web page or a Word file may carry them.
+INVISIBLE = (
+    r"[\x{00AD}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"
+)
 
 
-def _checks(spec: TableSpec) -> list[Check]:
-    """Every DATA-REJECT check of a table, in the order they are reported."""
-    out: list[Check] = []
+def _checks(spec: TableSpec, latest: dt.date, text_cols: set[str]) -> list[Check]:
+    """Every DATA-REJECT check of a table, in the order they are reported.
+
+    `latest`: the last plausible date (a year after the load); `text_cols`: the columns read as
+    text (a NUL byte is looked for in those)."""
+    out = [
+        Check(
+            c.name,
+            f"contains(s.{c.name}, chr(0))",
+            f"「{c.zh}」含 NUL 字节（二进制数据）",
+            f"{c.name} holds a NUL byte",
+        )
+        for c in spec.columns
+        if c.name in text_cols
+    ]
     for c in spec.columns:
         if c.required:
             out.append(
@@ -169,8 +196,31 @@ def _checks(spec: TableSpec) -> list[Check]:
             zh, en = _KIND_PROBLEM[c.kind]
             zh = f"「{c.zh}」{zh}"
         out.append(Check(c.name, f"s.{c.name} is not null and t_{c.name} is null", zh, en))
+    out += [_range_check(c, latest) for c in spec.columns if c.kind in ("date", "time", "number")]
     out += _table_checks(spec.name)
     return out
+
+
+def _range_check(c: Col, latest: dt.date) -> Check:
+    """A date or time from 2000-01-01 to `latest`; a number (a file size) finite, not negative."""
+    x = f"t_{c.name}"
+    if c.kind == "number":
+        return Check(
+            c.name,
+            f"(isnan({x}) or isinf({x}) or {x} < 0)",
+            f"「{c.zh}」应为不小于 0 的有限数字",
+            f"{c.name} must be a finite number >= 0",
+        )
+    if c.kind == "date":
+        outside = f"{x} < date '{EARLIEST}' or {x} > date '{latest}'"
+    else:  # any time of the last day is in
+        outside = f"{x} < timestamp '{EARLIEST}' or {x} >= timestamp '{latest + dt.timedelta(1)}'"
+    return Check(
+        c.name,
+        f"({outside})",
+        f"「{c.zh}」超出合理范围（{EARLIEST} 至 {latest}）",
+        f"{c.name} outside {EARLIEST} .. {latest}",
+    )
 
 
 def _backwards(later: str, earlier: str, zh: str, en: str) -> Check:
@@ -252,11 +302,11 @@ def _table_checks(table: str) -> list[Check]:
 
 def _joins(table: str) -> str:
     if table in ("experts", "cases"):
-        return "left join stg_hospitals h on h.hospital_id = s.hospital_id"
+        return "left join stg_hospitals h on h.hospital_id = s.t_hospital_id"
     if table == "tasks":
         return (
-            "left join stg_cases k on k.case_id = s.case_id "
-            "left join stg_experts e on e.expert_id = s.expert_id"
+            "left join stg_cases k on k.case_id = s.t_case_id "
+            "left join stg_experts e on e.expert_id = s.t_expert_id"
         )
     return ""
 
@@ -280,11 +330,25 @@ def _disease_map(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     return "left join dmap on dmap.raw = s.disease_name"
 
 
-def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
-    """Type every column of `src` and mark each row with its first failing check (fail_no)."""
-    checks = _checks(spec)
-    dmap_join = _disease_map(con, spec)
+def _repair_items(spec: TableSpec) -> list[tuple[int, Col]]:
+    """(bit, column) of the columns whose value may be repaired on the way in (ids)."""
+    return [(1 << i, c) for i, c in enumerate(c for c in spec.columns if c.kind == "id")]
+
+
+def _repaired_sql(spec: TableSpec) -> str:
+    bits = [
+        f"case when s.{c.name} <> s.t_{c.name} then {bit} else 0 end"
+        for bit, c in _repair_items(spec)
+    ]
+    return " + ".join(bits) or "0"
+
+
+def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, latest: dt.date) -> list[Check]:
+    """Type every column of `src` and mark each row with its first failing check (fail_no) and
+    the ids it had to repair (`repaired`, a bit per id column: see _repair_items)."""
     types = dict(con.execute("select column_name, column_type from (describe src)").fetchall())
+    checks = _checks(spec, latest, {n for n, t in types.items() if t == "VARCHAR"})
+    dmap_join = _disease_map(con, spec)
     typed = ", ".join(
         f"{_typed_expr(c, types.get(c.name, 'VARCHAR') != 'VARCHAR')} as t_{c.name}"
         for c in spec.columns
@@ -296,7 +360,8 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
     con.execute(
         f"""
         create or replace temp table checked as
-        select s.line, {", ".join(f"s.{t}" for t in t_cols)}, case {cases} end as fail_no
+        select s.line, {", ".join(f"s.{t}" for t in t_cols)}, case {cases} end as fail_no,
+               {_repaired_sql(spec)} as repaired
         from {s0} s {_joins(spec.name)}
         """
     )
@@ -509,7 +574,7 @@ def _warn(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, file: str, now: dt.datetime
 ) -> int:
     """Keep rows that are usable but suspicious: a resident ID whose check digit is wrong, a
-    time later than the load. A record's warnings are those of its latest accepted row (a
+    time later than the load, an id that held invisible characters. A record's warnings are those of its latest accepted row (a
     re-load replaces them, so loading the same file twice adds nothing); returns how many."""
     if con.execute(
         "select count(*) from (select 1 from data_warnings where table_name = ? limit 1)",
@@ -527,10 +592,42 @@ def _warn(
     n = 0
     if spec.name == "cases":
         n += con.execute(CHECK_DIGIT_SQL, [load_id, file]).fetchone()[0]
-    future = _future_sql(spec, now)
-    if future is not None:
-        n += con.execute(future, [load_id, file]).fetchone()[0]
+    for sql in (_future_sql(spec, now), _repair_sql(spec)):
+        if sql is not None:
+            n += con.execute(sql, [load_id, file]).fetchone()[0]
     return n
+
+
+def _year_after(day: dt.date) -> dt.date:
+    """The same day a year later (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _repair_sql(spec: TableSpec) -> str | None:
+    """Warnings for ids that held invisible characters, removed on the way in (one per id)."""
+    items = _repair_items(spec)
+    if not items:
+        return None
+    zh = "「{}」含不可见字符（零宽空格、BOM 等），已去除后导入，请核实"
+    en = "{} held invisible characters (zero-width space, BOM …), removed"
+    item = ", ".join(
+        f"{{'col': {_lit(c.name)}, 'zh': {_lit(zh.format(c.zh))}, 'en': {_lit(en.format(c.name))},"
+        f" 'bit': {bit}}}"
+        for bit, c in items
+    )
+    return f"""
+    insert into data_warnings
+    select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
+    from (
+        select line, repaired, t_{spec.key} as record_key, unnest([{item}]) as w
+        from typed
+        where fail_no is null and not is_conflict and repaired <> 0
+    )
+    where repaired & w.bit <> 0
+    """
 
 
 def _sha256(path: Path) -> str:
@@ -615,6 +712,7 @@ def ingest(
     """
     if now is None:
         now = dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
+    latest = _year_after(now.date())
     files = discover(paths)
     if not files:
         raise UsageError(
@@ -642,7 +740,7 @@ def ingest(
                     res.materialise()
                 stage(f"已读取 {res.rows:,} 行，正在校验 …")
                 with query_progress(con, f"校验 {path.name}", show=big):
-                    checks = _validate(con, spec)
+                    checks = _validate(con, spec, latest)
                 file_label = "、".join(res.parts)
                 quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
                 stage(f"隔离 {quarantined:,} 行，正在写入 …")

@@ -390,6 +390,14 @@ NATIVE_TYPES = {
 }
 
 
+def _integral_text(col: str) -> str:
+    """SQL: a float or decimal as text, without a fraction when it is a whole number."""
+    return (
+        f"coalesce(case when {col} = trunc({col}) then cast(try_cast({col} as hugeint) as varchar)"
+        f" end, cast({col} as varchar))"
+    )
+
+
 def _select_list(
     found: dict[int, str],
     spec: TableSpec,
@@ -415,6 +423,10 @@ def _select_list(
                 and (c.kind == "number")
             ):
                 parts.append(f"{col} as {c.name}")
+                continue
+            if native in ("FLOAT", "DOUBLE") or native.startswith("DECIMAL"):
+                # an id or a code written as a float: 1.0 is the id 1 (as for an Excel cell)
+                parts.append(f"{_integral_text(col)} as {c.name}")
                 continue
             parts.append(f"{blank_to_null(f'cast({col} as varchar)')} as {c.name}")
         else:
