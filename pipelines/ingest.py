@@ -30,8 +30,10 @@ from pipelines.db import connect
 from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
 from pipelines.readers import (
+    CLI_LIMITS,
     PROGRESS_MIN_BYTES,
     FileRejected,
+    Limits,
     query_progress,
     read_file,
 )
@@ -161,21 +163,13 @@ INVISIBLE = (
 )
 
 
-def _checks(spec: TableSpec, latest: dt.date, text_cols: set[str]) -> list[Check]:
+def _checks(spec: TableSpec, latest: dt.date, text_cols: set[str], field_chars: int) -> list[Check]:
     """Every DATA-REJECT check of a table, in the order they are reported.
 
     `latest`: the last plausible date (a year after the load); `text_cols`: the columns read as
-    text (a NUL byte is looked for in those)."""
-    out = [
-        Check(
-            c.name,
-            f"contains(s.{c.name}, chr(0))",
-            f"「{c.zh}」含 NUL 字节（二进制数据）",
-            f"{c.name} holds a NUL byte",
-        )
-        for c in spec.columns
-        if c.name in text_cols
-    ]
+    text (a NUL byte and the length are checked in those); `field_chars`: their longest value."""
+    out = [_text_check(c, field_chars, nul) for nul in (True, False) for c in spec.columns]
+    out = [ch for ch in out if ch.column in text_cols]
     for c in spec.columns:
         if c.required:
             out.append(
@@ -199,6 +193,25 @@ def _checks(spec: TableSpec, latest: dt.date, text_cols: set[str]) -> list[Check
     out += [_range_check(c, latest) for c in spec.columns if c.kind in ("date", "time", "number")]
     out += _table_checks(spec.name)
     return out
+
+
+def _text_check(c: Col, field_chars: int, nul: bool) -> Check:
+    """A NUL byte in a value (binary data), or a value longer than `field_chars` characters
+    (bytes are counted first: cheap, and never fewer than the characters)."""
+    x = f"s.{c.name}"
+    if nul:
+        return Check(
+            c.name,
+            f"contains({x}, chr(0))",
+            f"「{c.zh}」含 NUL 字节（二进制数据）",
+            f"{c.name} holds a NUL byte",
+        )
+    return Check(
+        c.name,
+        f"strlen({x}) > {field_chars} and length({x}) > {field_chars}",
+        f"「{c.zh}」过长（超过 {field_chars:,} 个字符）",
+        f"{c.name} longer than {field_chars:,} characters",
+    )
 
 
 def _range_check(c: Col, latest: dt.date) -> Check:
@@ -343,11 +356,14 @@ def _repaired_sql(spec: TableSpec) -> str:
     return " + ".join(bits) or "0"
 
 
-def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, latest: dt.date) -> list[Check]:
+def _validate(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, latest: dt.date, limits: Limits
+) -> list[Check]:
     """Type every column of `src` and mark each row with its first failing check (fail_no) and
     the ids it had to repair (`repaired`, a bit per id column: see _repair_items)."""
     types = dict(con.execute("select column_name, column_type from (describe src)").fetchall())
-    checks = _checks(spec, latest, {n for n, t in types.items() if t == "VARCHAR"})
+    text_cols = {n for n, t in types.items() if t == "VARCHAR"}
+    checks = _checks(spec, latest, text_cols, limits.field_chars)
     dmap_join = _disease_map(con, spec)
     typed = ", ".join(
         f"{_typed_expr(c, types.get(c.name, 'VARCHAR') != 'VARCHAR')} as t_{c.name}"
@@ -701,6 +717,7 @@ def ingest(
     on_loaded: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     commit_guard: Callable[[], AbstractContextManager] = nullcontext,
     now: dt.datetime | None = None,
+    limits: Limits = CLI_LIMITS,
 ) -> list[FileReport]:
     """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable.
 
@@ -708,7 +725,8 @@ def ingest(
     marts there, so readers see old data or new data, never a mix); `commit_guard` wraps the
     commit itself (the dashboard waits there for page runs in flight). `now` is the moment of
     the load in Beijing time (default: the clock); a time of a past event later than it is
-    loaded with a data warning.
+    loaded with a data warning; a date or time more than a year after it is quarantined.
+    `limits`: the largest line, value and workbook accepted (the dashboard passes PAGE_LIMITS).
     """
     if now is None:
         now = dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
@@ -735,12 +753,12 @@ def ingest(
 
             digest = _sha256(path)
             stage("已计算文件校验和")
-            for res in read_file(con, path, spec):
+            for res in read_file(con, path, spec, limits):
                 if res.materialise is not None:
                     res.materialise()
                 stage(f"已读取 {res.rows:,} 行，正在校验 …")
                 with query_progress(con, f"校验 {path.name}", show=big):
-                    checks = _validate(con, spec, latest)
+                    checks = _validate(con, spec, latest, limits)
                 file_label = "、".join(res.parts)
                 quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
                 stage(f"隔离 {quarantined:,} 行，正在写入 …")

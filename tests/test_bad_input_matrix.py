@@ -222,6 +222,16 @@ def hospitals_with_a_nul_after_64kb(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def hospitals_with_line(line: str) -> Callable[[Path], None]:
+    """hospitals.csv: the header, H1, then `line` (line 3), then H2 (line 4)."""
+
+    def write(path: Path) -> None:
+        rows = [",".join(HOSPITALS[0]), ",".join(HOSPITALS[1]), line, ",".join(HOSPITALS[2])]
+        path.write_bytes(("\n".join(rows) + "\n").encode())
+
+    return write
+
+
 # ---- checks on what was stored -----------------------------------------------------------------
 
 
@@ -836,6 +846,40 @@ CASE_MATRIX = [
         put("cases", [[*ZH["cases"][:9], "病历大小ＭＢ", *ZH["cases"][10:]], *CASES_OK[1:]]),
         check=sizes_from_the_full_width_header,
     ),
+    # -- unclear rejections and slow parses (issue 15) --
+    Case(
+        "nul-byte-on-line-3",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3,某\0医院,二类,公立,中原区")),
+        files={"hospitals.csv": (3, 2, 1)},
+        quarantine=(("hospitals.csv", 3, "hospital_name", "hospital_name holds a NUL byte"),),
+    ),
+    Case(
+        "value-longer-than-2000-characters",
+        # 2,001 Chinese characters: 6 KB, a line within the bound, a value beyond it
+        swap(
+            "hospitals", "hospitals.csv", hospitals_with_line("H3,某医院,二类,公立," + "区" * 2001)
+        ),
+        files={"hospitals.csv": (3, 2, 1)},
+        quarantine=(("hospitals.csv", 3, "district", "district longer than 2,000 characters"),),
+    ),
+    Case(
+        "line-of-3mb-chinese-rejected-naming-the-line",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3," + "名" * 1_000_000)),
+        rejected="hospitals.csv",
+        problem=("第 3 行过长", "3,000,003 字节以上", "上限 8,192 字节"),
+    ),
+    Case(
+        "line-of-300kb-of-fields-rejected-quickly",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3" + ",a" * 150_000)),
+        rejected="hospitals.csv",
+        problem=("第 3 行过长", "上限 8,192 字节"),
+    ),
+    Case(
+        "header-of-5mb-without-a-line-end",
+        swap("hospitals", "hospitals.csv", ("hospital_id," + "x" * 5_000_000).encode()),
+        rejected="hospitals.csv",
+        problem=("第 1 行过长", "5,000,012 字节以上"),
+    ),
     # -- resident IDs --
     Case(
         "resident-id-8-digits",
@@ -1091,6 +1135,13 @@ COVERAGE = {
     "17-character resident ID": ["resident-id-17-characters"],
     "wrong check digit": ["resident-id-wrong-check-digit"],
     "formula injection": ["formula-injection-in-names"],
+    "unclear rejections and slow parses (issue 15)": [
+        "nul-byte-on-line-3",
+        "value-longer-than-2000-characters",
+        "line-of-3mb-chinese-rejected-naming-the-line",
+        "line-of-300kb-of-fields-rejected-quickly",
+        "header-of-5mb-without-a-line-end",
+    ],
     "garbage accepted (issue 15)": [
         "dates-infinity-epoch-outside-the-plausible-range",
         "record-size-negative-nan-infinite",
