@@ -5,8 +5,9 @@
 unusable rows go to `quarantine` with file, line, column and a Chinese + English reason, so that
 rows read = rows accepted + rows quarantined for every file. Accepted rows are upserted by key:
 a row already stored unchanged adds nothing, a changed row (a later export of the same case or
-task) replaces the stored one. Within one ingest, a second row with the same key and different
-content is quarantined. The whole ingest is one transaction: it lands whole or not at all.
+task) replaces the stored one. Within one ingest, in one file or across its files, rows with
+the same key and different content are quarantined (a later row of one file; every row across
+files), and the stored row is left as it was. The whole ingest is one transaction: it lands whole or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import datetime as dt
 import getpass
 import hashlib
+import itertools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -709,6 +711,190 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
     return found
 
 
+@dataclass
+class _Run:
+    """One ingest: its load id and settings."""
+
+    load_id: int
+    user: str
+    now: dt.datetime
+    latest: dt.date
+    limits: Limits
+    log: Callable[[str], object]
+
+
+@dataclass
+class _Part:
+    """One part read (a file, or a workbook's sheet), checked and waiting to be stored."""
+
+    no: int
+    label: str
+    digest: str
+    read: int
+    quarantined: int
+    encoding: str
+    ignored: list[str]
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, paths: list[Path], run: _Run
+) -> list[FileReport]:
+    """Read, check and store one table's files (or sheets) of this ingest.
+
+    One part is stored as it is checked. Several parts (tasks.csv and tasks_copy.csv, monthly
+    partitions, a workbook's sheets) are held until all are checked: a key given different
+    content by two parts is a conflict, and all its rows are quarantined (DATA-REJECT, as within
+    one file); the same row in two parts is stored once.
+    """
+    parts: list[_Part] = []
+    reports: list[FileReport] = []
+    several = len(paths) > 1
+    for path in paths:
+        run.log(f"读取 {path.name} → {spec.zh} ({spec.name}) …")
+        big = path.stat().st_size >= PROGRESS_MIN_BYTES
+        t0 = time.monotonic()
+
+        def stage(msg: str, big: bool = big, t0: float = t0) -> None:
+            if big:  # a large file: say what is going on between the progress bars
+                run.log(f"  {msg}（{time.monotonic() - t0:.0f} 秒）")
+
+        digest = _sha256(path)
+        stage("已计算文件校验和")
+        results = read_file(con, path, spec, run.limits)
+        several = several or len(results) > 1
+        for res in results:
+            if res.materialise is not None:
+                res.materialise()
+            stage(f"已读取 {res.rows:,} 行，正在校验 …")
+            with query_progress(con, f"校验 {path.name}", show=big):
+                checks = _validate(con, spec, run.latest, run.limits)
+            label = "、".join(res.parts)
+            quarantined = _quarantine(con, run.load_id, label, spec, checks, res.broken)
+            read = res.rows + len(res.broken)
+            part = _Part(len(parts), label, digest, read, quarantined, res.encoding, [])
+            part.ignored = res.ignored_columns
+            parts.append(part)
+            if several:
+                _hold(con, spec, part.no)
+                continue
+            stage(f"隔离 {quarantined:,} 行，正在写入 …")
+            with query_progress(con, f"写入 {path.name}", show=big):
+                reports.append(_store(con, spec, run, part))
+            stage(f"已写入 {reports[-1].accepted:,} 行")
+    if several:
+        conflicts = _cross_conflicts(con, spec, run.load_id, parts)
+        for part in parts:
+            con.execute(
+                f"""
+                create or replace temp view typed as
+                select line, {", ".join(_t_cols(spec))}, cast(null as integer) as fail_no,
+                       false as is_conflict, first_line, repaired
+                from held where part = {part.no}
+                """
+            )
+            part.quarantined += conflicts.get(part.no, 0)
+            reports.append(_store(con, spec, run, part))
+    return reports
+
+
+def _t_cols(spec: TableSpec) -> list[str]:
+    return [f"t_{c.name}" for c in spec.columns]
+
+
+def _hold(con: duckdb.DuckDBPyConnection, spec: TableSpec, part_no: int) -> None:
+    """Keep this part's usable rows (temp table `held`) until the table's last part is read."""
+    rows = (
+        f"select {part_no} as part, line, {', '.join(_t_cols(spec))}, first_line, repaired, "
+        f"hash(row({', '.join(_t_cols(spec))})) as h "
+        "from typed where fail_no is null and not is_conflict"
+    )
+    if part_no == 0:
+        con.execute(f"create or replace temp table held as {rows}")
+    else:
+        con.execute(f"insert into held {rows}")
+
+
+def _cross_conflicts(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, parts: list[_Part]
+) -> dict[int, int]:
+    """Quarantine the held rows of keys that two parts give different content, each naming the
+    first row elsewhere that differs; returns how many per part."""
+    key = f"t_{spec.key}"
+    con.execute(
+        f"""
+        create or replace temp table xrows as
+        select * from held where {key} in (
+            select {key} from held group by {key} having min(h) <> max(h)
+        )
+        """
+    )
+    if not con.execute("select count(*) from (select 1 from xrows limit 1)").fetchone()[0]:
+        return {}
+    con.execute("create or replace temp table part_label (part integer, label varchar)")
+    con.executemany("insert into part_label values (?, ?)", [(p.no, p.label) for p in parts])
+    raw = ", ".join(f"{c.name} := x.t_{c.name}" for c in spec.columns)
+    con.execute(
+        f"""
+        insert into quarantine
+        select ?, l.label, ?, x.line, '{spec.key}',
+               '与 ' || o.label || ' 第 ' || o.line || ' 行编号相同但内容不同（重复编号）',
+               'duplicate key with different content (' || o.label || ' line ' || o.line || ')',
+               cast(to_json(struct_pack({raw})) as varchar), current_timestamp
+        from xrows x
+        join part_label l using (part)
+        join lateral (
+            select pl.label, y.line from xrows y join part_label pl using (part)
+            where y.{key} = x.{key} and y.h <> x.h order by y.part, y.line limit 1
+        ) o on true
+        where not exists (
+            select 1 from quarantine q
+            where q.table_name = ? and q.file_name = l.label and q.line = x.line
+              and q.raw = cast(to_json(struct_pack({raw})) as varchar)
+              and q.reason_en like 'duplicate key with different content (%'
+        )
+        """,
+        [load_id, spec.name, spec.name],
+    )
+    con.execute(f"delete from held where {key} in (select {key} from xrows)")
+    return dict(con.execute("select part, count(*) from xrows group by part").fetchall())
+
+
+def _store(con: duckdb.DuckDBPyConnection, spec: TableSpec, run: _Run, part: _Part) -> FileReport:
+    """Upsert the usable rows of `typed` (one part), warn, and log the part."""
+    accepted, new, updated, unchanged = _upsert(con, spec, run.load_id)
+    warnings = _warn(con, spec, run.load_id, part.label, run.now)
+    rep = FileReport(
+        part.label,
+        spec.name,
+        part.read,
+        accepted,
+        part.quarantined,
+        new,
+        updated,
+        unchanged,
+        part.encoding,
+        part.ignored,
+        warnings,
+    )
+    assert rep.read == rep.accepted + rep.quarantined, rep
+    con.execute(
+        "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+        [
+            run.load_id,
+            part.label,
+            part.digest,
+            spec.name,
+            rep.read,
+            rep.accepted,
+            rep.quarantined,
+            rep.new,
+            rep.updated,
+            run.user,
+        ],
+    )
+    return rep
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -736,66 +922,13 @@ def ingest(
         raise UsageError(
             "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）"
         )
-    user = loaded_by or getpass.getuser()
+    run = _Run(0, loaded_by or getpass.getuser(), now, latest, limits, log)
     reports: list[FileReport] = []
     con.execute("begin transaction")
     try:
-        load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
-        for table, path in files:
-            spec = SPECS[table]
-            log(f"读取 {path.name} → {spec.zh} ({table}) …")
-            big = path.stat().st_size >= PROGRESS_MIN_BYTES
-            t0 = time.monotonic()
-
-            def stage(msg: str, big: bool = big, t0: float = t0) -> None:
-                if big:  # a large file: say what is going on between the progress bars
-                    log(f"  {msg}（{time.monotonic() - t0:.0f} 秒）")
-
-            digest = _sha256(path)
-            stage("已计算文件校验和")
-            for res in read_file(con, path, spec, limits):
-                if res.materialise is not None:
-                    res.materialise()
-                stage(f"已读取 {res.rows:,} 行，正在校验 …")
-                with query_progress(con, f"校验 {path.name}", show=big):
-                    checks = _validate(con, spec, latest, limits)
-                file_label = "、".join(res.parts)
-                quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
-                stage(f"隔离 {quarantined:,} 行，正在写入 …")
-                with query_progress(con, f"写入 {path.name}", show=big):
-                    accepted, new, updated, unchanged = _upsert(con, spec, load_id)
-                warnings = _warn(con, spec, load_id, file_label, now)
-                stage(f"已写入 {accepted:,} 行")
-                rep = FileReport(
-                    file_label,
-                    table,
-                    res.rows + len(res.broken),
-                    accepted,
-                    quarantined,
-                    new,
-                    updated,
-                    unchanged,
-                    res.encoding,
-                    res.ignored_columns,
-                    warnings,
-                )
-                assert rep.read == rep.accepted + rep.quarantined, rep
-                con.execute(
-                    "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-                    [
-                        load_id,
-                        file_label,
-                        digest,
-                        table,
-                        rep.read,
-                        rep.accepted,
-                        rep.quarantined,
-                        rep.new,
-                        rep.updated,
-                        user,
-                    ],
-                )
-                reports.append(rep)
+        run.load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
+        for table, group in itertools.groupby(files, key=lambda tf: tf[0]):
+            reports += _load_table(con, SPECS[table], [p for _t, p in group], run)
         if on_loaded is not None:
             on_loaded(con)
         with commit_guard():

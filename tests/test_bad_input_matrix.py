@@ -427,6 +427,18 @@ def nul_reason_in_chinese(con):
     assert value(con, "select count(*) from stg_hospitals") == 2002
 
 
+def conflicting_task_not_stored_identical_once(con):
+    rows = con.execute("select task_id from stg_tasks order by 1").fetchall()
+    assert rows == [("T2",), ("T3",), ("T4",), ("T9",)]
+    raw = value(con, "select raw::json->>'verdict' from quarantine where file_name = 'tasks.csv'")
+    assert raw == "符合"
+    reasons = con.execute("select reason_zh from quarantine order by file_name").fetchall()
+    assert reasons == [
+        ("与 tasks_copy.csv 第 2 行编号相同但内容不同（重复编号）",),
+        ("与 tasks.csv 第 2 行编号相同但内容不同（重复编号）",),
+    ]
+
+
 # ---- the matrix --------------------------------------------------------------------------------
 
 
@@ -740,6 +752,31 @@ CASE_MATRIX = [
             ("cases.csv", 5, "case_id", "duplicate key with different content (first at line 2)"),
         ),
         check=first_c1_kept,
+    ),
+    Case(
+        "duplicate-id-with-different-content-across-files",
+        # tasks_copy.csv: T1 with another verdict (a conflict: both rows out), T2 the same as
+        # in tasks.csv (stored once), T9 new
+        lambda d: write_csv(
+            d / "tasks_copy.csv",
+            [TASKS[0], [*TASKS[1][:7], "不符合"], TASKS[2], task("T9")],
+        ),
+        files={"tasks.csv": (4, 3, 1), "tasks_copy.csv": (3, 2, 1)},
+        quarantine=(
+            (
+                "tasks.csv",
+                2,
+                "task_id",
+                "duplicate key with different content (tasks_copy.csv line 2)",
+            ),
+            (
+                "tasks_copy.csv",
+                2,
+                "task_id",
+                "duplicate key with different content (tasks.csv line 2)",
+            ),
+        ),
+        check=conflicting_task_not_stored_identical_once,
     ),
     Case(
         "verdict-without-completion",
@@ -1129,7 +1166,10 @@ COVERAGE = {
     "completion before push": ["completion-before-push"],
     "response before push": ["response-before-push"],
     "unknown expert / hospital / case": ["unknown-expert", "unknown-hospital", "unknown-case"],
-    "duplicate ids": ["duplicate-id-with-different-content"],
+    "duplicate ids": [
+        "duplicate-id-with-different-content",
+        "duplicate-id-with-different-content-across-files",
+    ],
     "verdict without completion": ["verdict-without-completion"],
     "8-digit resident ID": ["resident-id-8-digits"],
     "17-character resident ID": ["resident-id-17-characters"],

@@ -844,3 +844,23 @@ def test_the_page_limits_are_lower_than_the_command_line_ones(con, tmp_path):
     assert con.execute("select line, reason_en from quarantine").fetchall() == [
         (4, "hospital_name longer than 1,000 characters")
     ]
+
+
+def test_a_conflict_across_files_keeps_the_stored_row_and_is_quarantined_once(con, tmp_path):
+    """Two files of one ingest give T1 different content: the row stored by an earlier ingest
+    stays as it was, both rows are quarantined, and loading the same files again adds nothing."""
+    load(con, write_all(tmp_path / "first"))
+    d = tmp_path / "second"
+    d.mkdir()
+    t1_changed = [*TASKS[1][:7], "不符合"]
+    write_csv(d / "tasks.csv", [TASKS[0], t1_changed, TASKS[2]])
+    write_csv(d / "tasks_b.csv", [TASKS[0], [*TASKS[1][:7], "符合"], TASKS[2]])
+    for _ in range(2):
+        reports = load(con, d)
+        got = {r.file: (r.read, r.accepted, r.quarantined, r.unchanged) for r in reports}
+        assert got == {"tasks.csv": (2, 1, 1, 1), "tasks_b.csv": (2, 1, 1, 1)}
+        assert con.execute("select count(*) from quarantine").fetchone()[0] == 2
+    assert con.execute(
+        "select verdict, load_id from stg_tasks where task_id = 'T1'"
+    ).fetchone() == ("符合", 1)
+    assert con.execute("select count(*) from stg_tasks").fetchone()[0] == 4
