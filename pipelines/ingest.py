@@ -733,7 +733,7 @@ class _Part:
     read: int
     quarantined: int
     encoding: str
-    ignored: list[str]
+    ignored: list[str] = field(default_factory=list)
 
 
 def _load_table(
@@ -771,7 +771,7 @@ def _load_table(
             label = "、".join(res.parts)
             quarantined = _quarantine(con, run.load_id, label, spec, checks, res.broken)
             read = res.rows + len(res.broken)
-            part = _Part(len(parts), label, digest, read, quarantined, res.encoding, [])
+            part = _Part(len(parts), label, digest, read, quarantined, res.encoding)
             part.ignored = res.ignored_columns
             parts.append(part)
             if several:
