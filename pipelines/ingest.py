@@ -5,8 +5,9 @@
 unusable rows go to `quarantine` with file, line, column and a Chinese + English reason, so that
 rows read = rows accepted + rows quarantined for every file. Accepted rows are upserted by key:
 a row already stored unchanged adds nothing, a changed row (a later export of the same case or
-task) replaces the stored one. Within one ingest, a second row with the same key and different
-content is quarantined. The whole ingest is one transaction: it lands whole or not at all.
+task) replaces the stored one. Within one ingest, in one file or across its files, rows with
+the same key and different content are quarantined (a later row of one file; every row across
+files), and the stored row is left as it was. The whole ingest is one transaction: it lands whole or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import datetime as dt
 import getpass
 import hashlib
+import itertools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +31,14 @@ from pipelines.catalogue import fold
 from pipelines.db import begin, commit, connect
 from pipelines.errors import UsageError
 from pipelines.ingest_spec import DATE_FORMATS, ORDER, SPECS, TIME_FORMATS, Col, TableSpec
-from pipelines.readers import PROGRESS_MIN_BYTES, FileRejected, query_progress, read_file
+from pipelines.readers import (
+    CLI_LIMITS,
+    PROGRESS_MIN_BYTES,
+    FileRejected,
+    Limits,
+    query_progress,
+    read_file,
+)
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -74,19 +83,14 @@ def _typed_expr(c: Col, native: bool = False) -> str:
         whens = " ".join(f"when {_lit(k.lower())} then {_lit(v)}" for k, v in c.values.items())
         return f"case lower({x}) {whens} end"
     if c.kind == "date":
-        fmts = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
-        return (
-            f"coalesce(try_cast({x} as date), cast(try_strptime({x}, {fmts}) as date), "
-            f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.0+)?') "
-            f"then cast(date '1899-12-30' + cast(cast({x} as double) as integer) as date) end)"
-        )
+        return _with_offset(x, _date_sql(x), "date")
     if c.kind == "time":
-        fmts = "[" + ", ".join(_lit(f) for f in TIME_FORMATS) + "]"
+        return _with_offset(x, _time_sql(x), "timestamp")
+    if c.kind == "id":
+        # all-ASCII (the usual id) is kept as it is: length in bytes = length in characters
         return (
-            f"coalesce(try_cast({x} as timestamp), try_strptime({x}, {fmts}), "
-            f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
-            f"then timestamp '1899-12-30' + to_seconds(cast(round(cast({x} as double) * 86400) "
-            f"as bigint)) end)"
+            f"case when strlen({x}) = length({x}) then {x} "
+            f"else nullif(trim(regexp_replace({x}, {_lit(INVISIBLE)}, '', 'g')), '') end"
         )
     if c.kind == "number":
         return f"try_cast(regexp_replace({x}, '(?i)\\s*mb$', '') as double)"
@@ -97,18 +101,77 @@ def _typed_expr(c: Col, native: bool = False) -> str:
     return x
 
 
+def _date_sql(x: str) -> str:
+    fmts = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+    return (
+        f"coalesce(try_cast({x} as date), cast(try_strptime({x}, {fmts}) as date), "
+        f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.0+)?') "
+        f"then cast(date '1899-12-30' + cast(cast({x} as double) as integer) as date) end)"
+    )
+
+
+def _time_sql(x: str) -> str:
+    fmts = "[" + ", ".join(_lit(f) for f in TIME_FORMATS) + "]"
+    return (
+        f"coalesce(try_cast({x} as timestamp), try_strptime({x}, {fmts}), "
+        f"case when regexp_full_match({x}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
+        f"then timestamp '1899-12-30' + to_seconds(cast(round(cast({x} as double) * 86400) "
+        f"as bigint)) end)"
+    )
+
+
+# A time that carries its offset from UTC (`…Z`, `+08:00`, `-0500`, `+08`) after hours:minutes.
+OFFSET = r"\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+OFFSET_RE = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?" + OFFSET
+
+
+def _with_offset(x: str, plain: str, target: str) -> str:
+    """`plain` (the parse of wall time `x`) unless text `x` ends in an offset from UTC: then the
+    wall time before the offset, moved to Beijing time (UTC+8 all year: CONTRACT). Only a value
+    with a `Z`, a `+`, or a `-` after the date is matched against the pattern, so the usual
+    value costs a few string tests."""
+    maybe = (
+        f"(ends_with({x}, 'Z') or ends_with({x}, 'z') or contains({x}, '+') "
+        f"or contains(substr({x}, 11), '-'))"
+    )
+    off = f"replace(regexp_extract({x}, {_lit(OFFSET)}, 1), ':', '')"
+    minutes = (
+        f"case when upper({off}) = 'Z' then 0 else "
+        f"(case when left({off}, 1) = '-' then -1 else 1 end) * (cast(substr({off}, 2, 2) as integer)"
+        f" * 60 + coalesce(try_cast(nullif(substr({off}, 4, 2), '') as integer), 0)) end"
+    )
+    wall = _time_sql(f"regexp_replace({x}, {_lit(OFFSET)}, '')")
+    return (
+        f"case when {maybe} and regexp_matches({x}, {_lit(OFFSET_RE)}) "
+        f"then cast({wall} + to_minutes(480 - ({minutes})) as {target}) else {plain} end"
+    )
+
+
 _KIND_PROBLEM = {
     "date": ("日期无法识别（应为 YYYY-MM-DD）", "unparseable date"),
     "time": ("时间无法识别（应为 YYYY-MM-DD HH:MM:SS）", "unparseable time"),
     "number": ("不是数字", "not a number"),
     "person_id": ("身份证号应为18位（17位数字加1位数字或X）", "resident ID must be 18 characters"),
     "disease": ("病种名称不在病种目录中", "disease not in the catalogue"),
+    "id": ("只含不可见字符", "nothing but invisible characters"),
 }
+# The plausible range of a date or time: from 2000-01-01 to a year after the load (a benefit
+# may start a few months ahead); 'infinity', 'epoch' and the like fall outside it.
+EARLIEST = dt.date(2000, 1, 1)
+# Characters that show as nothing: soft hyphen, zero-width space / joiners, direction marks,
+# word joiner, BOM. An id copied from a web page or a Word file may carry them.
+INVISIBLE = (
+    r"[\x{00AD}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"
+)
 
 
-def _checks(spec: TableSpec) -> list[Check]:
-    """Every DATA-REJECT check of a table, in the order they are reported."""
-    out: list[Check] = []
+def _checks(spec: TableSpec, latest: dt.date, text_cols: set[str], field_chars: int) -> list[Check]:
+    """Every DATA-REJECT check of a table, in the order they are reported.
+
+    `latest`: the last plausible date (a year after the load); `text_cols`: the columns read as
+    text (a NUL byte and the length are checked in those); `field_chars`: their longest value."""
+    out = [_text_check(c, field_chars, nul) for nul in (True, False) for c in spec.columns]
+    out = [ch for ch in out if ch.column in text_cols]
     for c in spec.columns:
         if c.required:
             out.append(
@@ -129,8 +192,50 @@ def _checks(spec: TableSpec) -> list[Check]:
             zh, en = _KIND_PROBLEM[c.kind]
             zh = f"「{c.zh}」{zh}"
         out.append(Check(c.name, f"s.{c.name} is not null and t_{c.name} is null", zh, en))
+    out += [_range_check(c, latest) for c in spec.columns if c.kind in ("date", "time", "number")]
     out += _table_checks(spec.name)
     return out
+
+
+def _text_check(c: Col, field_chars: int, nul: bool) -> Check:
+    """A NUL byte in a value (binary data), or a value longer than `field_chars` characters
+    (bytes are counted first: cheap, and never fewer than the characters)."""
+    x = f"s.{c.name}"
+    if nul:
+        return Check(
+            c.name,
+            f"contains({x}, chr(0))",
+            f"「{c.zh}」含 NUL 字节（二进制数据）",
+            f"{c.name} holds a NUL byte",
+        )
+    return Check(
+        c.name,
+        f"strlen({x}) > {field_chars} and length({x}) > {field_chars}",
+        f"「{c.zh}」过长（超过 {field_chars:,} 个字符）",
+        f"{c.name} longer than {field_chars:,} characters",
+    )
+
+
+def _range_check(c: Col, latest: dt.date) -> Check:
+    """A date or time from 2000-01-01 to `latest`; a number (a file size) finite, not negative."""
+    x = f"t_{c.name}"
+    if c.kind == "number":
+        return Check(
+            c.name,
+            f"(isnan({x}) or isinf({x}) or {x} < 0)",
+            f"「{c.zh}」应为不小于 0 的有限数字",
+            f"{c.name} must be a finite number >= 0",
+        )
+    if c.kind == "date":
+        outside = f"{x} < date '{EARLIEST}' or {x} > date '{latest}'"
+    else:  # any time of the last day is in
+        outside = f"{x} < timestamp '{EARLIEST}' or {x} >= timestamp '{latest + dt.timedelta(1)}'"
+    return Check(
+        c.name,
+        f"({outside})",
+        f"「{c.zh}」超出合理范围（{EARLIEST} 至 {latest}）",
+        f"{c.name} outside {EARLIEST} .. {latest}",
+    )
 
 
 def _backwards(later: str, earlier: str, zh: str, en: str) -> Check:
@@ -212,11 +317,11 @@ def _table_checks(table: str) -> list[Check]:
 
 def _joins(table: str) -> str:
     if table in ("experts", "cases"):
-        return "left join stg_hospitals h on h.hospital_id = s.hospital_id"
+        return "left join stg_hospitals h on h.hospital_id = s.t_hospital_id"
     if table == "tasks":
         return (
-            "left join stg_cases k on k.case_id = s.case_id "
-            "left join stg_experts e on e.expert_id = s.expert_id"
+            "left join stg_cases k on k.case_id = s.t_case_id "
+            "left join stg_experts e on e.expert_id = s.t_expert_id"
         )
     return ""
 
@@ -240,11 +345,28 @@ def _disease_map(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     return "left join dmap on dmap.raw = s.disease_name"
 
 
-def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
-    """Type every column of `src` and mark each row with its first failing check (fail_no)."""
-    checks = _checks(spec)
-    dmap_join = _disease_map(con, spec)
+def _repair_items(spec: TableSpec) -> list[tuple[int, Col]]:
+    """(bit, column) of the columns whose value may be repaired on the way in (ids)."""
+    return [(1 << i, c) for i, c in enumerate(c for c in spec.columns if c.kind == "id")]
+
+
+def _repaired_sql(spec: TableSpec) -> str:
+    bits = [
+        f"case when s.{c.name} <> s.t_{c.name} then {bit} else 0 end"
+        for bit, c in _repair_items(spec)
+    ]
+    return " + ".join(bits) or "0"
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, latest: dt.date, limits: Limits
+) -> list[Check]:
+    """Type every column of `src` and mark each row with its first failing check (fail_no) and
+    the ids it had to repair (`repaired`, a bit per id column: see _repair_items)."""
     types = dict(con.execute("select column_name, column_type from (describe src)").fetchall())
+    text_cols = {n for n, t in types.items() if t == "VARCHAR"}
+    checks = _checks(spec, latest, text_cols, limits.field_chars)
+    dmap_join = _disease_map(con, spec)
     typed = ", ".join(
         f"{_typed_expr(c, types.get(c.name, 'VARCHAR') != 'VARCHAR')} as t_{c.name}"
         for c in spec.columns
@@ -256,7 +378,8 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[Check]:
     con.execute(
         f"""
         create or replace temp table checked as
-        select s.line, {", ".join(f"s.{t}" for t in t_cols)}, case {cases} end as fail_no
+        select s.line, {", ".join(f"s.{t}" for t in t_cols)}, case {cases} end as fail_no,
+               {_repaired_sql(spec)} as repaired
         from {s0} s {_joins(spec.name)}
         """
     )
@@ -469,7 +592,7 @@ def _warn(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, file: str, now: dt.datetime
 ) -> int:
     """Keep rows that are usable but suspicious: a resident ID whose check digit is wrong, a
-    time later than the load. A record's warnings are those of its latest accepted row (a
+    time later than the load, an id that held invisible characters. A record's warnings are those of its latest accepted row (a
     re-load replaces them, so loading the same file twice adds nothing); returns how many."""
     if con.execute(
         "select count(*) from (select 1 from data_warnings where table_name = ? limit 1)",
@@ -487,9 +610,9 @@ def _warn(
     n = 0
     if spec.name == "cases":
         n += con.execute(CHECK_DIGIT_SQL, [load_id, file]).fetchone()[0]
-    future = _future_sql(spec, now)
-    if future is not None:
-        n += con.execute(future, [load_id, file]).fetchone()[0]
+    for sql in (_future_sql(spec, now), _repair_sql(spec)):
+        if sql is not None:
+            n += con.execute(sql, [load_id, file]).fetchone()[0]
     return n
 
 
@@ -525,6 +648,38 @@ def _record_cutoff(
             f"本次导入的数据截止时间：{value:%Y-%m-%d %H:%M:%S}"
             + ("" if given else "（按数据推定）")
         )
+
+
+def _year_after(day: dt.date) -> dt.date:
+    """The same day a year later (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _repair_sql(spec: TableSpec) -> str | None:
+    """Warnings for ids that held invisible characters, removed on the way in (one per id)."""
+    items = _repair_items(spec)
+    if not items:
+        return None
+    zh = "「{}」含不可见字符（零宽空格、BOM 等），已去除后导入，请核实"
+    en = "{} held invisible characters (zero-width space, BOM …), removed"
+    item = ", ".join(
+        f"{{'col': {_lit(c.name)}, 'zh': {_lit(zh.format(c.zh))}, 'en': {_lit(en.format(c.name))},"
+        f" 'bit': {bit}}}"
+        for bit, c in items
+    )
+    return f"""
+    insert into data_warnings
+    select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
+    from (
+        select line, repaired, t_{spec.key} as record_key, unnest([{item}]) as w
+        from typed
+        where fail_no is null and not is_conflict and repaired <> 0
+    )
+    where repaired & w.bit <> 0
+    """
 
 
 def _sha256(path: Path) -> str:
@@ -590,6 +745,193 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
     return found
 
 
+@dataclass
+class _Run:
+    """One ingest: its load id and settings."""
+
+    load_id: int
+    user: str
+    now: dt.datetime
+    latest: dt.date
+    limits: Limits
+    log: Callable[[str], object]
+    events: list[dt.datetime] = field(default_factory=list)  # each part's latest event time
+
+
+@dataclass
+class _Part:
+    """One part read (a file, or a workbook's sheet), checked and waiting to be stored."""
+
+    no: int
+    label: str
+    digest: str
+    read: int
+    quarantined: int
+    encoding: str
+    ignored: list[str] = field(default_factory=list)
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, paths: list[Path], run: _Run
+) -> list[FileReport]:
+    """Read, check and store one table's files (or sheets) of this ingest.
+
+    One part is stored as it is checked. Several parts (tasks.csv and tasks_copy.csv, monthly
+    partitions, a workbook's sheets) are held until all are checked: a key given different
+    content by two parts is a conflict, and all its rows are quarantined (DATA-REJECT, as within
+    one file); the same row in two parts is stored once.
+    """
+    parts: list[_Part] = []
+    reports: list[FileReport] = []
+    several = len(paths) > 1
+    for path in paths:
+        run.log(f"读取 {path.name} → {spec.zh} ({spec.name}) …")
+        big = path.stat().st_size >= PROGRESS_MIN_BYTES
+        t0 = time.monotonic()
+
+        def stage(msg: str, big: bool = big, t0: float = t0) -> None:
+            if big:  # a large file: say what is going on between the progress bars
+                run.log(f"  {msg}（{time.monotonic() - t0:.0f} 秒）")
+
+        digest = _sha256(path)
+        stage("已计算文件校验和")
+        results = read_file(con, path, spec, run.limits)
+        several = several or len(results) > 1
+        for res in results:
+            if res.materialise is not None:
+                res.materialise()
+            stage(f"已读取 {res.rows:,} 行，正在校验 …")
+            with query_progress(con, f"校验 {path.name}", show=big):
+                checks = _validate(con, spec, run.latest, run.limits)
+            label = "、".join(res.parts)
+            quarantined = _quarantine(con, run.load_id, label, spec, checks, res.broken)
+            read = res.rows + len(res.broken)
+            part = _Part(len(parts), label, digest, read, quarantined, res.encoding)
+            part.ignored = res.ignored_columns
+            parts.append(part)
+            if several:
+                _hold(con, spec, part.no)
+                continue
+            stage(f"隔离 {quarantined:,} 行，正在写入 …")
+            with query_progress(con, f"写入 {path.name}", show=big):
+                reports.append(_store(con, spec, run, part))
+            stage(f"已写入 {reports[-1].accepted:,} 行")
+    if several:
+        conflicts = _cross_conflicts(con, spec, run.load_id, parts)
+        for part in parts:
+            con.execute(
+                f"""
+                create or replace temp view typed as
+                select line, {", ".join(_t_cols(spec))}, cast(null as integer) as fail_no,
+                       false as is_conflict, first_line, repaired
+                from held where part = {part.no}
+                """
+            )
+            part.quarantined += conflicts.get(part.no, 0)
+            reports.append(_store(con, spec, run, part))
+    return reports
+
+
+def _t_cols(spec: TableSpec) -> list[str]:
+    return [f"t_{c.name}" for c in spec.columns]
+
+
+def _hold(con: duckdb.DuckDBPyConnection, spec: TableSpec, part_no: int) -> None:
+    """Keep this part's usable rows (temp table `held`) until the table's last part is read."""
+    rows = (
+        f"select {part_no} as part, line, {', '.join(_t_cols(spec))}, first_line, repaired, "
+        f"hash(row({', '.join(_t_cols(spec))})) as h "
+        "from typed where fail_no is null and not is_conflict"
+    )
+    if part_no == 0:
+        con.execute(f"create or replace temp table held as {rows}")
+    else:
+        con.execute(f"insert into held {rows}")
+
+
+def _cross_conflicts(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: int, parts: list[_Part]
+) -> dict[int, int]:
+    """Quarantine the held rows of keys that two parts give different content, each naming the
+    first row elsewhere that differs; returns how many per part."""
+    key = f"t_{spec.key}"
+    con.execute(
+        f"""
+        create or replace temp table xrows as
+        select * from held where {key} in (
+            select {key} from held group by {key} having min(h) <> max(h)
+        )
+        """
+    )
+    if not con.execute("select count(*) from (select 1 from xrows limit 1)").fetchone()[0]:
+        return {}
+    con.execute("create or replace temp table part_label (part integer, label varchar)")
+    con.executemany("insert into part_label values (?, ?)", [(p.no, p.label) for p in parts])
+    raw = ", ".join(f"{c.name} := x.t_{c.name}" for c in spec.columns)
+    con.execute(
+        f"""
+        insert into quarantine
+        select ?, l.label, ?, x.line, '{spec.key}',
+               '与 ' || o.label || ' 第 ' || o.line || ' 行编号相同但内容不同（重复编号）',
+               'duplicate key with different content (' || o.label || ' line ' || o.line || ')',
+               cast(to_json(struct_pack({raw})) as varchar), current_timestamp
+        from xrows x
+        join part_label l using (part)
+        join lateral (
+            select pl.label, y.line from xrows y join part_label pl using (part)
+            where y.{key} = x.{key} and y.h <> x.h order by y.part, y.line limit 1
+        ) o on true
+        where not exists (
+            select 1 from quarantine q
+            where q.table_name = ? and q.file_name = l.label and q.line = x.line
+              and q.raw = cast(to_json(struct_pack({raw})) as varchar)
+              and q.reason_en like 'duplicate key with different content (%'
+        )
+        """,
+        [load_id, spec.name, spec.name],
+    )
+    con.execute(f"delete from held where {key} in (select {key} from xrows)")
+    return dict(con.execute("select part, count(*) from xrows group by part").fetchall())
+
+
+def _store(con: duckdb.DuckDBPyConnection, spec: TableSpec, run: _Run, part: _Part) -> FileReport:
+    """Upsert the usable rows of `typed` (one part), warn, and log the part."""
+    accepted, new, updated, unchanged = _upsert(con, spec, run.load_id)
+    warnings = _warn(con, spec, run.load_id, part.label, run.now)
+    if (top := _latest_event(con, spec)) is not None:
+        run.events.append(top)
+    rep = FileReport(
+        part.label,
+        spec.name,
+        part.read,
+        accepted,
+        part.quarantined,
+        new,
+        updated,
+        unchanged,
+        part.encoding,
+        part.ignored,
+        warnings,
+    )
+    assert rep.read == rep.accepted + rep.quarantined, rep
+    con.execute(
+        "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, null)",
+        [
+            run.load_id,
+            part.label,
+            part.digest,
+            spec.name,
+            rep.read,
+            rep.accepted,
+            rep.quarantined,
+            rep.new,
+            rep.updated,
+            run.user,
+        ],
+    )
+    return rep
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -598,6 +940,7 @@ def ingest(
     on_loaded: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     commit_guard: Callable[[], AbstractContextManager] = nullcontext,
     now: dt.datetime | None = None,
+    limits: Limits = CLI_LIMITS,
     cutoff: dt.datetime | None = None,
 ) -> list[FileReport]:
     """Load files in one transaction; FileRejected (nothing loaded) if any file is unusable.
@@ -606,81 +949,27 @@ def ingest(
     marts there, so readers see old data or new data, never a mix); `commit_guard` wraps the
     commit itself (the dashboard waits there for page runs in flight). `now` is the moment of
     the load in Beijing time (default: the clock); a time of a past event later than it is
-    loaded with a data warning. `cutoff` is the export's data cut-off (DATA-CUTOFF); without it
-    the load's cut-off is the latest event time in its files, recorded in load_log.
+    loaded with a data warning; a date or time more than a year after it is quarantined.
+    `limits`: the largest line, value and workbook accepted (the dashboard passes PAGE_LIMITS).
+    `cutoff` is the export's data cut-off (DATA-CUTOFF); without it the load's cut-off is the
+    latest event time in its files, recorded in load_log.
     """
     if now is None:
         now = dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
+    latest = _year_after(now.date())
     files = discover(paths)
     if not files:
         raise UsageError(
             "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）"
         )
-    user = loaded_by or getpass.getuser()
+    run = _Run(0, loaded_by or getpass.getuser(), now, latest, limits, log)
     reports: list[FileReport] = []
-    latest: list[dt.datetime] = []
     begin(con)
     try:
-        load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
-        for table, path in files:
-            spec = SPECS[table]
-            log(f"读取 {path.name} → {spec.zh} ({table}) …")
-            big = path.stat().st_size >= PROGRESS_MIN_BYTES
-            t0 = time.monotonic()
-
-            def stage(msg: str, big: bool = big, t0: float = t0) -> None:
-                if big:  # a large file: say what is going on between the progress bars
-                    log(f"  {msg}（{time.monotonic() - t0:.0f} 秒）")
-
-            digest = _sha256(path)
-            stage("已计算文件校验和")
-            for res in read_file(con, path, spec):
-                if res.materialise is not None:
-                    res.materialise()
-                stage(f"已读取 {res.rows:,} 行，正在校验 …")
-                with query_progress(con, f"校验 {path.name}", show=big):
-                    checks = _validate(con, spec)
-                file_label = "、".join(res.parts)
-                quarantined = _quarantine(con, load_id, file_label, spec, checks, res.broken)
-                stage(f"隔离 {quarantined:,} 行，正在写入 …")
-                with query_progress(con, f"写入 {path.name}", show=big):
-                    accepted, new, updated, unchanged = _upsert(con, spec, load_id)
-                warnings = _warn(con, spec, load_id, file_label, now)
-                if (top := _latest_event(con, spec)) is not None:
-                    latest.append(top)
-                stage(f"已写入 {accepted:,} 行")
-                rep = FileReport(
-                    file_label,
-                    table,
-                    res.rows + len(res.broken),
-                    accepted,
-                    quarantined,
-                    new,
-                    updated,
-                    unchanged,
-                    res.encoding,
-                    res.ignored_columns,
-                    warnings,
-                )
-                assert rep.read == rep.accepted + rep.quarantined, rep
-                con.execute(
-                    "insert into load_log values "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, null)",
-                    [
-                        load_id,
-                        file_label,
-                        digest,
-                        table,
-                        rep.read,
-                        rep.accepted,
-                        rep.quarantined,
-                        rep.new,
-                        rep.updated,
-                        user,
-                    ],
-                )
-                reports.append(rep)
-        _record_cutoff(con, load_id, cutoff, latest, log)
+        run.load_id = con.execute("select nextval('seq_load_id')").fetchone()[0]
+        for table, group in itertools.groupby(files, key=lambda tf: tf[0]):
+            reports += _load_table(con, SPECS[table], [p for _t, p in group], run)
+        _record_cutoff(con, run.load_id, cutoff, run.events, log)
         if on_loaded is not None:
             on_loaded(con)
         with commit_guard():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 
@@ -11,7 +12,7 @@ class Col:
 
     name: str
     zh: str
-    kind: str = "text"  # text | date | time | number | enum | person_id | disease
+    kind: str = "text"  # text | id | date | time | number | enum | person_id | disease
     required: bool = False
     values: dict[str, str] = field(default_factory=dict)  # accepted spelling → stored value
     # An event that has happened by the time of the export: a later value is impossible data,
@@ -54,7 +55,7 @@ SPECS: dict[str, TableSpec] = {
             "定点医疗机构",
             "hospital_id",
             (
-                Col("hospital_id", "医院编码", required=True),
+                Col("hospital_id", "医院编码", "id", required=True),
                 Col("hospital_name", "医院名称", required=True),
                 Col("hospital_class", "医院类别", "enum", values=_enum("一类", "二类", "三类")),
                 Col("ownership", "所有制", "enum", values=_enum("公立", "民营")),
@@ -67,9 +68,9 @@ SPECS: dict[str, TableSpec] = {
             "鉴定专家库",
             "expert_id",
             (
-                Col("expert_id", "专家编码", required=True),
+                Col("expert_id", "专家编码", "id", required=True),
                 Col("expert_name", "专家姓名"),
-                Col("hospital_id", "医院编码", required=True),
+                Col("hospital_id", "医院编码", "id", required=True),
                 Col("specialty", "专业", required=True),
                 Col(
                     "title",
@@ -88,14 +89,14 @@ SPECS: dict[str, TableSpec] = {
             "门诊慢特病申报",
             "case_id",
             (
-                Col("case_id", "申报编号", required=True),
+                Col("case_id", "申报编号", "id", required=True),
                 Col("person_id", "身份证号", "person_id", required=True),
                 Col("person_name", "姓名"),
                 Col("insurance_type", "医保类别", "enum", values=_enum("职工医保", "城乡居民医保")),
                 Col("disease_name", "病种名称", "disease", required=True),
-                Col("hospital_id", "医院编码", required=True),
+                Col("hospital_id", "医院编码", "id", required=True),
                 Col("submitted_at", "申报时间", "time", required=True, past=True),
-                Col("record_id", "病历编号"),
+                Col("record_id", "病历编号", "id"),
                 Col(
                     "record_format",
                     "病历格式",
@@ -114,9 +115,9 @@ SPECS: dict[str, TableSpec] = {
             "专家鉴定任务日志",
             "task_id",
             (
-                Col("task_id", "任务编号", required=True),
-                Col("case_id", "申报编号", required=True),
-                Col("expert_id", "专家编码", required=True),
+                Col("task_id", "任务编号", "id", required=True),
+                Col("case_id", "申报编号", "id", required=True),
+                Col("expert_id", "专家编码", "id", required=True),
                 Col("pushed_at", "推送时间", "time", required=True, past=True),
                 Col("responded_at", "响应时间", "time", past=True),
                 Col("response", "响应", "enum", values=RESPONSE),
@@ -154,11 +155,12 @@ def header_map(spec: TableSpec) -> dict[str, str]:
     out: dict[str, str] = {}
     for c in spec.columns:
         out[c.name.lower()] = c.name
-        out[c.zh] = c.name
+        out[normalise_header(c.zh)] = c.name
     return out
 
 
 def normalise_header(text: str) -> str:
-    """A header cell as matched: BOM, spaces, a required-mark asterisk removed; English lowered."""
-    t = (text or "").replace("\ufeff", "").strip().strip("*＊").strip()
+    """A header cell as matched: NFKC (full-width letters, digits, brackets as half-width); BOM,
+    spaces, a required-mark asterisk removed; English lowered."""
+    t = unicodedata.normalize("NFKC", text or "").replace("\ufeff", "").strip().strip("*").strip()
     return t.lower() if t.isascii() else t.replace(" ", "")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
@@ -35,6 +36,31 @@ from pipelines.ingest_spec import TableSpec, header_map, normalise_header
 
 CHUNK = 8 << 20
 PROGRESS_MIN_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large an input may be before it is refused, so that a broken or hostile file is
+    named quickly instead of parsing for minutes (issue 15). The command line uses the
+    defaults; the dashboard's upload passes PAGE_LIMITS.
+
+    `line_bytes`: a CSV line, in bytes (DuckDB cuts a rejected line at 10,000 bytes, which can
+    split a Chinese character: a longer bound would bring back its internal error);
+    `field_chars`: a value of a contract column; `xlsx_bytes`: a workbook's worksheets and
+    shared strings, unpacked; `xlsx_rows`: the rows of one worksheet."""
+
+    line_bytes: int = 8192
+    field_chars: int = 2000
+    xlsx_bytes: int = 256 << 20
+    xlsx_rows: int = 500_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.line_bytes <= 10_000:
+            raise ValueError("line_bytes must be 1 .. 10000")
+
+
+CLI_LIMITS = Limits()
+PAGE_LIMITS = Limits(line_bytes=4096, field_chars=1000, xlsx_bytes=64 << 20, xlsx_rows=200_000)
 
 
 class FileRejected(DataError):
@@ -199,8 +225,23 @@ def sniff(path: Path) -> str:
         # ends), many and nearly all on one side; binary data has its zeros anywhere
         even, odd = head[0::2].count(0), head[1::2].count(0)
         many = max(even, odd) * 20 >= len(head)
-        return "utf16" if many and min(even, odd) * 10 <= max(even, odd) else "binary"
+        if many and min(even, odd) * 10 <= max(even, odd):
+            return "utf16"
+        # text with a stray NUL: read, and the row holding it is quarantined at its line
+        return "text" if _is_text(head.replace(b"\x00", b"")) else "binary"
     return "text"
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether these first bytes of a file decode as UTF-8 or GB18030 (a character cut at the
+    end of the sample is allowed)."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            return True
+        except UnicodeDecodeError:
+            pass
+    return False
 
 
 _NOT_A = {
@@ -374,12 +415,28 @@ def blank_to_null(x: str) -> str:
     )
 
 
+BEIJING_US = 8 * 3600 * 10**6  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+
+
+def beijing_sql(tz_value: str) -> str:
+    """SQL: a TIMESTAMPTZ as Beijing wall time (arithmetic on the instant: no session time zone)."""
+    return f"make_timestamp(epoch_us({tz_value}) + {BEIJING_US})"
+
+
 # Parquet column types kept as they are for a column of this kind (no round trip through text).
 NATIVE_TYPES = {
     "time": ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"),
     "date": ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"),
     "number": ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"),
 }
+
+
+def _integral_text(col: str) -> str:
+    """SQL: a float or decimal as text, without a fraction when it is a whole number."""
+    return (
+        f"coalesce(case when {col} = trunc({col}) then cast(try_cast({col} as hugeint) as varchar)"
+        f" end, cast({col} as varchar))"
+    )
 
 
 def _select_list(
@@ -397,12 +454,20 @@ def _select_list(
         if c.name in by_name:
             col = '"' + by_name[c.name].replace('"', '""') + '"'
             native = types.get(by_name[c.name], "").upper()
+            if native == "TIMESTAMP WITH TIME ZONE" and c.kind in ("time", "date"):
+                # an instant (Parquet isAdjustedToUTC): shown as Beijing wall time
+                parts.append(f"{beijing_sql(col)} as {c.name}")
+                continue
             if (
                 native in NATIVE_TYPES.get(c.kind, ())
                 or native.startswith("DECIMAL")
                 and (c.kind == "number")
             ):
                 parts.append(f"{col} as {c.name}")
+                continue
+            if native in ("FLOAT", "DOUBLE") or native.startswith("DECIMAL"):
+                # an id or a code written as a float: 1.0 is the id 1 (as for an Excel cell)
+                parts.append(f"{_integral_text(col)} as {c.name}")
                 continue
             parts.append(f"{blank_to_null(f'cast({col} as varchar)')} as {c.name}")
         else:
@@ -484,15 +549,49 @@ def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
     )
 
 
+def long_line(path: Path, limit: int) -> tuple[int, int] | None:
+    """(line, bytes) of the first line longer than `limit` bytes (its end of line not counted),
+    None if there is none: numpy finds the line ends of each chunk, so this is a quick pass."""
+    line, carry = 1, 0  # carry: bytes of the current line in earlier chunks
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+            if ends.size:
+                lengths = np.diff(ends, prepend=-1) - 1  # without the \n
+                lengths[0] += carry
+                over = np.flatnonzero(lengths > limit + 1)  # a \r before the \n is allowed
+                if over.size:
+                    return line + int(over[0]), int(lengths[over[0]])
+                line += int(ends.size)
+                carry = len(chunk) - int(ends[-1]) - 1
+            else:
+                carry += len(chunk)
+            if carry > limit + 1:
+                return line, carry
+    return None
+
+
+def _check_lines(path: Path, limit: int) -> None:
+    if (found := long_line(path, limit)) is not None:
+        line, size = found
+        raise FileRejected(
+            path.name,
+            f"第 {line} 行过长（{size:,} 字节以上，上限 {limit:,} 字节）：请检查该行是否缺少换行或"
+            f"混入了其他内容（line {line} is longer than {limit:,} bytes）",
+        )
+
+
 def read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path, limits: Limits
 ) -> ReadResult:
     """Read a CSV file into temp table `src` (text, one row per data line, line numbers kept).
 
     UTF-8 first, as DuckDB reads it (it flags any line that is not valid UTF-8): a UTF-8 file
     costs no pass of its own. Otherwise the whole file is checked line by line in Python (GBK /
     GB18030, or a clear message naming the lines of mixed encodings), transcoded, and read again.
+    A line longer than `limits.line_bytes` rejects the file, naming the line.
     """
+    _check_lines(path, limits.line_bytes)
     if (res := _read_csv_source(con, path, path, spec, "utf-8")) is not None:
         return res
     encoding = detect_encoding(path)
@@ -586,12 +685,41 @@ def _two_row_header(cells: list[str], below: list[str], hmap: dict[str, str]) ->
     ]
 
 
+def _check_unpacked_size(path: Path, limit: int) -> None:
+    """FileRejected if the workbook's worksheets and strings unpack to more than `limit` bytes
+    (a few MB of xlsx can hold hundreds of MB of XML)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            size = sum(
+                i.file_size
+                for i in zf.infolist()
+                if i.filename.startswith(("xl/worksheets/", "xl/sharedStrings"))
+            )
+    except (zipfile.BadZipFile, OSError):
+        return  # load_workbook names the problem
+    if size > limit:
+        raise FileRejected(
+            path.name,
+            f"工作簿解压后 {_mb(size)}，超过上限 {_mb(limit)}：请拆分后导入，或另存为 CSV"
+            f"（the workbook unpacks to {_mb(size)}, more than {_mb(limit)}）",
+        )
+
+
+def _too_many_rows(file: str, sheet: str, limit: int) -> FileRejected:
+    return FileRejected(
+        file,
+        f"工作表「{sheet}」超过 {limit:,} 行：请拆分后导入，或另存为 CSV"
+        f"（sheet {sheet} has more than {limit:,} rows）",
+    )
+
+
 def read_xlsx(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path, limits: Limits
 ) -> list[ReadResult]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_unpacked_size(path, limits.xlsx_bytes)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -638,7 +766,12 @@ def read_xlsx(
             index = {name: i for i, name in found.items()}
             lines: list[int] = []
             cols: dict[str, list[str | None]] = {c.name: [] for c in spec.columns}
+            if (ws.max_row or 0) - first_line + 1 > limits.xlsx_rows:
+                raise _too_many_rows(path.name, ws.title, limits.xlsx_rows)
+            last = first_line + limits.xlsx_rows - 1  # the sheet's size may be missing or wrong
             for offset, row in enumerate(itertools.chain(pending, rows), start=first_line):
+                if offset > last:
+                    raise _too_many_rows(path.name, ws.title, limits.xlsx_rows)
                 if row is None or all(v is None or str(v).strip() == "" for v in row):
                     continue
                 lines.append(offset)
@@ -677,7 +810,7 @@ def read_xlsx(
 
 
 def read_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path, limits: Limits
 ) -> ReadResult:
     try:
         names = [
@@ -713,10 +846,12 @@ def read_parquet(
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".parquet": read_parquet}
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> list[ReadResult]:
+def read_file(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, limits: Limits = CLI_LIMITS
+) -> list[ReadResult]:
     """Read a file into parts (a workbook's sheets; else one part, already in temp table `src`).
 
-    FileRejected if the file cannot be used at all.
+    FileRejected if the file cannot be used at all, or is larger than `limits` allow.
     """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -728,7 +863,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec) -> li
     with tempfile.TemporaryDirectory(prefix="mtb-ingest-") as tmp:
         try:
             check_content(path)
-            res = reader(con, path, spec, Path(tmp))
+            res = reader(con, path, spec, Path(tmp), limits)
             return res if isinstance(res, list) else [res]
         except duckdb.InvalidInputException as exc:
             raise FileRejected(

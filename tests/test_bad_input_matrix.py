@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -49,6 +50,12 @@ CASES_OK = [
 C3 = ["C3", "", "赵敏", "职工医保", "恶性肿瘤门诊治疗", "H1", "2026-03-05 09:00:00"] + [""] * 7
 BASE = {"hospitals.csv": (2, 2, 0), "experts.csv": (3, 3, 0), "cases.csv": (2, 2, 0)}
 BASE["tasks.csv"] = (4, 4, 0)
+# Later than the load (the clock), but within the year after it that a date may be
+TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+SOON = TODAY + dt.timedelta(days=30)
+LATEST = TODAY.replace(
+    year=TODAY.year + 1, day=min(TODAY.day, 28) if TODAY.month == 2 else TODAY.day
+)
 
 
 def task(task_id="T9", case="C1", expert="E1", pushed="2026-03-02 10:00:00", *rest):
@@ -58,6 +65,25 @@ def task(task_id="T9", case="C1", expert="E1", pushed="2026-03-02 10:00:00", *re
 
 def c3(person_id: str) -> list[str]:
     return [C3[0], person_id, *C3[2:]]
+
+
+CASE_COLS = CASES[0]
+
+
+def case_row(case_id: str, **values: str) -> list[str]:
+    """C3 (a clean pending case) as `case_id`, with these columns changed."""
+    row = [case_id, C2_ID, *C3[2:]]
+    for name, v in values.items():
+        row[CASE_COLS.index(name)] = v
+    return row
+
+
+def _invisible(column: str) -> str:
+    return f"{column} held invisible characters (zero-width space, BOM …), removed"
+
+
+def outside(column: str) -> str:
+    return f"{column} outside 2000-01-01 .. {LATEST}"
 
 
 def put(table: str, rows: list[list[str]], encoding: str = "utf-8") -> Callable[[Path], None]:
@@ -167,6 +193,43 @@ def prose_workbook(path: Path) -> None:
 
 def hospitals_workbook(path: Path) -> None:
     _workbook(path, {"Sheet1": HOSPITALS})
+
+
+def tasks_parquet_utc(path: Path) -> None:
+    """The tasks as Parquet with time-zone-aware timestamps (isAdjustedToUTC), as pandas and
+    Spark write a tz-aware column: T1 pushed 10:00 Beijing is stored as the instant 02:00 UTC."""
+    import pandas as pd
+
+    df = pd.DataFrame(TASKS[1:], columns=TASKS[0])
+    for col in ("pushed_at", "responded_at", "completed_at"):
+        df[col] = pd.to_datetime(df[col]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    df.to_parquet(path, index=False)
+
+
+def tasks_parquet_float_ids(path: Path) -> None:
+    """The tasks as Parquet, with the task ids written as floats (1.0, 2.0, …) by pandas."""
+    import pandas as pd
+
+    df = pd.DataFrame(TASKS[1:], columns=TASKS[0])
+    df["task_id"] = [float(t[1:]) for t in df["task_id"]]
+    df.to_parquet(path, index=False)
+
+
+def hospitals_with_a_nul_after_64kb(path: Path) -> None:
+    """2,000 more hospitals (110 KB), then one whose name holds a NUL byte (line 2004)."""
+    more = [f"HX{i:04d},某某县第{i}人民医院,二类,公立,中原区" for i in range(2000)]
+    lines = [",".join(r) for r in HOSPITALS] + more + ["HN,某\0医院,二类,公立,中原区"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def hospitals_with_line(line: str) -> Callable[[Path], None]:
+    """hospitals.csv: the header, H1, then `line` (line 3), then H2 (line 4)."""
+
+    def write(path: Path) -> None:
+        rows = [",".join(HOSPITALS[0]), ",".join(HOSPITALS[1]), line, ",".join(HOSPITALS[2])]
+        path.write_bytes(("\n".join(rows) + "\n").encode())
+
+    return write
 
 
 # ---- checks on what was stored -----------------------------------------------------------------
@@ -300,6 +363,80 @@ def formulas_stored_as_text_and_neutralised(con):
     assert "'=HYPERLINK" in to_csv_bom(con.execute("select * from stg_experts").df()).decode(
         "utf-8-sig"
     )
+
+
+def offset_times_in_beijing(con):
+    rows = con.execute(
+        "select task_id, pushed_at, responded_at, completed_at from stg_tasks "
+        "where task_id in ('T1', 'T2') order by task_id"
+    ).fetchall()
+    # 02:00Z + 8 h = 10:00; 11:00+08:00 is Beijing already; 2026-03-01 23:00-05:00 + 13 h
+    # = 03-02 12:00; 02:30:00.5Z (fraction kept) + 8 h; 2026-03-03 03:00+0800 (no colon)
+    assert rows == [
+        (
+            "T1",
+            dt.datetime(2026, 3, 2, 10),
+            dt.datetime(2026, 3, 2, 11),
+            dt.datetime(2026, 3, 3, 10, 0, 0, 500000),
+        ),
+        (
+            "T2",
+            dt.datetime(2026, 3, 2, 10),
+            dt.datetime(2026, 3, 2, 12),
+            dt.datetime(2026, 3, 3, 3),
+        ),
+    ]
+
+
+def parquet_utc_times_in_beijing(con):
+    rows = con.execute(
+        "select task_id, pushed_at, responded_at, completed_at from stg_tasks order by task_id"
+    ).fetchall()
+
+    def at(v: str) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(v) if v else None
+
+    assert rows == [(r[0], at(r[3]), at(r[4]), at(r[6])) for r in TASKS[1:]]
+
+
+def ids_without_invisible_characters(con):
+    assert con.execute("select hospital_id from stg_hospitals order by 1").fetchall() == [
+        ("H1",),
+        ("H2",),
+    ]
+    assert value(con, "select count(*) from stg_experts where hospital_id = 'H1'") == 2
+    assert value(con, "select count(*) from stg_tasks where task_id = 'T1'") == 1
+    rows = con.execute(
+        "select warning_zh from data_warnings where table_name = 'hospitals'"
+    ).fetchall()
+    assert rows == [("「医院编码」含不可见字符（零宽空格、BOM 等），已去除后导入，请核实",)]
+
+
+def float_ids_as_integers(con):
+    ids = con.execute("select task_id from stg_tasks order by 1").fetchall()
+    assert ids == [("1",), ("2",), ("3",), ("4",)]
+
+
+def sizes_from_the_full_width_header(con):
+    rows = con.execute("select case_id, record_size_mb from stg_cases order by 1").fetchall()
+    assert rows == [("C1", 3.5), ("C2", 12.0)]
+
+
+def nul_reason_in_chinese(con):
+    assert value(con, "select reason_zh from quarantine") == "「医院名称」含 NUL 字节（二进制数据）"
+    assert value(con, "select count(*) from stg_hospitals") == 2002
+
+
+def conflicting_task_not_stored_identical_once(con):
+    rows = con.execute("select task_id from stg_tasks order by 1").fetchall()
+    assert rows == [("T2",), ("T3",), ("T4",), ("T9",)]
+    raw = value(con, "select raw::json->>'verdict' from quarantine where file_name = 'tasks.csv'")
+    assert raw == "符合"
+    reasons = con.execute("select reason_zh from quarantine order by file_name").fetchall()
+    assert reasons == [
+        ("与 tasks_copy.csv 第 2 行编号相同但内容不同（重复编号）",),
+        ("与 tasks.csv 第 2 行编号相同但内容不同（重复编号）",),
+    ]
 
 
 # ---- the matrix --------------------------------------------------------------------------------
@@ -511,10 +648,32 @@ CASE_MATRIX = [
         check=excel_times,
     ),
     Case(
+        "time-with-utc-offset-is-beijing-time",
+        # line 2 read as wall time would be pushed at 02:00, before C1 was submitted (09:00)
+        put(
+            "tasks",
+            [
+                TASKS[0],
+                ["T1", "C1", "E1", "2026-03-02T02:00:00Z", "2026-03-02 11:00:00+08:00", "受理"]
+                + ["2026-03-03T02:00:00.5Z", "符合"],
+                ["T2", "C1", "E2", "2026-03-02 10:00", "2026-03-01T23:00:00-05:00", "受理"]
+                + ["2026-03-03 03:00+0800", "符合"],
+                *TASKS[3:],
+            ],
+        ),
+        check=offset_times_in_beijing,
+    ),
+    Case(
+        "time-parquet-utc-timestamps-are-beijing-time",
+        swap("tasks", "tasks.parquet", tasks_parquet_utc),
+        files={"tasks.csv": None, "tasks.parquet": (4, 4, 0)},
+        check=parquet_utc_times_in_beijing,
+    ),
+    Case(
         "time-later-than-the-load",
         put(
             "tasks",
-            [*TASKS, task("T5", "C1", "E1", "2099-03-02 10:00:00", "2099-03-02 11:00:00", "受理")],
+            [*TASKS, task("T5", "C1", "E1", f"{SOON} 10:00:00", f"{SOON} 11:00:00", "受理")],
         ),
         files={"tasks.csv": (5, 5, 0)},
         warnings=(
@@ -527,7 +686,7 @@ CASE_MATRIX = [
         "date-later-than-the-load",
         put(
             "cases",
-            [CASES_OK[0], CASES_OK[1], [*CASES_OK[2][:10], "2099-12-31", *CASES_OK[2][11:]]],
+            [CASES_OK[0], CASES_OK[1], [*CASES_OK[2][:10], str(SOON), *CASES_OK[2][11:]]],
         ),
         warnings=(("cases.csv", 3, "discharge_date", "discharge_date later than the load date"),),
     ),
@@ -595,6 +754,31 @@ CASE_MATRIX = [
         check=first_c1_kept,
     ),
     Case(
+        "duplicate-id-with-different-content-across-files",
+        # tasks_copy.csv: T1 with another verdict (a conflict: both rows out), T2 the same as
+        # in tasks.csv (stored once), T9 new
+        lambda d: write_csv(
+            d / "tasks_copy.csv",
+            [TASKS[0], [*TASKS[1][:7], "不符合"], TASKS[2], task("T9")],
+        ),
+        files={"tasks.csv": (4, 3, 1), "tasks_copy.csv": (3, 2, 1)},
+        quarantine=(
+            (
+                "tasks.csv",
+                2,
+                "task_id",
+                "duplicate key with different content (tasks_copy.csv line 2)",
+            ),
+            (
+                "tasks_copy.csv",
+                2,
+                "task_id",
+                "duplicate key with different content (tasks.csv line 2)",
+            ),
+        ),
+        check=conflicting_task_not_stored_identical_once,
+    ),
+    Case(
         "verdict-without-completion",
         put(
             "tasks",
@@ -614,6 +798,124 @@ CASE_MATRIX = [
         ),
         files={"tasks.csv": (5, 4, 1)},
         quarantine=(("tasks.csv", 6, "verdict", "verdict without completion"),),
+    ),
+    # -- garbage (issue 15) --
+    Case(
+        "dates-infinity-epoch-outside-the-plausible-range",
+        put(
+            "cases",
+            [
+                *CASES_OK,
+                case_row("C3", benefit_start="infinity"),
+                case_row("C4", discharge_date="epoch"),
+                case_row("C5", submitted_at="-infinity"),
+                case_row("C6", decided_at="1999-12-31 23:59:59", outcome="符合"),
+                case_row("C7", benefit_start=str(LATEST)),  # the last plausible day: kept
+                case_row("C8", benefit_start=str(LATEST + dt.timedelta(1))),
+            ],
+        ),
+        files={"cases.csv": (8, 3, 5)},
+        quarantine=(
+            ("cases.csv", 4, "benefit_start", outside("benefit_start")),
+            ("cases.csv", 5, "discharge_date", outside("discharge_date")),
+            ("cases.csv", 6, "submitted_at", outside("submitted_at")),
+            ("cases.csv", 7, "decided_at", outside("decided_at")),
+            ("cases.csv", 9, "benefit_start", outside("benefit_start")),
+        ),
+    ),
+    Case(
+        "record-size-negative-nan-infinite",
+        put(
+            "cases",
+            [
+                *CASES_OK,
+                case_row("C3", record_size_mb="-3.5"),
+                case_row("C4", record_size_mb="NaN"),
+                case_row("C5", record_size_mb="inf"),
+                case_row("C6", record_size_mb="0"),
+            ],
+        ),
+        files={"cases.csv": (6, 3, 3)},
+        quarantine=tuple(
+            ("cases.csv", line, "record_size_mb", "record_size_mb must be a finite number >= 0")
+            for line in (4, 5, 6)
+        ),
+    ),
+    Case(
+        "nul-byte-after-the-first-64kb",
+        swap("hospitals", "hospitals.csv", hospitals_with_a_nul_after_64kb),
+        files={"hospitals.csv": (2003, 2002, 1)},
+        quarantine=(("hospitals.csv", 2004, "hospital_name", "hospital_name holds a NUL byte"),),
+        check=nul_reason_in_chinese,
+    ),
+    Case(
+        "ids-with-invisible-characters",
+        # H1 with a zero-width space, T1 with a BOM inside: removed, with a warning; an id of
+        # nothing but a zero-width space is quarantined
+        lambda d: (
+            put(
+                "hospitals",
+                [
+                    HOSPITALS[0],
+                    ["H1\u200b", *HOSPITALS[1][1:]],
+                    HOSPITALS[2],
+                    ["\u200b", "某医院", "二类", "公立", "中原区"],
+                ],
+            )(d),
+            put("tasks", [TASKS[0], ["T\ufeff1", *TASKS[1][1:]], *TASKS[2:]])(d),
+        ),
+        files={"hospitals.csv": (3, 2, 1)},
+        quarantine=(("hospitals.csv", 4, "hospital_id", "nothing but invisible characters"),),
+        warnings=(
+            ("hospitals.csv", 2, "hospital_id", _invisible("hospital_id")),
+            ("tasks.csv", 2, "task_id", _invisible("task_id")),
+        ),
+        check=ids_without_invisible_characters,
+    ),
+    Case(
+        "parquet-ids-written-as-floats",
+        swap("tasks", "tasks.parquet", tasks_parquet_float_ids),
+        files={"tasks.csv": None, "tasks.parquet": (4, 4, 0)},
+        check=float_ids_as_integers,
+    ),
+    Case(
+        "full-width-letters-in-a-header",
+        put("cases", [[*ZH["cases"][:9], "病历大小ＭＢ", *ZH["cases"][10:]], *CASES_OK[1:]]),
+        check=sizes_from_the_full_width_header,
+    ),
+    # -- unclear rejections and slow parses (issue 15) --
+    Case(
+        "nul-byte-on-line-3",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3,某\0医院,二类,公立,中原区")),
+        files={"hospitals.csv": (3, 2, 1)},
+        quarantine=(("hospitals.csv", 3, "hospital_name", "hospital_name holds a NUL byte"),),
+    ),
+    Case(
+        "value-longer-than-2000-characters",
+        # 2,001 Chinese characters: 6 KB, a line within the bound, a value beyond it
+        swap(
+            "hospitals", "hospitals.csv", hospitals_with_line("H3,某医院,二类,公立," + "区" * 2001)
+        ),
+        files={"hospitals.csv": (3, 2, 1)},
+        quarantine=(("hospitals.csv", 3, "district", "district longer than 2,000 characters"),),
+    ),
+    Case(
+        "line-of-3mb-chinese-rejected-naming-the-line",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3," + "名" * 1_000_000)),
+        rejected="hospitals.csv",
+        problem=("第 3 行过长", "3,000,003 字节以上", "上限 8,192 字节"),
+    ),
+    Case(
+        "line-of-300kb-of-fields-rejected-quickly",
+        swap("hospitals", "hospitals.csv", hospitals_with_line("H3" + ",a" * 150_000)),
+        rejected="hospitals.csv",
+        problem=("第 3 行过长", "上限 8,192 字节"),
+    ),
+    Case(
+        "header-of-5mb-without-a-line-end",
+        swap("hospitals", "hospitals.csv", ("hospital_id," + "x" * 5_000_000).encode()),
+        rejected="hospitals.csv",
+        problem=("第 1 行过长", "5,000,012 字节以上"),
     ),
     # -- resident IDs --
     Case(
@@ -856,16 +1158,38 @@ COVERAGE = {
         "time-iso-with-T",
         "time-excel-cells-serials-and-text",
     ],
+    "times with an offset from UTC (issue 15)": [
+        "time-with-utc-offset-is-beijing-time",
+        "time-parquet-utc-timestamps-are-beijing-time",
+    ],
     "dates in the future": ["time-later-than-the-load", "date-later-than-the-load"],
     "completion before push": ["completion-before-push"],
     "response before push": ["response-before-push"],
     "unknown expert / hospital / case": ["unknown-expert", "unknown-hospital", "unknown-case"],
-    "duplicate ids": ["duplicate-id-with-different-content"],
+    "duplicate ids": [
+        "duplicate-id-with-different-content",
+        "duplicate-id-with-different-content-across-files",
+    ],
     "verdict without completion": ["verdict-without-completion"],
     "8-digit resident ID": ["resident-id-8-digits"],
     "17-character resident ID": ["resident-id-17-characters"],
     "wrong check digit": ["resident-id-wrong-check-digit"],
     "formula injection": ["formula-injection-in-names"],
+    "unclear rejections and slow parses (issue 15)": [
+        "nul-byte-on-line-3",
+        "value-longer-than-2000-characters",
+        "line-of-3mb-chinese-rejected-naming-the-line",
+        "line-of-300kb-of-fields-rejected-quickly",
+        "header-of-5mb-without-a-line-end",
+    ],
+    "garbage accepted (issue 15)": [
+        "dates-infinity-epoch-outside-the-plausible-range",
+        "record-size-negative-nan-infinite",
+        "nul-byte-after-the-first-64kb",
+        "ids-with-invisible-characters",
+        "parquet-ids-written-as-floats",
+        "full-width-letters-in-a-header",
+    ],
     "wrong extension": [
         "wrong-extension-csv-named-xlsx",
         "wrong-extension-xlsx-named-csv",

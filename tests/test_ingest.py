@@ -767,3 +767,100 @@ def test_check_digit_sql_agrees_with_gb11643(prefixes):
     assert [k for k, _r in flagged] == [f"W{i}" for i in range(len(prefixes))]
     for (key, reason), p in zip(flagged, prefixes, strict=True):
         assert reason.endswith(f"(expected {expected(p)})"), (key, p)
+
+
+# ---- bounds on what one file may hold (issue 15) -------------------------------------------------
+
+
+def _tasks_workbook(path: Path, copies: int) -> None:
+    """tasks.xlsx: the header, then the clean rows `copies` times (T1, T2, … renumbered)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "任务"
+    ws.append(TASKS[0])
+    for i in range(copies):
+        for r in TASKS[1:]:
+            ws.append([f"{r[0]}-{i}", *r[1:]])
+    wb.save(path)
+
+
+def test_a_workbook_with_more_rows_than_allowed_is_rejected_naming_the_sheet(con, tmp_path):
+    from pipelines.readers import Limits
+
+    d = write_all(tmp_path / "in")
+    (d / "tasks.csv").unlink()
+    _tasks_workbook(d / "tasks.xlsx", 2)  # 8 rows
+    with pytest.raises(FileRejected) as exc:
+        ingest(con, [d], loaded_by="t", log=silent, limits=Limits(xlsx_rows=7))
+    assert exc.value.file == "tasks.xlsx"
+    assert "工作表「任务」超过 7 行" in exc.value.problem
+    assert counts(con) == dict.fromkeys(CLEAN, 0)
+    # the same workbook within the bound loads: the bound counts data rows, not the header
+    reports = ingest(con, [d], loaded_by="t", log=silent, limits=Limits(xlsx_rows=8))
+    assert reports[-1].read == 8
+
+
+def test_a_workbook_that_unpacks_to_more_than_allowed_is_rejected_before_it_is_parsed(
+    con, tmp_path
+):
+    import zipfile
+
+    from pipelines.readers import Limits
+
+    d = write_all(tmp_path / "in")
+    (d / "tasks.csv").unlink()
+    _tasks_workbook(d / "tasks.xlsx", 500)  # 2,000 rows: well over 100 KB of XML
+    with zipfile.ZipFile(d / "tasks.xlsx") as zf:
+        unpacked = sum(i.file_size for i in zf.infolist() if i.filename.startswith("xl/work"))
+    assert unpacked > 100_000 > (d / "tasks.xlsx").stat().st_size
+    with pytest.raises(FileRejected) as exc:
+        ingest(con, [d], loaded_by="t", log=silent, limits=Limits(xlsx_bytes=100_000))
+    assert "工作簿解压后" in exc.value.problem and "超过上限" in exc.value.problem
+    assert counts(con) == dict.fromkeys(CLEAN, 0)
+
+
+def test_the_page_limits_are_lower_than_the_command_line_ones(con, tmp_path):
+    """A 5,716-byte line passes the command line's bound (8,192) and not the page's (4,096);
+    a 1,500-character value the same with 2,000 and 1,000."""
+    from pipelines.readers import CLI_LIMITS, PAGE_LIMITS
+
+    assert PAGE_LIMITS.line_bytes < CLI_LIMITS.line_bytes
+    assert PAGE_LIMITS.field_chars < CLI_LIMITS.field_chars
+    assert PAGE_LIMITS.xlsx_bytes < CLI_LIMITS.xlsx_bytes
+    assert PAGE_LIMITS.xlsx_rows < CLI_LIMITS.xlsx_rows
+    wide = [[*HOSPITALS[0], "备注"], *[[*r, ""] for r in HOSPITALS[1:]]]
+    wide.append(["H3", "x" * 1900, "", "", "y" * 1900, "z" * 1900])  # 5,716 bytes
+    long_line = write_all(tmp_path / "line", hospitals=wide)
+    assert [(r.read, r.quarantined) for r in load(con, long_line)][0] == (3, 0)
+    with pytest.raises(FileRejected, match="第 4 行过长.*上限 4,096 字节"):
+        ingest(con, [long_line], loaded_by="t", log=silent, limits=PAGE_LIMITS)
+    long_value = write_all(
+        tmp_path / "value", hospitals=[*HOSPITALS, ["H4", "x" * 1500, "", "", ""]]
+    )
+    reports = ingest(con, [long_value], loaded_by="t", log=silent, limits=PAGE_LIMITS)
+    assert (reports[0].read, reports[0].quarantined) == (3, 1)
+    assert con.execute("select line, reason_en from quarantine").fetchall() == [
+        (4, "hospital_name longer than 1,000 characters")
+    ]
+
+
+def test_a_conflict_across_files_keeps_the_stored_row_and_is_quarantined_once(con, tmp_path):
+    """Two files of one ingest give T1 different content: the row stored by an earlier ingest
+    stays as it was, both rows are quarantined, and loading the same files again adds nothing."""
+    load(con, write_all(tmp_path / "first"))
+    d = tmp_path / "second"
+    d.mkdir()
+    t1_changed = [*TASKS[1][:7], "不符合"]
+    write_csv(d / "tasks.csv", [TASKS[0], t1_changed, TASKS[2]])
+    write_csv(d / "tasks_b.csv", [TASKS[0], [*TASKS[1][:7], "符合"], TASKS[2]])
+    for _ in range(2):
+        reports = load(con, d)
+        got = {r.file: (r.read, r.accepted, r.quarantined, r.unchanged) for r in reports}
+        assert got == {"tasks.csv": (2, 1, 1, 1), "tasks_b.csv": (2, 1, 1, 1)}
+        assert con.execute("select count(*) from quarantine").fetchone()[0] == 2
+    assert con.execute(
+        "select verdict, load_id from stg_tasks where task_id = 'T1'"
+    ).fetchone() == ("符合", 1)
+    assert con.execute("select count(*) from stg_tasks").fetchone()[0] == 4

@@ -28,6 +28,7 @@ from pipelines.cli import disk_problem
 from pipelines.db import loose_modes
 from pipelines.errors import DataError, UsageError
 from pipelines.ingest import ingest
+from pipelines.readers import PAGE_LIMITS
 from pipelines.rules import refresh_marts
 
 page_header("数据", "导入记录与隔离行：每个文件 读取行数 = 接受行数 + 隔离行数。")
@@ -127,6 +128,7 @@ if files and st.button("导入", type="primary", key="upload-go"):
                 on_loaded=lambda c: refresh_marts(c, None, profile(), own_transaction=False),
                 commit_guard=gate().committing,
                 cutoff=cutoff,
+                limits=PAGE_LIMITS,  # the page accepts less than the command line
             )
             as_of, cut = con().execute("select eval_at, data_cutoff from mart_meta").fetchone()
         except (DataError, UsageError) as exc:
