@@ -292,12 +292,13 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     Columns: metric, value.
     Example: python -m pipelines kpis --month 2026-03 --district 中原区 --out kpis_2026-03.csv
     """
-    from pipelines.rules.kpis import KPI_COLUMNS, month_kpis, month_table
+    from pipelines.rules.kpis import KPI_COLUMNS, check_district, month_kpis, month_table
 
     month = parse_month(args.month)
     pairs: list = []
 
     def compute(con: duckdb.DuckDBPyConnection, profile: Profile, at: dt.datetime) -> pa.Table:
+        check_district(con, args.district)
         pairs.extend(month_kpis(con, profile, at, month, args.district))
         return month_table(pairs)
 
@@ -308,6 +309,34 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         f"{got['cases_submitted']:,} 件，超时扣分 "
         f"{sum(v for k, v in pairs if k.startswith('strikes_')):,} 次，鉴定费 "
         f"{got['fee_yuan']:,} 元 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The monthly supervision report for leadership (PDF, Chinese), the city or one district:
+    the month's KPIs beside the previous month and the same month last year, 12-month trends,
+    strikes and the actions taken, penalised hospitals, violations by rule, the at-risk outlook;
+    the data cut-off and the evaluation time on the first page.
+
+    Example: python -m pipelines report --month 2026-03 --district 中原区 --out 月报_2026-03.pdf
+    """
+    from pipelines.report import monthly_report
+    from pipelines.rules.kpis import check_district
+
+    month = parse_month(args.month)
+    con = open_db(args.db)
+    try:
+        check_district(con, args.district)
+        when = evaluation(con, args.as_of)
+        pdf = monthly_report(con, load_profile(args.profile), when, month, args.district)
+    finally:
+        con.close()
+    Path(args.out).write_bytes(pdf)
+    print(
+        f"{month} {args.district or '全市'} 月度监管报告（评估时间 {when.eval_at:%Y-%m-%d %H:%M:%S}）"
+        f" → {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -388,3 +417,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     _add(sub, common, "kpis", "月度监管指标（全市或一个区县）", cmd_kpis, ["month", "as_of"])
     _district_option(sub, "kpis")
+    _add(
+        sub, common, "report", "月度监管报告 PDF（全市或一个区县）", cmd_report, ["month", "as_of"]
+    )
+    _district_option(sub, "report")

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.config import Profile
+from pipelines.errors import DataError
 from pipelines.rules.engine import run
 
 # counts every month has (0 when no row), in the order `kpis` writes them
@@ -108,3 +109,32 @@ def month_table(pairs: list[tuple[str, Any]]) -> pa.Table:
             "value": [None if v is None else str(v) for _, v in pairs],
         }
     )
+
+
+def rule_names(profile: Profile) -> dict[str, str]:
+    """Rule ids of shared/RULES.md with a short Chinese name (pages and the monthly report)."""
+    d = profile["deadlines"]
+    return {
+        "ZZ-ACCEPT": f"推送后{d['accept_hours']}小时内响应",
+        "ZZ-COMPLETE": f"受理后{d['complete_workdays']}个工作日内办结",
+        "ZZ-STRIKE-AFTER": "取消资格后仍被推送任务",
+        "ZZ-ASSIGN": f"每件由{profile['assign']['experts_per_case']}名专家鉴定",
+        "ZZ-VERDICT": "鉴定结果与专家意见不一致",
+        "ZZ-REAPPLY": "病历重复申报同一病种",
+        "ZZ-UPLOAD": "病历上传不符合要求",
+        "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
+        "ZZ-BENEFIT": "待遇开始时间不符",
+        "TY-CYCLE": "申报至享受待遇超过时限",
+    }
+
+
+def check_district(con: duckdb.DuckDBPyConnection, district: str | None) -> None:
+    """DataError naming the district when no loaded hospital belongs to it."""
+    if district is None:
+        return
+    found = con.execute("select count(*) from stg_hospitals where district = ?", [district])
+    if not found.fetchone()[0]:
+        known = [r[0] for r in con.execute(
+            "select distinct district from stg_hospitals where district is not null order by 1"
+        ).fetchall()]  # fmt: skip
+        raise DataError(f"区县「{district}」没有已导入的医院；已有区县：{'、'.join(known) or '无'}")
