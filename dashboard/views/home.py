@@ -36,7 +36,7 @@ from dashboard.common import (
     user,
 )
 from dashboard.consistency import gate
-from dashboard.downloads import download_buttons
+from dashboard.downloads import download_buttons, pdf_button
 from dashboard.filters import (
     Filters,
     as_of_caption,
@@ -48,6 +48,7 @@ from dashboard.filters import (
 )
 from pipelines.errors import DataError
 from pipelines.evaltime import warehouse_cutoff
+from pipelines.report import monthly_report
 from pipelines.rules import refresh_marts
 from pipelines.rules.kpis import COUNTS, VIOLATION_PREFIX
 
@@ -142,6 +143,23 @@ def month_sums(f: Filters) -> pd.DataFrame:
         group by k.month, k.metric
         """,
         [*p, *([] if f.year is None else [f"{f.year}-%"])],
+    )
+
+
+def report_button(f: Filters, meta: pd.Series) -> None:
+    """The monthly report (PDF for leadership) of the chosen month (else the evaluation time's)
+    for the chosen district (else the user's district, else the city)."""
+    when = eval_time(meta)
+    month = f.month_key or f"{when.eval_at:%Y-%m}"
+    district = f.district or scope_district()
+    scope = district or "全市"
+    y, m = month.split("-")
+    pdf_button(
+        lambda: monthly_report(con(), profile(), when, month, district),
+        f"月度监管报告_{scope}",
+        month,
+        key="home-report",
+        label=f"下载{y}年{int(m)}月监管月报（PDF，{scope}）",
     )
 
 
@@ -304,6 +322,8 @@ k[3].metric(
     border=True,
     help="评估时间起即将超过时限的任务；不含「待核实」任务（见「专家时效」）",
 )
+
+report_button(f, meta)
 
 # ---- the rows behind the cards ------------------------------------------------------------
 

@@ -73,9 +73,9 @@ def by_month(rows: pa.Table) -> dict[str, dict[str, int]]:
 
 
 def rate(sums: dict[str, int], name: str) -> float | None:
-    """A rate from summed counts, 4 decimals; None when its denominator is 0."""
+    """A rate from summed counts (exact; `kpis` writes 4 decimals); None when its denominator is 0."""
     num, den = RATES[name]
-    return round(sums.get(num, 0) / sums[den], 4) if sums.get(den) else None
+    return sums.get(num, 0) / sums[den] if sums.get(den) else None
 
 
 def metrics(sums: dict[str, int]) -> list[tuple[str, Any]]:
@@ -106,7 +106,10 @@ def month_table(pairs: list[tuple[str, Any]]) -> pa.Table:
     return pa.table(
         {
             "metric": [m for m, _ in pairs],
-            "value": [None if v is None else str(v) for _, v in pairs],
+            "value": [
+                None if v is None else str(round(v, 4) if isinstance(v, float) else v)
+                for _, v in pairs
+            ],
         }
     )
 
