@@ -67,20 +67,9 @@ def status_labels() -> dict[str, str]:
 
 def rule_names() -> dict[str, str]:
     """Rule ids of shared/RULES.md with a short Chinese name."""
-    p = profile()
-    d = p["deadlines"]
-    return {
-        "ZZ-ACCEPT": f"推送后{d['accept_hours']}小时内响应",
-        "ZZ-COMPLETE": f"受理后{d['complete_workdays']}个工作日内办结",
-        "ZZ-STRIKE-AFTER": "取消资格后仍被推送任务",
-        "ZZ-ASSIGN": f"每件由{p['assign']['experts_per_case']}名专家鉴定",
-        "ZZ-VERDICT": "鉴定结果与专家意见不一致",
-        "ZZ-REAPPLY": "病历重复申报同一病种",
-        "ZZ-UPLOAD": "病历上传不符合要求",
-        "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
-        "ZZ-BENEFIT": "待遇开始时间不符",
-        "TY-CYCLE": "申报至享受待遇超过时限",
-    }
+    from pipelines.rules.kpis import rule_names as names
+
+    return names(profile())
 
 
 def counts(*columns: str) -> dict:

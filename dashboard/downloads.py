@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import io
 import re
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -106,4 +107,20 @@ def book_button(
         key=key,
         on_click=_audit,
         args=(what, f"{stem}.xlsx", sum(len(df) for df in sheets.values()), personal),
+    )
+
+
+def pdf_button(
+    build: Callable[[], bytes], what: str, period: str | None, key: str, label: str
+) -> None:
+    """One audited PDF, built when the button is clicked (no personal data in it)."""
+    stem = file_stem(what, period)
+    st.download_button(
+        label,
+        build,
+        file_name=f"{stem}.pdf",
+        mime="application/pdf",
+        key=key,
+        on_click=_audit,
+        args=(what, f"{stem}.pdf", 0, "none"),
     )

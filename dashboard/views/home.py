@@ -36,20 +36,21 @@ from dashboard.common import (
     user,
 )
 from dashboard.consistency import gate
-from dashboard.downloads import download_buttons
+from dashboard.downloads import download_buttons, pdf_button
 from dashboard.filters import (
-    VIOLATION_ROWS,
+    Filters,
     as_of_caption,
     eval_time,
     evaluation,
     require_marts,
     sidebar_filters,
     stale_warning,
-    violation_where,
 )
 from pipelines.errors import DataError
 from pipelines.evaltime import warehouse_cutoff
+from pipelines.report import monthly_report
 from pipelines.rules import refresh_marts
+from pipelines.rules.kpis import COUNTS, VIOLATION_PREFIX
 
 page_header(
     "门诊慢特病鉴定监管看板",
@@ -115,6 +116,53 @@ def eval_picker(meta: pd.Series | None) -> None:
         recompute(None)
 
 
+# the mart's metric names → the names this page's table and charts use
+PAGE_NAMES = {
+    "cases_submitted": "applications",
+    "cases_decided": "decided",
+    "cases_approved": "approved",
+    "experts_disqualified": "disqualified",
+    **{f"strikes_{code}": code for code in action_labels()},
+}
+# the monthly table's columns, in order (the rates are inserted between them below)
+PAGE_COLUMNS = [
+    "applications", "decided", "approved", "accept_due", "accept_on_time", "complete_due",
+    "complete_on_time", *action_labels(), "disqualified", "tasks_pushed", "fee_reviews", "fee_yuan",
+]  # fmt: skip
+
+
+def month_sums(f: Filters) -> pd.DataFrame:
+    """month, metric, n: mart_monthly_kpis summed over the filters (the chosen year, all months)."""
+    w, p = f.where(hospital="k", specialty="k.specialty")
+    year = "true" if f.year is None else "k.month like ?"
+    return query(
+        f"""
+        select k.month, k.metric, sum(k.value) as n
+        from mart_monthly_kpis as k
+        where {w} and {year}
+        group by k.month, k.metric
+        """,
+        [*p, *([] if f.year is None else [f"{f.year}-%"])],
+    )
+
+
+def report_button(f: Filters, meta: pd.Series) -> None:
+    """The monthly report (PDF for leadership) of the chosen month (else the evaluation time's)
+    for the chosen district (else the user's district, else the city)."""
+    when = eval_time(meta)
+    month = f.month_key or f"{when.eval_at:%Y-%m}"
+    district = f.district or scope_district()
+    scope = district or "全市"
+    y, m = month.split("-")
+    pdf_button(
+        lambda: monthly_report(con(), profile(), when, month, district),
+        f"月度监管报告_{scope}",
+        month,
+        key="home-report",
+        label=f"下载{y}年{int(m)}月监管月报（PDF，{scope}）",
+    )
+
+
 calendar_warning()
 
 scope_sql, scope_params = district_filter("h")
@@ -176,10 +224,7 @@ if meta.profile != profile().name:
         f"规则结果按「{literal(meta.profile)}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
     )
 
-require_marts(
-    "fct_tasks", "fct_strikes", "fct_cases", "fct_experts", "mart_hospital_penalty",
-    "mart_violations", "mart_at_risk",
-)  # fmt: skip
+require_marts("mart_monthly_kpis", "mart_hospital_penalty", "mart_at_risk")
 
 f = sidebar_filters()
 d = profile()["deadlines"]
@@ -188,73 +233,16 @@ cmp_label = f"{d['complete_workdays']}个工作日办结按时率"
 actions = action_labels()
 
 # ---- monthly rows: every KPI card below is the sum of these rows over the period -------------
+# the numbers are the engine's (mart_monthly_kpis, the same the `kpis` command and the monthly
+# report show): the page only sums them over the filters
 
-w_cases, p_cases = f.where(at="c.submitted_at", specialty="c.specialty", use_month=False)
-cases = query(
-    f"""
-    select strftime(c.submitted_at, '%Y-%m') as month,
-           count(*) as applications,
-           count(c.outcome) as decided,
-           count(*) filter (where c.outcome = '符合') as approved
-    from fct_cases as c
-    inner join stg_hospitals as h using (hospital_id)
-    where {w_cases}
-    group by month
-    """,
-    p_cases,
-)
-w_tasks, p_tasks = f.where(at="t.pushed_at", specialty="e.specialty", use_month=False)
-tasks = query(
-    f"""
-    select strftime(t.pushed_at, '%Y-%m') as month,
-           count(*) filter (where t.accept_status in ('on_time', 'late', 'overdue')) as accept_due,
-           count(*) filter (where t.accept_status = 'on_time') as accept_on_time,
-           count(*) filter (where t.complete_status in ('on_time', 'late', 'overdue'))
-               as complete_due,
-           count(*) filter (where t.complete_status = 'on_time') as complete_on_time
-    from fct_tasks as t
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = t.hospital_id
-    where {w_tasks}
-    group by month
-    """,
-    p_tasks,
-)
-w_strikes, p_strikes = f.where(at="s.deadline", specialty="e.specialty", use_month=False)
-strikes = query(
-    f"""
-    select strftime(s.deadline, '%Y-%m') as month, s.action, count(*) as n
-    from fct_strikes as s
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = s.hospital_id
-    where {w_strikes}
-    group by month, s.action
-    """,
-    p_strikes,
-)
-w_disq, p_disq = f.where(at="q.disqualified_at", specialty="e.specialty", use_month=False)
-disq = query(
-    f"""
-    select strftime(q.disqualified_at, '%Y-%m') as month, count(*) as disqualified
-    from fct_disqualifications as q
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h using (hospital_id)
-    where {w_disq}
-    group by month
-    """,
-    p_disq,
-)
-
-strike_wide = (
-    strikes.pivot_table(index="month", columns="action", values="n", aggfunc="sum", fill_value=0)
-    .reindex(columns=list(actions), fill_value=0)
-    .reset_index()
-)
+kpi = month_sums(f)
 monthly = (
-    cases.merge(tasks, on="month", how="outer")
-    .merge(strike_wide, on="month", how="outer")
-    .merge(disq, on="month", how="outer")
-    .fillna(0)
+    kpi[~kpi["metric"].str.startswith(VIOLATION_PREFIX)]
+    .pivot_table(index="month", columns="metric", values="n", aggfunc="sum", fill_value=0)
+    .reindex(columns=COUNTS, fill_value=0)
+    .rename(columns=PAGE_NAMES)[PAGE_COLUMNS]
+    .reset_index()
     .sort_values("month")
 )
 counts = [c for c in monthly.columns if c != "month"]
@@ -284,16 +272,13 @@ penalty = query(
     """,
     [year, *p_pen],
 )
-w_vio, p_vio = violation_where(f)
-vio = query(
-    f"""
-    select v.rule_id, count(*) as n
-    {VIOLATION_ROWS}
-    where {w_vio}
-    group by v.rule_id
-    order by n desc, v.rule_id
-    """,
-    p_vio,
+in_period = kpi["month"] == f.month_key if f.month_key else pd.Series(True, index=kpi.index)
+vio = (
+    kpi[in_period & kpi["metric"].str.startswith(VIOLATION_PREFIX)]
+    .assign(rule_id=lambda x: x["metric"].str.removeprefix(VIOLATION_PREFIX))
+    .groupby("rule_id", as_index=False)["n"]
+    .sum()
+    .sort_values(["n", "rule_id"], ascending=[False, True])
 )
 w_risk, p_risk = f.where(specialty="e.specialty")
 risk = query(
@@ -338,6 +323,8 @@ k[3].metric(
     help="评估时间起即将超过时限的任务；不含「待核实」任务（见「专家时效」）",
 )
 
+report_button(f, meta)
+
 # ---- the rows behind the cards ------------------------------------------------------------
 
 table = monthly.rename(
@@ -351,6 +338,9 @@ table = monthly.rename(
         "complete_due": "应办结任务",
         "complete_on_time": "按时办结",
         "disqualified": "取消资格专家",
+        "tasks_pushed": "推送任务",
+        "fee_reviews": "鉴定例数（劳务费）",
+        "fee_yuan": "鉴定劳务费（元）",
         **{code: f"扣分·{label}" for code, label in actions.items()},
     }
 )

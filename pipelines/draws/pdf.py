@@ -115,6 +115,21 @@ def _names(con: duckdb.DuckDBPyConnection, kind: str, ids: Sequence[str]) -> dic
     return {i: n or "" for i, n in rows}
 
 
+def cjk_pdf(footer: str) -> RecordPDF:
+    """An A4 RecordPDF with the CJK fonts ("cjk" regular and bold, "mono"), its first page added."""
+    regular, bold, mono = find_cjk_fonts()
+    pdf = RecordPDF(format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_font("cjk", "", str(regular.path), collection_font_number=regular.index)
+    pdf.add_font("cjk", "B", str(bold.path), collection_font_number=bold.index)
+    pdf.add_font("mono", "", str(mono.path), collection_font_number=mono.index)
+    pdf.footer_text = footer
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    return pdf
+
+
 class _Writer:
     """Layout helpers over one RecordPDF."""
 
@@ -208,17 +223,8 @@ def _rule_lines(params: dict[str, Any], hospitals: dict[str, str]) -> list[tuple
 def _render(
     con: duckdb.DuckDBPyConnection, rec: log.DrawRecord, state: DrawState, public: bool
 ) -> RecordPDF:
-    regular, bold, mono = find_cjk_fonts()
     hospitals = _hospital_labels(con)
-    pdf = RecordPDF(format="A4")
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_font("cjk", "", str(regular.path), collection_font_number=regular.index)
-    pdf.add_font("cjk", "B", str(bold.path), collection_font_number=bold.index)
-    pdf.add_font("mono", "", str(mono.path), collection_font_number=mono.index)
-    pdf.footer_text = f"抽取记录 {rec.draw_id}  记录哈希 {rec.record_hash[:16]}…"
-    pdf.alias_nb_pages()
-    pdf.add_page()
+    pdf = cjk_pdf(f"抽取记录 {rec.draw_id}  记录哈希 {rec.record_hash[:16]}…")
     w = _Writer(pdf)
     params = rec.params()
     frozen = log.get_record(con, rec.frozen_id) if rec.frozen_id else rec

@@ -282,6 +282,69 @@ def cmd_evidence_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """The month's numbers for the city or one district (mart_monthly_kpis): the same the 总览
+    page and the monthly report show. Counts, then approval_rate, accept_on_time_rate,
+    complete_on_time_rate (4 decimals, empty when nothing was due), violations in all and per rule
+    (violations:ZZ-ACCEPT …).
+
+    Columns: metric, value.
+    Example: python -m pipelines kpis --month 2026-03 --district 中原区 --out kpis_2026-03.csv
+    """
+    from pipelines.rules.kpis import KPI_COLUMNS, check_district, month_kpis, month_table
+
+    month = parse_month(args.month)
+    pairs: list = []
+
+    def compute(con: duckdb.DuckDBPyConnection, profile: Profile, at: dt.datetime) -> pa.Table:
+        check_district(con, args.district)
+        pairs.extend(month_kpis(con, profile, at, month, args.district))
+        return month_table(pairs)
+
+    _, as_of = export(args, KPI_COLUMNS, compute)
+    got = dict(pairs)
+    print(
+        f"{month} {args.district or '全市'}（评估时间 {as_of:%Y-%m-%d %H:%M:%S}）：申报 "
+        f"{got['cases_submitted']:,} 件，超时扣分 "
+        f"{sum(v for k, v in pairs if k.startswith('strikes_')):,} 次，鉴定费 "
+        f"{got['fee_yuan']:,} 元 → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The monthly supervision report for leadership (PDF, Chinese), the city or one district:
+    the month's KPIs beside the previous month and the same month last year, 12-month trends,
+    strikes and the actions taken, penalised hospitals, violations by rule, the at-risk outlook;
+    the data cut-off and the evaluation time on the first page.
+
+    Example: python -m pipelines report --month 2026-03 --district 中原区 --out 月报_2026-03.pdf
+    """
+    from pipelines.report import monthly_report
+    from pipelines.rules.kpis import check_district
+
+    month = parse_month(args.month)
+    con = open_db(args.db)
+    try:
+        check_district(con, args.district)
+        when = evaluation(con, args.as_of)
+        pdf = monthly_report(con, load_profile(args.profile), when, month, args.district)
+    finally:
+        con.close()
+    Path(args.out).write_bytes(pdf)
+    print(
+        f"{month} {args.district or '全市'} 月度监管报告（评估时间 {when.eval_at:%Y-%m-%d %H:%M:%S}）"
+        f" → {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _district_option(sub: argparse._SubParsersAction, name: str) -> None:
+    sub.choices[name].add_argument("--district", help="区县（默认：全市）")
+
+
 def _add(
     sub: argparse._SubParsersAction,
     common: argparse.ArgumentParser,
@@ -351,3 +414,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         cmd_evidence_book,
         ["year", "as_of"],
     )
+    _add(sub, common, "kpis", "月度监管指标（全市或一个区县）", cmd_kpis, ["month", "as_of"])
+    _district_option(sub, "kpis")
+    _add(
+        sub, common, "report", "月度监管报告 PDF（全市或一个区县）", cmd_report, ["month", "as_of"]
+    )
+    _district_option(sub, "report")

@@ -30,6 +30,7 @@ MARTS = [
     "mart_at_risk",
     "mart_action_ledger",
     "mart_strike_evidence",
+    "mart_monthly_kpis",
     "mart_meta",
 ]
 

@@ -1,0 +1,376 @@
+"""The monthly supervision report (月度监管报告) for leadership: a Chinese PDF, city or one district.
+
+Every number comes from the engine: the month's KPIs and the 12-month trend from
+`mart_monthly_kpis` (the same `kpis` writes and 总览 shows), the action ledger
+(`mart_action_ledger`), the hospital assessment (`mart_hospital_penalty`) and the at-risk list
+(`mart_at_risk`, 待核实 apart). The first page names the data cut-off and the evaluation time
+(DATA-CUTOFF). Charts are drawn with fpdf2's own lines and rectangles (no image library).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.config import Profile
+from pipelines.decisions import action_ledger
+from pipelines.draws.pdf import RecordPDF, _Writer, cjk_pdf
+from pipelines.evaltime import EvalTime
+from pipelines.rules.kpis import VIOLATION_PREFIX, by_month, kpi_rows, metrics, rule_names
+from pipelines.rules.penalty import hospital_penalties
+from pipelines.rules.risk import at_risk
+
+ACTIONS = {
+    "sms": "短信通知",
+    "notify_hospital": "通报所在医院",
+    "disqualify": "取消鉴定专家资格",
+    "after_disqualified": "取消资格后再次超时",
+}
+STATUS = {"pending": "待处置", "done": "已处置", "voided": "已撤销"}
+COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
+
+
+def labels(profile: Profile) -> dict[str, str]:
+    """The report's Chinese name of each metric it shows, in the order of its KPI table."""
+    d = profile["deadlines"]
+    return {
+        "cases_submitted": "申报件数",
+        "cases_decided": "已出结果",
+        "cases_approved": "鉴定通过",
+        "approval_rate": "鉴定通过率",
+        "tasks_pushed": "推送鉴定任务",
+        "accept_on_time_rate": f"{d['accept_hours']}小时响应按时率",
+        "complete_on_time_rate": f"{d['complete_workdays']}个工作日办结按时率",
+        **{f"strikes_{a}": f"扣分·{name}" for a, name in ACTIONS.items()},
+        "experts_disqualified": "取消资格专家",
+        "fee_reviews": "鉴定劳务费例数",
+        "fee_yuan": "鉴定劳务费（元）",
+        "violations": "规则核查问题",
+    }
+
+
+def shown(value: Any) -> str:
+    """A value as leadership reads it: thousands separators, rates with one decimal, — for none."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1%}"
+    return f"{value:,}"
+
+
+def month_shift(month: str, months: int) -> str:
+    y, m = map(int, month.split("-"))
+    n = y * 12 + m - 1 + months
+    return f"{n // 12}-{n % 12 + 1:02d}"
+
+
+@dataclasses.dataclass
+class Report:
+    month: str
+    district: str | None
+    when: EvalTime
+    profile: Profile
+    sums: dict[str, dict[str, int]]
+    actions: dict[tuple[str, str], int]
+    hospitals: list[list[Any]]
+    risk: Counter
+
+    def kpis(self, month: str) -> dict[str, Any]:
+        return dict(metrics(self.sums.get(month, {})))
+
+    def shown(self, month: str) -> dict[str, str]:
+        """The month's values as printed; all — when nothing at all was recorded that month."""
+        if month not in self.sums:
+            return {k: "—" for k in self.kpis(month)}
+        return {k: shown(v) for k, v in self.kpis(month).items()}
+
+    @property
+    def trend(self) -> list[str]:
+        return [month_shift(self.month, i) for i in range(-11, 1)]
+
+    @property
+    def scope(self) -> str:
+        return self.district or "全市"
+
+
+def _in_district(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, district: str | None
+) -> list[dict]:
+    if district is None:
+        return table.to_pylist()
+    ids = {
+        r[0]
+        for r in con.execute(
+            "select hospital_id from stg_hospitals where district = ?", [district]
+        ).fetchall()
+    }
+    return [r for r in table.to_pylist() if r["hospital_id"] in ids]
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    when: EvalTime,
+    month: str,
+    district: str | None = None,
+) -> Report:
+    """Everything the report shows for the month and the city (district None) or one district."""
+    at = when.eval_at
+    sums = by_month(kpi_rows(con, profile, at, district=district))
+    ledger = _in_district(con, action_ledger(con, at, profile), district)
+    actions = Counter(
+        (r["action"], r["status"]) for r in ledger if f"{r['deadline']:%Y-%m}" == month
+    )
+    names = dict(con.execute("select hospital_id, hospital_name from stg_hospitals").fetchall())
+    year = int(month[:4])
+    pen = _in_district(con, hospital_penalties(con, at, profile, year=year), district)
+    hospitals = [
+        [names.get(r["hospital_id"], r["hospital_id"]), r["experts_total"],
+         r["experts_disqualified"], f"{r['ratio']:.1%}",
+         "扣分" if r["penalized"] else "差一人即扣分"]
+        for r in sorted(pen, key=lambda r: (not r["penalized"], -r["ratio"], r["hospital_id"]))
+        if r["penalized"] or r["one_more_penalized"]
+    ]  # fmt: skip
+    risk = Counter(r["status"] for r in _in_district(con, at_risk(con, at, profile), district))
+    return Report(month, district, when, profile, sums, dict(actions), hospitals, risk)
+
+
+# ---- charts drawn with fpdf2 primitives ---------------------------------------------------------
+
+
+def _frame(pdf: RecordPDF, x: float, y: float, w: float, h: float, title: str, top: str) -> None:
+    pdf.set_font("cjk", "B", 9)
+    pdf.set_xy(x, y - 6)
+    pdf.cell(w, 5, title)
+    pdf.set_font("cjk", size=6)
+    pdf.set_draw_color(150, 150, 150)
+    pdf.line(x, y + h, x + w, y + h)
+    pdf.line(x, y, x, y + h)
+    pdf.set_xy(x - 14, y - 2)
+    pdf.cell(13, 4, top, align="R")
+    pdf.set_xy(x - 14, y + h - 2)
+    pdf.cell(13, 4, "0", align="R")
+
+
+def _reset(pdf: RecordPDF) -> None:
+    """Back to black lines and white fills (fpdf2's tables use the current fill colour)."""
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_fill_color(255, 255, 255)
+    pdf.set_line_width(0.2)
+
+
+def _month_axis(pdf: RecordPDF, x: float, y: float, slot: float, months: list[str]) -> None:
+    pdf.set_font("cjk", size=5.5)
+    for i, m in enumerate(months):
+        pdf.set_xy(x + i * slot, y + 0.5)
+        pdf.cell(slot, 3, m, align="C")
+
+
+def _legend(pdf: RecordPDF, x: float, y: float, names: list[str]) -> None:
+    pdf.set_font("cjk", size=6.5)
+    for i, name in enumerate(names):
+        pdf.set_fill_color(*COLORS[i % len(COLORS)])
+        pdf.rect(x, y + 1, 3, 2.5, style="F")
+        pdf.set_xy(x + 3.5, y)
+        pdf.cell(pdf.get_string_width(name) + 2, 4.5, name)
+        x += pdf.get_string_width(name) + 8
+
+
+def _value(pdf: RecordPDF, x: float, top: float, width: float, value: int) -> None:
+    pdf.set_font("cjk", size=5)
+    pdf.set_xy(x - 2, top - 3)
+    pdf.cell(width + 4, 3, f"{value:,}", align="C")
+
+
+def bar_chart(
+    pdf: RecordPDF,
+    box: tuple[float, float, float, float],
+    months: list[str],
+    series: dict[str, list[int]],
+    title: str,
+    stacked: bool = False,
+) -> None:
+    """Monthly bars, grouped or stacked, with a 0..max scale and a legend below."""
+    x, y, w, h = box
+    totals = [sum(v) for v in zip(*series.values(), strict=True)]
+    top = max((totals if stacked else [v for s in series.values() for v in s]), default=0) or 1
+    _frame(pdf, x, y, w, h, title, f"{top:,}")
+    slot = w / len(months)
+    width = slot * 0.7 / (1 if stacked else len(series))
+    for i in range(len(months)):
+        base = y + h
+        for j, values in enumerate(series.values()):
+            bh = h * values[i] / top
+            bx = x + i * slot + slot * 0.15 + (0 if stacked else j * width)
+            pdf.set_fill_color(*COLORS[j % len(COLORS)])
+            if bh > 0:
+                pdf.rect(bx, (base - bh) if stacked else y + h - bh, width, bh, style="F")
+            base = base - bh if stacked else base
+            if not stacked:
+                _value(pdf, bx, y + h - bh, width, values[i])
+        if stacked:
+            _value(pdf, x + i * slot + slot * 0.15, base, width, totals[i])
+    _month_axis(pdf, x, y + h, slot, months)
+    _legend(pdf, x, y + h + 4, list(series))
+    _reset(pdf)
+
+
+def rate_chart(
+    pdf: RecordPDF,
+    box: tuple[float, float, float, float],
+    months: list[str],
+    series: dict[str, list[float | None]],
+    title: str,
+) -> None:
+    """Monthly rates 0–100 % as lines with dots; a month without a rate breaks its line."""
+    x, y, w, h = box
+    _frame(pdf, x, y, w, h, title, "100%")
+    slot = w / len(months)
+    pdf.set_line_width(0.5)
+    for j, values in enumerate(series.values()):
+        pdf.set_draw_color(*COLORS[j % len(COLORS)])
+        pdf.set_fill_color(*COLORS[j % len(COLORS)])
+        points = [
+            None if v is None else (x + (i + 0.5) * slot, y + h - h * v)
+            for i, v in enumerate(values)
+        ]
+        for a, b in zip(points, points[1:], strict=False):
+            if a and b:
+                pdf.line(*a, *b)
+        for p in filter(None, points):
+            pdf.circle(p[0], p[1], 0.8, style="F")
+    _month_axis(pdf, x, y + h, slot, months)
+    _legend(pdf, x, y + h + 4, list(series))
+    _reset(pdf)
+
+
+# ---- the document --------------------------------------------------------------------------------
+
+
+def _title(pdf: RecordPDF, w: _Writer, r: Report) -> None:
+    y, m = r.month.split("-")
+    pdf.set_font("cjk", "B", 18)
+    pdf.cell(0, 12, "门诊慢特病鉴定监管月报", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=12)
+    pdf.cell(0, 7, f"{y}年{int(m)}月 · {r.scope}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    w.fields(
+        [
+            (
+                "数据截止时间",
+                "—" if r.when.cutoff is None else f"{r.when.cutoff:%Y-%m-%d %H:%M:%S}",
+            ),
+            ("评估时间", f"{r.when.eval_at:%Y-%m-%d %H:%M:%S}"),
+            ("规则配置", f"{r.profile.label}（{r.profile.name}）"),
+            (
+                "统计口径",
+                "申报按提交时间、任务按推送时间、扣分按所超时限、劳务费按完成时间计入月份",
+            ),
+        ]
+    )
+    if (note := r.when.note()) is not None:
+        w.para(note)
+
+
+def _kpi_table(w: _Writer, r: Report) -> None:
+    prev, last_year = month_shift(r.month, -1), month_shift(r.month, -12)
+    now, before, year_ago = r.shown(r.month), r.shown(prev), r.shown(last_year)
+    w.heading("一、本月主要指标")
+    rows = [[label, now[k], before[k], year_ago[k]] for k, label in labels(r.profile).items()]
+    w.table(["指标", f"本月（{r.month}）", f"上月（{prev}）", f"去年同月（{last_year}）"], rows,
+            (60, 40, 40, 40))  # fmt: skip
+
+
+def _trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
+    pdf.add_page()
+    w.heading("六、近12个月趋势")
+    months, lab = r.trend, labels(r.profile)
+    k = [r.kpis(m) for m in months]
+
+    def col(metric: str) -> list:
+        return [row[metric] for row in k]
+
+    top = pdf.get_y() + 10
+    bar_chart(pdf, (30, top, 160, 45), months,
+              {lab[m]: col(m) for m in ("cases_submitted", "cases_approved")}, "申报与鉴定通过（件）")  # fmt: skip
+    rates = ("approval_rate", "accept_on_time_rate", "complete_on_time_rate")
+    rate_chart(pdf, (30, top + 70, 160, 45), months, {lab[m]: col(m) for m in rates},
+               "通过率与时效")  # fmt: skip
+    strikes = {ACTIONS[a]: col(f"strikes_{a}") for a in ACTIONS}
+    bar_chart(pdf, (30, top + 140, 160, 45), months, strikes, "超时扣分（次，按处理措施）",
+              stacked=True)  # fmt: skip
+
+
+def _actions(w: _Writer, r: Report) -> None:
+    w.heading("二、本月超时扣分与处置（处置台账）")
+    rows = []
+    for a, name in list(ACTIONS.items())[:3]:
+        counts = [r.actions.get((a, s), 0) for s in STATUS]
+        rows.append([name, shown(sum(counts)), *map(shown, counts)])
+    w.table(["处理措施", "事项", *STATUS.values()], rows, (60, 30, 30, 30, 30))
+    w.para("按扣分所超时限计入本月；已撤销为经申诉或系统故障撤销的扣分（ZZ-DISPUTE）。")
+
+
+def _hospitals(w: _Writer, r: Report) -> None:
+    year = r.month[:4]
+    w.heading(f"四、{year}年年终考核扣分与预警医院（专家取消资格比例 ≥ 5%）")
+    if not r.hospitals:
+        w.para("无。")
+        return
+    w.table(["医院", "在库专家", "取消资格", "比例", "考核结果"], r.hospitals, (70, 25, 25, 25, 35))
+
+
+def _violations(w: _Writer, r: Report) -> None:
+    w.heading("三、本月规则核查问题（按规则）")
+    sums, names = r.sums.get(r.month, {}), rule_names(r.profile)
+    found = sorted(
+        ((m.removeprefix(VIOLATION_PREFIX), n) for m, n in sums.items() if m.startswith(VIOLATION_PREFIX)),
+        key=lambda x: (-x[1], x[0]),
+    )  # fmt: skip
+    if not found:
+        w.para("无。")
+        return
+    w.table(["规则", "规则说明", "问题数"], [[k, names.get(k, k), shown(n)] for k, n in found],
+            (40, 110, 30))  # fmt: skip
+
+
+def _outlook(w: _Writer, r: Report) -> None:
+    w.heading("五、风险展望（评估时间起）")
+    w.table(
+        ["类别", "任务数"],
+        [
+            ["即将超过时限的任务", shown(r.risk.get("at_risk", 0))],
+            ["待核实（时限已过、导出数据尚未显示）", shown(r.risk.get("unconfirmed", 0))],
+        ],
+        (120, 60),
+    )
+    w.para("待核实任务不计入扣分与处置，请电话核实后以下一次导出数据为准。")
+
+
+def render(r: Report) -> bytes:
+    """The report as PDF bytes."""
+    pdf = cjk_pdf(f"门诊慢特病鉴定监管月报 {r.month} {r.scope}")
+    w = _Writer(pdf)
+    _title(pdf, w, r)
+    _kpi_table(w, r)
+    _actions(w, r)
+    _violations(w, r)
+    _hospitals(w, r)
+    _outlook(w, r)
+    _trends(pdf, w, r)
+    return bytes(pdf.output())
+
+
+def monthly_report(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    when: EvalTime,
+    month: str,
+    district: str | None = None,
+) -> bytes:
+    """The monthly report PDF for the month and the city (district None) or one district."""
+    return render(gather(con, profile, when, month, district))

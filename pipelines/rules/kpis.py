@@ -1,0 +1,143 @@
+"""The month's numbers (`mart_monthly_kpis.sql`): the same for 总览, `kpis` and the monthly report.
+
+The mart holds integer counts per month × district × hospital × specialty × metric; everything
+here sums those rows over a district (or the city) and derives rates from the summed numerator
+and denominator, so no caller computes a number of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.config import Profile
+from pipelines.errors import DataError
+from pipelines.rules.engine import run
+
+# counts every month has (0 when no row), in the order `kpis` writes them
+COUNTS = [
+    "cases_submitted",
+    "cases_decided",
+    "cases_approved",
+    "tasks_pushed",
+    "accept_due",
+    "accept_on_time",
+    "complete_due",
+    "complete_on_time",
+    "strikes_sms",
+    "strikes_notify_hospital",
+    "strikes_disqualify",
+    "strikes_after_disqualified",
+    "experts_disqualified",
+    "fee_reviews",
+    "fee_yuan",
+]
+# rate → (numerator, denominator)
+RATES = {
+    "approval_rate": ("cases_approved", "cases_decided"),
+    "accept_on_time_rate": ("accept_on_time", "accept_due"),
+    "complete_on_time_rate": ("complete_on_time", "complete_due"),
+}
+VIOLATION_PREFIX = "violations:"
+KPI_COLUMNS = ["metric", "value"]
+
+
+def kpi_rows(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    as_of: dt.datetime | None,
+    *,
+    month: str | None = None,
+    district: str | None = None,
+) -> pa.Table:
+    """The mart's rows for one month and/or district (None: all)."""
+    where = {k: v for k, v in {"month": month, "district": district}.items() if v is not None}
+    return run(con, "mart_monthly_kpis", profile, as_of, where=where)
+
+
+def by_month(rows: pa.Table) -> dict[str, dict[str, int]]:
+    """month → metric → summed value."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for month, metric, value in zip(
+        rows["month"].to_pylist(),
+        rows["metric"].to_pylist(),
+        rows["value"].to_pylist(),
+        strict=True,
+    ):
+        out[month][metric] += value
+    return out
+
+
+def rate(sums: dict[str, int], name: str) -> float | None:
+    """A rate from summed counts (exact; `kpis` writes 4 decimals); None when its denominator is 0."""
+    num, den = RATES[name]
+    return sums.get(num, 0) / sums[den] if sums.get(den) else None
+
+
+def metrics(sums: dict[str, int]) -> list[tuple[str, Any]]:
+    """(metric, value) of one month in `kpis` order: the counts, the rates, the violations in all
+    and per rule (`violations:ZZ-ACCEPT`, rules with none left out)."""
+    out: list[tuple[str, Any]] = [(m, sums.get(m, 0)) for m in COUNTS]
+    out += [(name, rate(sums, name)) for name in RATES]
+    rules = sorted(m for m in sums if m.startswith(VIOLATION_PREFIX))
+    out.append(("violations", sum(sums[m] for m in rules)))
+    out += [(m, sums[m]) for m in rules]
+    return out
+
+
+def month_kpis(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    as_of: dt.datetime | None,
+    month: str,
+    district: str | None = None,
+) -> list[tuple[str, Any]]:
+    """The month's numbers for the district (None: the city), as `kpis` writes them."""
+    sums = by_month(kpi_rows(con, profile, as_of, month=month, district=district)).get(month, {})
+    return metrics(sums)
+
+
+def month_table(pairs: list[tuple[str, Any]]) -> pa.Table:
+    """(metric, value) pairs as the `kpis` table (values as the contract writes them)."""
+    return pa.table(
+        {
+            "metric": [m for m, _ in pairs],
+            "value": [
+                None if v is None else str(round(v, 4) if isinstance(v, float) else v)
+                for _, v in pairs
+            ],
+        }
+    )
+
+
+def rule_names(profile: Profile) -> dict[str, str]:
+    """Rule ids of shared/RULES.md with a short Chinese name (pages and the monthly report)."""
+    d = profile["deadlines"]
+    return {
+        "ZZ-ACCEPT": f"推送后{d['accept_hours']}小时内响应",
+        "ZZ-COMPLETE": f"受理后{d['complete_workdays']}个工作日内办结",
+        "ZZ-STRIKE-AFTER": "取消资格后仍被推送任务",
+        "ZZ-ASSIGN": f"每件由{profile['assign']['experts_per_case']}名专家鉴定",
+        "ZZ-VERDICT": "鉴定结果与专家意见不一致",
+        "ZZ-REAPPLY": "病历重复申报同一病种",
+        "ZZ-UPLOAD": "病历上传不符合要求",
+        "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
+        "ZZ-BENEFIT": "待遇开始时间不符",
+        "TY-CYCLE": "申报至享受待遇超过时限",
+    }
+
+
+def check_district(con: duckdb.DuckDBPyConnection, district: str | None) -> None:
+    """DataError naming the district when no loaded hospital belongs to it."""
+    if district is None:
+        return
+    found = con.execute("select count(*) from stg_hospitals where district = ?", [district])
+    if not found.fetchone()[0]:
+        known = [r[0] for r in con.execute(
+            "select distinct district from stg_hospitals where district is not null order by 1"
+        ).fetchall()]  # fmt: skip
+        raise DataError(f"区县「{district}」没有已导入的医院；已有区县：{'、'.join(known) or '无'}")

@@ -1,0 +1,128 @@
+-- mart_monthly_kpis: every monthly number 总览, the `kpis` command and the monthly report show, in
+-- long form — one row per month × district × hospital × specialty × metric with an integer value,
+-- so any set of rows can be summed (sum by metric over the filters; rates are computed from the
+-- summed numerator and denominator, never averaged). hospital_id (its district) and specialty are
+-- the case's submitting hospital and disease specialty for case counts, the expert's hospital and
+-- specialty for everything else; a violation takes its row's hospital and the expert's specialty
+-- (else the case's). The month of each metric:
+--   cases_submitted / cases_decided / cases_approved   submission (outcome known by $as_of)
+--   tasks_pushed, accept_due / accept_on_time,          push; *_due counts tasks whose deadline
+--   complete_due / complete_on_time                     has passed or that were answered
+--   strikes_<action> (sms, notify_hospital,             the strike's missed deadline (ZZ-STRIKE;
+--   disqualify, after_disqualified)                     voided strikes left out, ZZ-DISPUTE)
+--   experts_disqualified                                the disqualification (ZZ-STRIKE, register)
+--   fee_reviews / fee_yuan                              completion (ZZ-FEE, mart_fees)
+--   violations:<rule_id>                                the task's push, else the case's
+--                                                       submission, else the evaluation time
+-- refs: fct_tasks, fct_cases, fct_strikes, fct_disqualifications, mart_fees, mart_violations
+with
+
+experts as (
+    select expert_id, hospital_id, specialty from stg_experts
+),
+
+case_counts as (
+    select
+        strftime(submitted_at, '%Y-%m') as month,
+        hospital_id,
+        specialty,
+        count(*) as cases_submitted,
+        count(outcome) as cases_decided,
+        count(*) filter (where outcome = '符合') as cases_approved
+    from fct_cases
+    group by all
+),
+
+task_counts as (
+    select
+        strftime(pushed_at, '%Y-%m') as month,
+        hospital_id,
+        expert_specialty as specialty,
+        count(*) as tasks_pushed,
+        count(*) filter (where accept_status in ('on_time', 'late', 'overdue')) as accept_due,
+        count(*) filter (where accept_status = 'on_time') as accept_on_time,
+        count(*) filter (where complete_status in ('on_time', 'late', 'overdue')) as complete_due,
+        count(*) filter (where complete_status = 'on_time') as complete_on_time
+    from fct_tasks
+    group by all
+),
+
+fee_counts as (
+    select
+        f.month,
+        e.hospital_id,
+        e.specialty,
+        sum(f.reviews) as fee_reviews,
+        sum(f.amount_yuan) as fee_yuan
+    from mart_fees as f
+    left join experts as e using (expert_id)
+    group by all
+),
+
+unioned as (
+    select month, hospital_id, specialty, metric, value
+    from (
+        unpivot case_counts
+        on cases_submitted, cases_decided, cases_approved
+        into name metric value value
+    )
+    union all
+    select month, hospital_id, specialty, metric, value
+    from (
+        unpivot task_counts
+        on tasks_pushed, accept_due, accept_on_time, complete_due, complete_on_time
+        into name metric value value
+    )
+    union all
+    select month, hospital_id, specialty, metric, value
+    from (unpivot fee_counts on fee_reviews, fee_yuan into name metric value value)
+    union all
+    select
+        strftime(s.deadline, '%Y-%m'),
+        s.hospital_id,
+        e.specialty,
+        'strikes_' || s.action,
+        count(*)
+    from fct_strikes as s
+    left join experts as e using (expert_id)
+    group by all
+    union all
+    select
+        strftime(q.disqualified_at, '%Y-%m'),
+        e.hospital_id,
+        e.specialty,
+        'experts_disqualified',
+        count(*)
+    from fct_disqualifications as q
+    left join experts as e using (expert_id)
+    group by all
+    union all
+    select
+        strftime(coalesce(t.pushed_at, c.submitted_at, $as_of), '%Y-%m'),
+        v.hospital_id,
+        coalesce(e.specialty, c.specialty),
+        'violations:' || v.rule_id,
+        count(*)
+    from mart_violations as v
+    left join fct_tasks as t on t.task_id = v.task_id
+    left join fct_cases as c on c.case_id = v.case_id
+    left join experts as e on e.expert_id = v.expert_id
+    group by all
+),
+
+final as (
+    select
+        u.month,
+        h.district,
+        u.hospital_id,
+        u.specialty,
+        u.metric,
+        cast(sum(u.value) as bigint) as value
+    from unioned as u
+    left join stg_hospitals as h using (hospital_id)
+    where u.value <> 0
+    group by all
+)
+
+select * from final
+order by month, district nulls first, hospital_id nulls first, specialty nulls first, metric
