@@ -47,7 +47,7 @@ def main() -> None:
         st.caption(f"规则配置：{literal(profile().label)}　数据库：{literal(db_path().name)}")
         keep_cookie(user)
     if problem := file_problem(db_path()):  # deleted or replaced under the open connection
-        st.error(problem)
+        st.error(literal(problem))
         st.stop()
     with gate().reading():
         page.run()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard import draw_widgets as dw
-from dashboard.common import con, user
+from dashboard.common import con, literal, user
 from dashboard.downloads import download_buttons
 from pipelines.draws.appraise import FORMULAS, Appraisal, appraise, headline
 from pipelines.draws.targeted import score_text, targeted_of, targeted_picks
@@ -71,7 +71,7 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     if a.total.checked_n == 0:
         st.info("录入抽查结论后，这里按抽查结果估计全部鉴定通过病例中的不合格件数与风险金额。")
         return
-    st.info(headline(a))
+    st.info(literal(headline(a)))
     df = estimate_frame(a)
     shown = df[(df["医院编码"] != "ALL") & (df["已核查"] > 0)].copy()
     shown["医院"] = shown["医院名称"].fillna(shown["医院编码"])
@@ -83,7 +83,7 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     download_buttons(df, "抽查推断", period, key=f"{key}-dl")
     with st.expander("计算公式（任何人可凭公开的抽查结果复算）"):
         for line in FORMULAS:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {literal(line)}")
 
 
 def targeted_frame(rec) -> pd.DataFrame:
@@ -127,11 +127,13 @@ def targeted_section(draw_id: str, period: str, key: str) -> None:
         return
     for rec in reversed(records):
         st.markdown(
-            f"**{rec.draw_id}**（{rec.created_at:%Y-%m-%d %H:%M}）：{score_text(rec.params())}"
+            f"**{literal(rec.draw_id)}**（{rec.created_at:%Y-%m-%d %H:%M}）："
+            f"{literal(score_text(rec.params()))}"
         )
         df = targeted_frame(rec)
         st.dataframe(df, hide_index=True, key=f"{key}-{rec.draw_id}")
         download_buttons(df, "明察暗访名单", period, key=f"{key}-dl-{rec.draw_id}")
         st.caption(
-            f"核查结论请按记录 {rec.draw_id} 导入：python -m pipelines findings-import --draw {rec.draw_id} 文件"
+            f"核查结论请按记录 {literal(rec.draw_id)} 导入：python -m pipelines findings-import "
+            f"--draw {literal(rec.draw_id)} 文件"
         )

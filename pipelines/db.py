@@ -220,6 +220,10 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
             if _is_lock_conflict(exc):
                 raise DataError(_lock_message(db, exc)) from exc
             raise
+        except duckdb.ConnectionException:
+            # this process already holds the file for writing (the dashboard's own process, a
+            # test): DuckDB refuses a second, read-only instance, so read through that one
+            return _open(db, read_only=False)
     try:
         _private(db)
         con = _open(db, read_only=False)

@@ -165,6 +165,10 @@ REVIEWED = {
     "dw.KIND_LABEL[r.kind]",
     "name",
     "'、'.join((str(y) for y in years))",
+    "days",
+    "_stamp(eval_time(meta).cutoff)",
+    "action_zh",
+    "status_zh",
 }
 # Rule settings (the profile, a draw's own parameters from the same profile) and counts.
 REVIEWED_PREFIXES = ("profile()[", "RULES[", "params['min_", "params['cases_")

@@ -70,7 +70,7 @@ def recompute_after(message: str) -> None:
 
 
 if said := st.session_state.pop("actions-said", None):
-    st.success(said)
+    st.success(literal(said))
 
 # ---- the weekly lists ----------------------------------------------------------------------------
 

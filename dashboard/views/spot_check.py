@@ -140,7 +140,7 @@ def precision_inputs(locked: bool) -> Precision | None:
     d = c2.number_input("允许误差 ±（%）", 0.1, 50.0, 5.0, 0.5, key="sc-d", disabled=locked)
     c = c3.selectbox("置信度", ["80%", "90%", "95%", "99%"], index=1, key="sc-c", disabled=locked)
     plan = Precision.parse(f"{p0:g}%", f"{d:g}%", c, PROFILE)
-    st.caption(f"{plan.describe()}。上方抽查比例不再使用。")
+    st.caption(f"{literal(plan.describe())}。上方抽查比例不再使用。")
     return plan
 
 
@@ -406,7 +406,7 @@ def result(draw_id: str) -> None:
         "抽查比例" if "rate" in params else "最低抽查比例", percent(Decimal(floor_text(params)))
     )
     if "precision" in params:
-        st.caption(rule_text(params))
+        st.caption(literal(rule_text(params)))
     c[2].metric("鉴定通过（名单件数）", num(rec.population_size))
     c[3].metric("抽取件数", num(len(picks)))
     c1, c2 = st.columns(2)
