@@ -104,8 +104,8 @@ def exceptions_on(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
 
 
-def download(page, button, target: Path, attempts: int = 3) -> Path:
-    """Click a download button (a locator) and save the file into ``target``.
+def click_download(page, button, attempts: int = 3):
+    """Click a download button (a locator) until the browser gets the file; its Download.
 
     A download button's file is made on the server when it is clicked; a click that lands
     while the page is still rerunning after an earlier click finds the button's file id
@@ -118,11 +118,16 @@ def download(page, button, target: Path, attempts: int = 3) -> Path:
         try:
             with page.expect_download(timeout=40_000) as info:
                 button.click()
-            break
+            return info.value
         except PlaywrightTimeout:
             if attempt == attempts - 1:
                 raise
-    d = info.value
+    raise AssertionError("unreachable")
+
+
+def download(page, button, target: Path, attempts: int = 3) -> Path:
+    """Click a download button (a locator) and save the file into ``target``."""
+    d = click_download(page, button, attempts)
     path = target / d.suggested_filename
     d.save_as(str(path))
     wait_for_app(page)

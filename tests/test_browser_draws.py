@@ -89,7 +89,9 @@ def choose(page, key: str, option: str) -> None:
 
 
 def download(page, key: str, target: Path) -> Path:
-    return browser_download(page, widget(page, key).locator("button"), target)
+    # the button by its label: a help text adds a second button (its tooltip icon)
+    button = widget(page, key).get_by_role("button", name=re.compile("下载"))
+    return browser_download(page, button, target)
 
 
 def upload(page, path: Path) -> None:

@@ -20,7 +20,7 @@ import duckdb
 from pipelines import cli
 from sample_generator import generate
 
-from browser import login, streamlit_server, wait_for_app
+from browser import click_download, login, streamlit_server, wait_for_app
 
 AS_OF = "2026-11-20 23:59:59"
 
@@ -108,9 +108,7 @@ def test_upload_names_and_the_login_gate(tmp_path, users_file, browser):
         assert _status(put.url, "PUT", logged_in, body) in (200, 204)
 
         # a download URL of the logged-in user fetched by someone without the cookie
-        with page.expect_download(timeout=60_000) as info:
-            page.locator(".st-key-w-dl-csv button").click()
-        media = info.value.url
+        media = click_download(page, page.locator(".st-key-w-dl-csv button")).url
         assert "/media/" in media
         assert _status(media) == 403
         assert _status(media, headers={"Cookie": _cookies(page, "mtb_session")}) == 200
