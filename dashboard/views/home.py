@@ -107,7 +107,7 @@ def eval_picker(meta: pd.Series | None) -> None:
         return
     shown = eval_time(meta).eval_at if meta is not None else warehouse_cutoff(con())
     shown = shown or dt.datetime.now().replace(microsecond=0)
-    a, b = st.columns(2)
+    a, b = st.columns([3, 2])
     day = a.date_input("评估日期", value=shown.date(), key="home-eval-date")
     time = b.time_input("评估时间", value=shown.time(), key="home-eval-time", step=60)
     if st.button("按所选时间计算", key="home-refresh", icon=":material/refresh:"):
@@ -214,7 +214,7 @@ if meta is None:
     eval_picker(None)
     st.stop()
 
-left, right = st.columns([3, 1], vertical_alignment="center")
+left, right = st.columns([2, 1], vertical_alignment="center")
 left.info(as_of_caption(), icon=":material/schedule:")
 stale_warning()
 with right:
