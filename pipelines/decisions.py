@@ -35,6 +35,19 @@ def _text(value: str | None, what: str) -> str:
     return value
 
 
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    params: dict[str, str],
+    by: str,
+    reason: str,
+    at: dt.datetime | None,
+) -> log.DrawRecord:
+    """Append a decision record: its content in `parameters`, who in `operator`, why in `reason`."""
+    fields = {"parameters": log.canonical_json(params), "operator": by, "reason": reason}
+    return log.append(con, kind, lambda _c: fields, at)
+
+
 def _task_exists(con: duckdb.DuckDBPyConnection, task_id: str) -> None:
     if not con.execute("select count(*) from stg_tasks where task_id = ?", [task_id]).fetchone()[0]:
         raise DataError(f"任务 {task_id} 不在已导入的任务日志中")
@@ -57,13 +70,7 @@ def record_dispute(
         raise UsageError(f"申诉处理结果应为 void（撤销）或 uphold（维持），实际为 {decision!r}")
     reason, by = _text(reason, "处理理由"), _text(by, "决定人")
     _task_exists(con, task_id)
-    params = {"task_id": task_id, "decision": code}
-    return log.append(
-        con,
-        "strike_decision",
-        lambda c: {"parameters": log.canonical_json(params), "operator": by, "reason": reason},
-        at,
-    )
+    return _record(con, "strike_decision", {"task_id": task_id, "decision": code}, by, reason, at)
 
 
 def record_outage(
@@ -81,12 +88,7 @@ def record_outage(
         )
     reason, by = _text(reason, "故障说明"), _text(by, "登记人")
     params = {"from": f"{start:%Y-%m-%d %H:%M:%S}", "to": f"{end:%Y-%m-%d %H:%M:%S}"}
-    return log.append(
-        con,
-        "outage",
-        lambda c: {"parameters": log.canonical_json(params), "operator": by, "reason": reason},
-        at,
-    )
+    return _record(con, "outage", params, by, reason, at)
 
 
 def action_ledger(
@@ -125,13 +127,7 @@ def record_action_done(
         raise DataError(f"任务 {task_id} 没有「{ACTION_ZH[action]}」处置事项（未超时，或措施不同）")
     if item["status"] == "voided":
         raise DataError(f"任务 {task_id} 的违规已撤销，无需处置")
-    params = {"task_id": task_id, "action": action}
-    return log.append(
-        con,
-        "action_done",
-        lambda c: {"parameters": log.canonical_json(params), "operator": by, "reason": note},
-        at,
-    )
+    return _record(con, "action_done", {"task_id": task_id, "action": action}, by, note, at)
 
 
 def check_record(rec: log.DrawRecord) -> str | None:

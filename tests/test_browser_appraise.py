@@ -9,14 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_pages_appraise import build_appraise_db
 
 from pipelines.config import load_profile
 from pipelines.db import connect
 from pipelines.draws import spot_check
 from pipelines.draws.appraise import appraise
-from pipelines.ingest import ingest
-from pipelines.rules import refresh_marts
-from sample_generator.core import DEFAULT_END, generate
 
 from browser import ARTIFACTS, exceptions_on, login, streamlit_server, wait_for_app
 
@@ -29,13 +27,7 @@ ZZ = load_profile("zhengzhou")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("appraise_browser")
-    generate(cases=2000, seed=20261122, out=d / "in")
-    c = connect(d / "built.duckdb")
-    ingest(c, [d / "in"], log=lambda _m: None)
-    refresh_marts(c, dt.datetime.combine(DEFAULT_END, dt.time(23, 59, 59)), ZZ)
-    c.close()
-    return d / "built.duckdb"
+    return build_appraise_db(tmp_path_factory.mktemp("appraise_browser"))
 
 
 def findings_file(picks, path: Path) -> Path:

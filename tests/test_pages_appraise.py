@@ -27,7 +27,11 @@ ZZ = load_profile("zhengzhou")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("appraise_pages")
+    return build_appraise_db(tmp_path_factory.mktemp("appraise_pages"))
+
+
+def build_appraise_db(d: Path) -> Path:
+    """A generated city (2,000 cases) with its marts, for the 抽查 page's estimates."""
     generate(cases=2000, seed=20261122, out=d / "in")
     c = connect(d / "built.duckdb")
     ingest(c, [d / "in"], log=lambda _m: None)
