@@ -54,6 +54,7 @@ from aio_browser import (
     widget,
 )
 
+from dashboard.nav import SECTIONS
 from pipelines import sessions
 from pipelines.config import load_profile
 from pipelines.db import connect
@@ -69,18 +70,11 @@ RESULTS = ROOT / "bench" / "LOAD_RESULTS.md"
 SESSIONS = 20
 CASES = 20_000
 UPLOAD_FROM = "2026-10-20"  # cases submitted from this day on arrive with the upload
-# (sidebar link, the page's title)
+# (sidebar link, the page's title): every page of the sidebar
 PAGES = [
-    ("总览", "门诊慢特病鉴定监管看板"),
-    ("专家时效", "专家时效"),
-    ("医院考核", "医院考核"),
-    ("规则核查", "规则核查"),
-    ("劳务费与归档", "劳务费与归档"),
-    ("抽查", "抽查"),
-    ("双随机抽取", "双随机抽取"),
-    ("季度复核", "季度复核"),
-    ("审计日志", "审计日志"),
-    ("数据", "数据"),
+    (title, "门诊慢特病鉴定监管看板" if title == "总览" else title)
+    for pages in SECTIONS.values()
+    for _file, title, *_ in pages
 ]
 # Viewers cycle through the demo accounts: three city-wide roles and one district role.
 VIEWERS = [("demo", "demo2026"), ("audit", "audit2026"), ("jinshui", "jinshui2026"), ("admin", "admin2026")]  # fmt: skip
