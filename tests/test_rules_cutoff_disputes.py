@@ -413,3 +413,26 @@ def test_the_year_end_evidence_book_takes_a_hospital_to_its_strikes(con, db_path
     assert "2026 年" in ws.cell(1, 1).value  # the title row above the header
     assert ws.page_setup.orientation == "landscape"
     assert ws.print_title_rows == "$2:$2"  # the header repeated on every printed page
+
+
+def test_cli_actions_rows_are_sorted_by_expert_strike_no_and_task(con, db_path, tmp_path):
+    """CONTRACT: rows sorted by the first columns listed (expert_id, strike_no, task_id), across
+    years: each year's first strike is strike 1."""
+    load(
+        con,
+        experts=[expert("E1"), expert("E2")],
+        tasks=[
+            task("TB", pushed_at="2025-12-01 09:00:00"),
+            task("TC", pushed_at="2025-12-02 09:00:00"),
+            task("TA", pushed_at="2026-03-02 09:00:00"),
+        ],
+    )
+    con.close()
+    out = tmp_path / "a.csv"
+    assert main(["actions", "--db", str(db_path), "--as-of", "2027-01-01", "--out", str(out)]) == 0
+    rows = [line.split(",")[:4] for line in out.read_text("utf-8").splitlines()[1:]]
+    assert rows == [
+        ["E1", "1", "TA", "sms"],
+        ["E1", "1", "TB", "sms"],
+        ["E1", "2", "TC", "notify_hospital"],
+    ]

@@ -58,4 +58,4 @@ final as (
 )
 
 select * from final
-order by expert_id, strike_year, strike_no, task_id
+order by expert_id, strike_no, task_id

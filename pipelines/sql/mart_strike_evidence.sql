@@ -40,4 +40,4 @@ final as (
 )
 
 select * from final
-order by expert_id, strike_year, deadline, task_id
+order by expert_id, strike_year, strike_no, task_id
