@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "pipelines.rules.cli",
     "pipelines.draws.cli",
     "pipelines.decisions",
+    "pipelines.sanctions",
 ]
 
 

@@ -28,14 +28,14 @@ STATUS_ZH = {"pending": "待处置", "done": "已处置", "voided": "已撤销"}
 LEDGER_COLUMNS = ["expert_id", "strike_no", "task_id", "action", "status", "done_at", "done_by"]
 
 
-def _text(value: str | None, what: str) -> str:
+def required(value: str | None, what: str) -> str:
     value = (value or "").strip()
     if not value:
         raise UsageError(f"{what}不能为空")
     return value
 
 
-def _record(
+def record_decision(
     con: duckdb.DuckDBPyConnection,
     kind: str,
     params: dict[str, str],
@@ -62,15 +62,17 @@ def record_dispute(
     at: dt.datetime | None = None,
 ) -> log.DrawRecord:
     """ZZ-DISPUTE: record 维持 (uphold) or 撤销 (void) on the strike of a task."""
-    task_id = _text(task_id, "任务编号")
+    task_id = required(task_id, "任务编号")
     code = DECISIONS.get((decision or "").strip().lower()) or DECISIONS.get(
         (decision or "").strip()
     )
     if code is None:
         raise UsageError(f"申诉处理结果应为 void（撤销）或 uphold（维持），实际为 {decision!r}")
-    reason, by = _text(reason, "处理理由"), _text(by, "决定人")
+    reason, by = required(reason, "处理理由"), required(by, "决定人")
     _task_exists(con, task_id)
-    return _record(con, "strike_decision", {"task_id": task_id, "decision": code}, by, reason, at)
+    return record_decision(
+        con, "strike_decision", {"task_id": task_id, "decision": code}, by, reason, at
+    )
 
 
 def record_outage(
@@ -86,9 +88,9 @@ def record_outage(
         raise UsageError(
             f"故障结束时间 {end:%Y-%m-%d %H:%M:%S} 早于开始时间 {start:%Y-%m-%d %H:%M:%S}"
         )
-    reason, by = _text(reason, "故障说明"), _text(by, "登记人")
+    reason, by = required(reason, "故障说明"), required(by, "登记人")
     params = {"from": f"{start:%Y-%m-%d %H:%M:%S}", "to": f"{end:%Y-%m-%d %H:%M:%S}"}
-    return _record(con, "outage", params, by, reason, at)
+    return record_decision(con, "outage", params, by, reason, at)
 
 
 def action_ledger(
@@ -116,7 +118,11 @@ def record_action_done(
     at: dt.datetime | None = None,
 ) -> log.DrawRecord:
     """ZZ-ACTION: record an action item done (who, when, how); it must be a current item."""
-    task_id, by, note = _text(task_id, "任务编号"), _text(by, "处置人"), _text(note, "处置说明")
+    task_id, by, note = (
+        required(task_id, "任务编号"),
+        required(by, "处置人"),
+        required(note, "处置说明"),
+    )
     if action not in ACTIONS:
         raise UsageError(f"处置措施应为 {' / '.join(ACTIONS)}，实际为 {action!r}")
     from pipelines.evaltime import resolve
@@ -127,7 +133,7 @@ def record_action_done(
         raise DataError(f"任务 {task_id} 没有「{ACTION_ZH[action]}」处置事项（未超时，或措施不同）")
     if item["status"] == "voided":
         raise DataError(f"任务 {task_id} 的违规已撤销，无需处置")
-    return _record(con, "action_done", {"task_id": task_id, "action": action}, by, note, at)
+    return record_decision(con, "action_done", {"task_id": task_id, "action": action}, by, note, at)
 
 
 def check_record(rec: log.DrawRecord) -> str | None:
@@ -143,13 +149,17 @@ def check_record(rec: log.DrawRecord) -> str | None:
             return "故障时段的结束早于开始"
     elif rec.kind == "action_done" and (not p.get("task_id") or p.get("action") not in ACTIONS):
         return "处置登记缺少任务编号或措施"
+    elif rec.kind == "sanction":
+        from pipelines.sanctions import check_sanction
+
+        return check_sanction(p)
     return None
 
 
 # ---- commands ------------------------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
+def open_for_writing(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
     """The warehouse for writing a decision; a missing file is a data error, not a new database."""
     from pathlib import Path
 
@@ -166,7 +176,7 @@ def cmd_dispute(args: argparse.Namespace) -> int:
     Example: python -m pipelines dispute --task T000123 --decision void \\
         --reason "平台推送失败，专家未收到" --by 张三
     """
-    con = _open(args)
+    con = open_for_writing(args)
     try:
         rec = record_dispute(con, args.task, args.decision, args.reason, args.by)
     finally:
@@ -186,7 +196,7 @@ def cmd_outage(args: argparse.Namespace) -> int:
     from pipelines.cli import parse_time
 
     start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
-    con = _open(args)
+    con = open_for_writing(args)
     try:
         rec = record_outage(con, start, end, args.reason, args.by)
     finally:
@@ -226,7 +236,7 @@ def cmd_action_done(args: argparse.Namespace) -> int:
     Example: python -m pipelines action-done --task T000123 --action sms --by 张三 \\
         --note "短信平台已发送"
     """
-    con = _open(args)
+    con = open_for_writing(args)
     try:
         rec = record_action_done(
             con, args.task, args.action, args.by, args.note, load_profile(args.profile)

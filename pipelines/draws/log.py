@@ -39,11 +39,12 @@ KIND_PREFIX = {
     "strike_decision": "SD",
     "outage": "OG",
     "action_done": "AD",
+    "sanction": "SN",
     "targeted": "TP",
 }
 # supervisors' decisions on the rules' results (ZZ-DISPUTE, ZZ-ACTION): chained like the draws,
 # their content in `parameters`, who decided in `operator`, why in `reason`
-DECISION_KINDS = ("strike_decision", "outage", "action_done")
+DECISION_KINDS = ("strike_decision", "outage", "action_done", "sanction")
 DRAW_KINDS = ("spot_check", "expert_draw", "review_cases", "review_experts", "appeal_panel")
 KIND_LABEL = {
     "population_frozen": "名单冻结",
@@ -56,6 +57,7 @@ KIND_LABEL = {
     "strike_decision": "违规申诉处理 (ZZ-DISPUTE)",
     "outage": "系统故障时段 (ZZ-DISPUTE)",
     "action_done": "处置登记 (ZZ-ACTION)",
+    "sanction": "处理决定 (TY-PENALTY)",
     "targeted": "明察暗访定向抽取（不参与推断）",
 }
 COLUMNS = (
