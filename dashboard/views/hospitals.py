@@ -21,6 +21,8 @@ from dashboard.common import (
     OTHER_DISTRICT_CASE,
     case_id_in_scope,
     con,
+    data_version,
+    db_path,
     literal,
     mask_frame,
     need_data,
@@ -32,6 +34,15 @@ from dashboard.common import (
 )
 from dashboard.downloads import book_button, download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _year_end_book(year: int, eval_at: dt.datetime, version: str, path: str) -> dict:
+    """The year-end evidence (computed once per data version, not on every run of the page)."""
+    from pipelines.rules.evidence import year_end_evidence
+
+    return year_end_evidence(con(), year, eval_at, profile())
+
 
 page_header(
     "医院考核",
@@ -207,9 +218,7 @@ st.caption(
 if penalised.empty:
     st.info(f"{year} 年所选范围内没有扣分医院。")
 else:
-    from pipelines.rules.evidence import year_end_evidence
-
-    book = year_end_evidence(con(), year, meta.eval_at.to_pydatetime(), profile())
+    book = _year_end_book(year, meta.eval_at.to_pydatetime(), data_version(), str(db_path()))
     keep = set(penalised["医院编号"])
     book = {name: df[df["医院编码"].isin(keep)] for name, df in book.items()}
     if scope_district() is not None:  # other districts' case ids are not shown to a district
