@@ -7,8 +7,6 @@ answers four tasks pushed 2026-03-02 … 03-05 at 09:00: accept deadlines 17:00 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from test_rules_support import ZZ, expert, hospital, load, pick, record_cutoff, task, ts
 
@@ -199,7 +197,10 @@ def test_voided_strike_lifts_strike_after_violation(con):
     world(
         con, more=[task("T5", pushed_at="2026-03-06 09:00:00", responded_at="2026-03-06 10:00:00")]
     )
-    rules = lambda: {(r["rule_id"], r["task_id"]) for r in violations(con, AS_OF, ZZ).to_pylist()}  # noqa: E731
+
+    def rules() -> set[tuple[str, str]]:
+        return {(r["rule_id"], r["task_id"]) for r in violations(con, AS_OF, ZZ).to_pylist()}
+
     assert (
         "ZZ-STRIKE-AFTER",
         "T5",
@@ -359,9 +360,6 @@ def test_a_decision_makes_the_marts_stale(con):
     record_dispute(con, "T1", "void", "x", "张三")
     assert fresh_marts(con, ZZ, AS_OF) == set()
     assert [r[0] for r in numbered(con)] == ["T2", "T3", "T4"]
-
-
-_ = dt
 
 
 # ---- evidence ----------------------------------------------------------------------------------
