@@ -327,7 +327,7 @@ select
         (select count(*) || ':' || coalesce(sum(hash(h)), 0) from stg_hospitals as h),
         (select count(*) || ':' || coalesce(sum(hash(d)), 0) from ref_diseases as d),
         (select count(*) || ':' || coalesce(max(record_no), 0) from draw_log
-            where kind in ('strike_decision', 'outage', 'action_done'))
+            where kind in ('strike_decision', 'outage', 'action_done', 'sanction'))
     ) as source_state
 """
 
