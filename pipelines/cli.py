@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "pipelines.draws.cli",
     "pipelines.decisions",
     "pipelines.sanctions",
+    "pipelines.draws.review_results",
 ]
 
 

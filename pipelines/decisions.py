@@ -153,6 +153,10 @@ def check_record(rec: log.DrawRecord) -> str | None:
         from pipelines.sanctions import check_sanction
 
         return check_sanction(p)
+    elif rec.kind == "appeal_finding":
+        from pipelines.draws.review_results import check_appeal_finding
+
+        return check_appeal_finding(p)
     return None
 
 

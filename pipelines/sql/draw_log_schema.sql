@@ -120,3 +120,23 @@ select
     created_at as recorded_at
 from draw_log
 where kind = 'sanction';
+
+-- TY-REVIEW appeals: the latest appeal panel finding per case (kind appeal_finding; `final` is
+-- the panel's majority, 符合 / 不符合).
+create view if not exists appeal_findings_latest as
+select * exclude (rn)
+from (
+    select
+        json_extract_string(parameters, '$.case_id') as case_id,
+        json_extract_string(parameters, '$.panel_id') as panel_id,
+        json_extract_string(parameters, '$.final') as final,
+        operator as recorded_by,
+        created_at as recorded_at,
+        draw_id as record_id,
+        row_number() over (
+            partition by json_extract_string(parameters, '$.case_id') order by record_no desc
+        ) as rn
+    from draw_log
+    where kind = 'appeal_finding'
+)
+where rn = 1;
