@@ -260,10 +260,21 @@ def _table_checks(table: str) -> list[Check]:
                 "unknown hospital",
             ),
         ]
+    if table in TY_CHECKS:
+        return TY_CHECKS[table]()
     if table == "cases":
         return [
             _backwards(
                 "decided_at", "submitted_at", "办结时间早于申报时间", "decided before submitted"
+            ),
+            _backwards(
+                "publicity_to",
+                "publicity_from",
+                "公示结束日期早于公示开始日期",
+                "publicity ends before it starts",
+            ),
+            _backwards(
+                "entered_at", "submitted_at", "信息录入时间早于申报时间", "entered before submitted"
             ),
             Check(
                 "hospital_id",
@@ -315,14 +326,57 @@ def _table_checks(table: str) -> list[Check]:
     ]
 
 
+def _panel_checks() -> list[Check]:
+    """panel_opinions (TY-PANEL): the case and the expert exist; signed after the submission."""
+    return [
+        Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
+        Check(
+            "expert_id", "e.expert_id is null", "专家编码不存在（未在专家库中）", "unknown expert"
+        ),
+        Check(
+            "signed_at",
+            "t_signed_at < k.submitted_at",
+            "签字时间早于申报时间",
+            "signed before the case was submitted",
+        ),
+    ]
+
+
+def _recert_checks() -> list[Check]:
+    """recerts (TY-RECERT): the case exists; completed after the request, with its result."""
+    return [
+        Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
+        _backwards(
+            "completed_at", "requested_at", "完成时间早于申请时间", "completed before requested"
+        ),
+        Check(
+            "requested_at",
+            "t_requested_at < k.submitted_at",
+            "申请时间早于申报时间",
+            "requested before the case was submitted",
+        ),
+        Check(
+            "outcome",
+            "t_outcome is not null and t_completed_at is null",
+            "有重新认定结果但无完成时间",
+            "outcome without completion",
+        ),
+    ]
+
+
+TY_CHECKS = {"panel_opinions": _panel_checks, "recerts": _recert_checks}
+
+
 def _joins(table: str) -> str:
     if table in ("experts", "cases"):
         return "left join stg_hospitals h on h.hospital_id = s.t_hospital_id"
-    if table == "tasks":
+    if table in ("tasks", "panel_opinions"):
         return (
             "left join stg_cases k on k.case_id = s.t_case_id "
             "left join stg_experts e on e.expert_id = s.t_expert_id"
         )
+    if table == "recerts":
+        return "left join stg_cases k on k.case_id = s.t_case_id"
     return ""
 
 
@@ -374,7 +428,7 @@ def _validate(
     s0 = f"(select s.*, {typed} from src s {dmap_join})"
     cases = " ".join(f"when {ch.condition} then {i}" for i, ch in enumerate(checks, start=1))
     t_cols = [f"t_{c.name}" for c in spec.columns]
-    key = f"t_{spec.key}"
+    key = spec.key_sql()
     con.execute(
         f"""
         create or replace temp table checked as
@@ -497,12 +551,13 @@ def _upsert(
         return accepted, new, 0, 0
     con.execute(f"create or replace temp table acc as select {sel} from typed where {usable}")
     same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
+    on = " and ".join(f"g.{k} = a.{k}" for k in spec.keys)
     con.execute(
         f"""
         create or replace temp table acc_state as
-        select a.{spec.key}, g.{spec.key} is null as is_new,
+        select {", ".join(f"a.{k}" for k in spec.keys)}, g.{spec.key} is null as is_new,
                g.{spec.key} is not null and not ({same}) as is_changed
-        from acc a left join {spec.stg} g on g.{spec.key} = a.{spec.key}
+        from acc a left join {spec.stg} g on {on}
         """
     )
     new, updated, unchanged = con.execute(
@@ -510,12 +565,12 @@ def _upsert(
         "count(*) filter (where not is_new and not is_changed) from acc_state"
     ).fetchone()
     if updated:
-        sets = ", ".join(f"{c} = a.{c}" for c in cols if c != spec.key)
+        sets = ", ".join(f"{c} = a.{c}" for c in cols if c not in spec.keys)
         con.execute(
             f"""
             update {spec.stg} g set {sets}, load_id = ?
-            from acc a join acc_state s using ({spec.key})
-            where g.{spec.key} = a.{spec.key} and s.is_changed
+            from acc a join acc_state s using ({", ".join(spec.keys)})
+            where {on} and s.is_changed
             """,
             [load_id],
         )
@@ -523,7 +578,7 @@ def _upsert(
         con.execute(
             f"""
             insert into {spec.stg} ({", ".join(cols)}, load_id)
-            select a.*, ? from acc a join acc_state s using ({spec.key}) where s.is_new
+            select a.*, ? from acc a join acc_state s using ({", ".join(spec.keys)}) where s.is_new
             """,
             [load_id],
         )
@@ -580,7 +635,7 @@ def _future_sql(spec: TableSpec, now: dt.datetime) -> str | None:
     insert into data_warnings
     select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
-        select line, t_{spec.key} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
+        select line, {spec.key_sql()} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
         from typed
         where fail_no is null and not is_conflict and ({" or ".join(late(c) for c in cols)})
     )
@@ -602,7 +657,7 @@ def _warn(
             f"""
             delete from data_warnings
             where table_name = ? and record_key in (
-                select t_{spec.key} from typed where fail_no is null and not is_conflict
+                select {spec.key_sql()} from typed where fail_no is null and not is_conflict
             )
             """,
             [spec.name],
@@ -674,7 +729,7 @@ def _repair_sql(spec: TableSpec) -> str | None:
     insert into data_warnings
     select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
-        select line, repaired, t_{spec.key} as record_key, unnest([{item}]) as w
+        select line, repaired, {spec.key_sql()} as record_key, unnest([{item}]) as w
         from typed
         where fail_no is null and not is_conflict and repaired <> 0
     )
@@ -738,9 +793,7 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
             if table is not None:
                 found.append((table, f))
             elif not p.is_dir():
-                raise UsageError(
-                    f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）"
-                )
+                raise UsageError(f"无法从文件名判断表类型：{f.name}（应为 {'/'.join(ORDER)}）")
     found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name, str(tf[1])))
     return found
 
@@ -854,7 +907,7 @@ def _cross_conflicts(
 ) -> dict[int, int]:
     """Quarantine the held rows of keys that two parts give different content, each naming the
     first row elsewhere that differs; returns how many per part."""
-    key = f"t_{spec.key}"
+    key = spec.key_sql()
     con.execute(
         f"""
         create or replace temp table xrows as
@@ -879,7 +932,7 @@ def _cross_conflicts(
         join part_label l using (part)
         join lateral (
             select pl.label, y.line from xrows y join part_label pl using (part)
-            where y.{key} = x.{key} and y.h <> x.h order by y.part, y.line limit 1
+            where {spec.key_sql("y.t_")} = {spec.key_sql("x.t_")} and y.h <> x.h order by y.part, y.line limit 1
         ) o on true
         where not exists (
             select 1 from quarantine q
@@ -960,7 +1013,7 @@ def ingest(
     files = discover(paths)
     if not files:
         raise UsageError(
-            "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）"
+            "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks / panel_opinions / recerts 开头）"
         )
     run = _Run(0, loaded_by or getpass.getuser(), now, latest, limits, log)
     reports: list[FileReport] = []
