@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import put
 from test_rules_support import TY, ZZ, case, hospital, load, ts
 
 from pipelines.cli import main
@@ -134,3 +135,22 @@ def test_a_sanction_recorded_after_the_marts_were_built_shows_at_once(con):
     assert _penalty_rows(con, TY, "2026-06-01 00:00:00") == []
     record_sanction(con, "hospital", "H1", "取消认定资格", D(2026, 3, 2), None, "x", "张三")
     assert [r[0] for r in _penalty_rows(con, TY, "2026-06-01 00:00:00")] == ["C1"]
+
+
+def test_panel_opinions_signed_while_the_doctors_prescribing_is_suspended(con):
+    load(
+        con,
+        cases=[
+            case(c, outcome="符合", decided_at="2026-09-01 10:00:00") for c in ("C1", "C2", "C3")
+        ],
+    )
+    # suspended from 2026-03-01 for 6 months: the last day in force is 2026-08-31
+    s = record_sanction(con, "doctor", "E1", "暂停医保处方权", D(2026, 3, 1), None, "x", "张三")
+    signed = [("C1", "E1", "2026-02-28 17:00:00"), ("C2", "E1", "2026-08-31 17:00:00"),
+              ("C3", "E1", "2026-09-01 08:00:00"), ("C3", "E2", "2026-08-31 17:00:00")]  # fmt: skip
+    put(con, "stg_panel_opinions", [{"case_id": c, "expert_id": e, "opinion": "符合",
+                                     "signed_at": ts(t)} for c, e, t in signed])  # fmt: skip
+    rows = violations(con, ts("2027-06-01 00:00:00"), TY).to_pylist()
+    assert [(r["case_id"], r["expert_id"], r["detail"]) for r in rows if r["rule_id"] == "TY-PENALTY"] == [
+        ("C2", "E1", f"于2026-08-31签署认定专家组意见，此时其暂停医保处方权（2026-03-01至2026-08-31，处理决定 {s.draw_id}）。"),
+    ]  # fmt: skip
