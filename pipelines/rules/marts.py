@@ -31,6 +31,9 @@ MARTS = [
     "mart_action_ledger",
     "mart_strike_evidence",
     "mart_monthly_kpis",
+    "mart_ty_cases",
+    "mart_ty_recerts",
+    "mart_ty_hospital",
     "mart_meta",
 ]
 
