@@ -134,11 +134,31 @@ def check_sanction(p: dict) -> str | None:
     return None
 
 
-def sanction_rows(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[dict]:
-    """Every sanction recorded, in record order, with whether it is in force on `day`."""
+_IN_DISTRICT = """
+select hospital_id as subject_id from stg_hospitals where district = $d
+union
+select e.expert_id from stg_experts as e
+inner join stg_hospitals as h on h.hospital_id = e.hospital_id where h.district = $d
+union
+select c.person_id from stg_cases as c
+inner join stg_hospitals as h on h.hospital_id = c.hospital_id where h.district = $d
+"""
+
+
+def sanction_rows(
+    con: duckdb.DuckDBPyConnection, day: dt.date, district: str | None = None
+) -> list[dict]:
+    """Every sanction recorded, in record order, with whether it is in force on `day` and
+    whether it ends within ENDING_DAYS; with `district`, only those on its hospitals, their
+    doctors and the insured persons of their cases."""
+    mine = None
+    if district is not None:
+        mine = {r[0] for r in con.execute(_IN_DISTRICT, {"d": district}).fetchall()}
     out = []
     for rec in log.load_records(con, "sanction"):
         p = rec.params()
+        if mine is not None and p["subject_id"] not in mine:
+            continue
         start = dt.date.fromisoformat(p["valid_from"])
         end = dt.date.fromisoformat(p["valid_to"]) if p.get("valid_to") else None
         out.append(
@@ -152,6 +172,9 @@ def sanction_rows(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[dict]:
                 "amount_yuan": p.get("amount_yuan"),
                 "in_force": start <= day and (end is None or day <= end),
                 "ending_soon": end is not None and day <= end <= day + dt.timedelta(ENDING_DAYS),
+                "decided_by": rec.operator,
+                "reason": rec.reason,
+                "recorded_at": rec.created_at,
             }
         )
     return sorted(out, key=lambda r: r["sanction_id"])

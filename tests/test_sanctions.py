@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from conftest import put
-from test_rules_support import TY, ZZ, case, hospital, load, ts
+from test_rules_support import TY, ZZ, case, expert, hospital, load, ts
 
 from pipelines.cli import main
 from pipelines.draws.verify import verify_log
@@ -154,3 +154,24 @@ def test_panel_opinions_signed_while_the_doctors_prescribing_is_suspended(con):
     assert [(r["case_id"], r["expert_id"], r["detail"]) for r in rows if r["rule_id"] == "TY-PENALTY"] == [
         ("C2", "E1", f"于2026-08-31签署认定专家组意见，此时其暂停医保处方权（2026-03-01至2026-08-31，处理决定 {s.draw_id}）。"),
     ]  # fmt: skip
+
+
+def test_ending_within_30_days_and_a_districts_sanctions(con):
+    load(
+        con,
+        hospitals=[hospital("H1", district="小店区"), hospital("H2", district="迎泽区")],
+        experts=[expert("E1", hospital_id="H2")],
+        cases=[case("C1", hospital_id="H2", person_id="140105199001011234")],
+    )
+    for subject, end in (("H1", D(2026, 7, 31)), ("H2", D(2026, 8, 1))):
+        record_sanction(con, "hospital", subject, "暂停认定资格", D(2026, 7, 1), end, "x", "张三")
+    record_sanction(con, "doctor", "E1", "暂停医保处方权", D(2026, 7, 1), None, "违规", "李四")
+    record_sanction(con, "person", "140105199001011234", "停止待遇并追回", D(2026, 7, 1), None,
+                    "x", "张三", amount="10")  # fmt: skip
+    rows = sanction_rows(con, D(2026, 7, 1))
+    # 1 July + 30 days = 31 July: the suspension ending that day ends within 30 days, 1 August not
+    assert [(r["subject_id"], r["ending_soon"]) for r in rows][:2] == [("H1", True), ("H2", False)]
+    assert (rows[2]["decided_by"], rows[2]["reason"]) == ("李四", "违规")
+    yingze = [r["subject_id"] for r in sanction_rows(con, D(2026, 7, 1), district="迎泽区")]
+    assert yingze == ["H2", "E1", "140105199001011234"]
+    assert [r["subject_id"] for r in sanction_rows(con, D(2026, 7, 1), district="小店区")] == ["H1"]
