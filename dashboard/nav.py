@@ -40,3 +40,8 @@ TY_SECTIONS = {
 def sections(profile_name: str) -> dict[str, list[tuple[str, str, str, bool]]]:
     """The sidebar of a rule profile."""
     return TY_SECTIONS if profile_name == "taiyuan" else SECTIONS
+
+
+def shown(page_file: str, profile_name: str) -> bool:
+    """Whether a page is in the profile's sidebar (a link to one that is not would fail)."""
+    return any(f == page_file for pages in sections(profile_name).values() for f, *_ in pages)

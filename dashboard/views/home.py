@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import nav
 from dashboard.charts import (
     action_labels,
     kind_labels,
@@ -30,6 +31,7 @@ from dashboard.common import (
     page_header,
     pct,
     profile,
+    profile_name,
     query,
     scope_district,
     table_exists,
@@ -373,9 +375,10 @@ with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(
         key="home-penalty",
         column_config={"取消资格比例（%）": st.column_config.NumberColumn(format="%.1f")},
     )
-    st.page_link(
-        "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
-    )
+    if nav.shown("hospitals.py", profile_name()):
+        st.page_link(
+            "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
+        )
 
 with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
     names = rule_names()
@@ -400,7 +403,10 @@ with st.expander(f"当前风险任务（共 {num(len(risk))} 项）"):
         key="home-risk",
         column_config={"时限": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
-    st.page_link("views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:")
+    if nav.shown("experts.py", profile_name()):
+        st.page_link(
+            "views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:"
+        )
 
 # ---- monthly trends -----------------------------------------------------------------------
 
