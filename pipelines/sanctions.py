@@ -223,11 +223,20 @@ def cmd_sanction(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(row: dict, only: str | None) -> bool:
+    if only == "in-force":
+        return row["in_force"]
+    if only == "ending":
+        return row["in_force"] and row["ending_soon"]
+    return True
+
+
 def cmd_sanctions(args: argparse.Namespace) -> int:
-    """Every sanction recorded (TY-PENALTY), in force or not at the evaluation time.
+    """Every sanction recorded (TY-PENALTY), in force or not at the evaluation time; with
+    --only in-force those in force, with --only ending those in force ending within 30 days.
 
     Columns: sanction_id, subject_type, subject_id, measure, valid_from, valid_to, amount_yuan,
-    in_force. Example: python -m pipelines sanctions --out 处理决定.csv
+    in_force. Example: python -m pipelines sanctions --only ending --out 即将到期.csv
     """
     from pipelines.cli import evaluation
     from pipelines.output import write_csv
@@ -236,7 +245,7 @@ def cmd_sanctions(args: argparse.Namespace) -> int:
     con = open_db(args.db)
     try:
         day = evaluation(con, args.as_of).eval_at.date()
-        rows = sanction_rows(con, day)
+        rows = [r for r in sanction_rows(con, day) if _shown(r, args.only)]
     finally:
         con.close()
     write_csv(args.out, COLUMNS, ([r[c] for c in COLUMNS] for r in rows))
@@ -262,4 +271,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = sub.add_parser("sanctions", parents=[common], help="处理决定清单 (TY-PENALTY)")
     a.add_argument("--as-of", dest="as_of", help="评估时间（默认：数据截止时间）")
     a.add_argument("--out", required=True, help="输出 CSV 文件")
+    a.add_argument("--only", choices=["in-force", "ending"], default=None,
+                   help=f"只列在执行的 (in-force) 或 {ENDING_DAYS} 天内到期的 (ending)")  # fmt: skip
     a.set_defaults(func=cmd_sanctions)

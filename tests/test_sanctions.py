@@ -175,3 +175,21 @@ def test_ending_within_30_days_and_a_districts_sanctions(con):
     yingze = [r["subject_id"] for r in sanction_rows(con, D(2026, 7, 1), district="迎泽区")]
     assert yingze == ["H2", "E1", "140105199001011234"]
     assert [r["subject_id"] for r in sanction_rows(con, D(2026, 7, 1), district="小店区")] == ["H1"]
+
+
+def test_cli_lists_those_in_force_and_those_ending_within_30_days(con, db_path, tmp_path):
+    load(con)
+    ends = {"H1": D(2026, 7, 31), "H2": D(2026, 8, 1), "H3": D(2026, 6, 30)}
+    for subject, end in ends.items():
+        record_sanction(con, "hospital", subject, "暂停认定资格", D(2026, 6, 1), end, "x", "张三")
+    con.close()
+    out = tmp_path / "s.csv"
+
+    def listed(*only: str) -> list[str]:
+        argv = ["sanctions", "--db", str(db_path), "--as-of", "2026-07-01", "--out", str(out)]
+        assert main([*argv, *only]) == 0
+        return [line.split(",")[2] for line in out.read_text("utf-8").splitlines()[1:]]
+
+    assert listed() == ["H1", "H2", "H3"]
+    assert listed("--only", "in-force") == ["H1", "H2"]  # H3 ended on 30 June
+    assert listed("--only", "ending") == ["H1"]  # 31 July is 1 July + 30 days; 1 August is not
