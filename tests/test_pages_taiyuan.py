@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_review_results import APPEAL_AT, appeal, reviewed
 from test_rules_support import TY
 from test_ty_marts import AS_OF, taiyuan_world
 
 from dashboard.nav import sections
 from pipelines.db import connect
+from pipelines.draws import appeal_panel
 from pipelines.rules import refresh_marts
 
 from apptest_util import metrics, open_page
@@ -83,3 +85,49 @@ def test_other_roles_see_but_cannot_record(db, role):
     assert not at.exception
     assert not [b for b in at.button if b.key == "sn-record"]
     assert "不能记录" in at.info[0].value
+
+
+@pytest.fixture
+def review_db(tmp_path: Path) -> Path:
+    """The 2026Q3 review with findings (test_review_results), H2's appeal decided 符合 by
+    majority, H3's appeal panel drawn and not yet decided."""
+    path = tmp_path / "rv.duckdb"
+    c = connect(path)
+    _, picks = reviewed(c, tmp_path)
+    appeal(c, picks["H2"][0], ["符合", "不符合", "符合"])
+    appeal_panel(c, picks["H3"][0], "2718", APPEAL_AT, TY)
+    c.close()
+    return path
+
+
+def results_page(db: Path, role: str = "市级监管"):
+    at = open_page(db, "review", role=role, profile="taiyuan")
+    at.radio(key="rv-section").set_value("复核结果与公示").run()
+    assert not at.exception
+    return at
+
+
+def results(at):
+    return next(d.value for d in at.dataframe if "申诉成立" in d.value.columns)
+
+
+def test_review_results_page_and_an_appeal_decided_on_it(review_db):
+    at = results_page(review_db)
+    table = results(at).set_index("医院编码")
+    assert table.loc["H2", ["符合", "不符合", "申诉病例数", "申诉成立"]].tolist() == [2, 0, 1, 1]
+    assert table.loc["H3", ["不符合", "申诉病例数"]].tolist() == [1, 0]
+    assert not {"姓名", "身份证号"} & set(table.columns)
+    panel = at.selectbox(key="rv-af-panel").options[0]  # newest first: H3's panel
+    assert panel.startswith("AP-")
+    at.text_input(key="rv-af-reason").set_value("二次复核")
+    at.button(key="rv-af-record").click().run()
+    assert not at.exception
+    assert "二次复核结论：符合" in at.success[0].value  # three 符合 by default
+    table = results(at).set_index("医院编码")
+    assert table.loc["H3", ["符合", "不符合", "申诉病例数", "申诉成立"]].tolist() == [1, 0, 1, 1]
+
+
+def test_a_district_user_sees_the_results_without_the_forms(review_db):
+    at = results_page(review_db, role="区县监管")
+    assert results(at).empty  # no hospital in 金水区
+    assert not [b for b in at.button if b.key in ("rv-import", "rv-af-record")]

@@ -9,6 +9,8 @@ page calls pipelines.draws for every step.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +18,8 @@ import streamlit as st
 from dashboard import draw_widgets as dw
 from dashboard.appraise_view import estimates_section
 from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
-from dashboard.downloads import download_buttons
+from dashboard.downloads import book_button, download_buttons, pdf_button
+from dashboard.uploads import save_uploads
 from pipelines.config import load_profile
 from pipelines.draws import (
     current_state,
@@ -27,14 +30,21 @@ from pipelines.draws import (
     review_calendar,
     review_step,
 )
+from pipelines.draws.findings import import_findings
 from pipelines.draws.review import quarter_of
+from pipelines.draws.review_results import (
+    OPINIONS,
+    public_results,
+    record_appeal_finding,
+    write_public_pdf,
+)
 from pipelines.draws.spotcheck import check_rate, percent
 
 ACTIVE = profile()
 TY_ENABLED = bool(ACTIVE.data.get("taiyuan_rules", {}).get("enabled"))
 TY = ACTIVE if TY_ENABLED else load_profile("taiyuan")
 RULES = TY["taiyuan_rules"]
-SECTIONS = ["复核日历", "季度复核抽取", "申诉专家抽取"]
+SECTIONS = ["复核日历", "季度复核抽取", "申诉专家抽取", "复核结果与公示"]
 
 page_header(
     "季度复核",
@@ -425,8 +435,93 @@ def appeal_section() -> None:
     )
 
 
+def _said(message: str) -> None:
+    st.session_state["rv-said"] = message
+    st.rerun()
+
+
+def findings_upload(draw_id: str) -> None:
+    """Import the filled-in list of the reviewed cases (复核结论 符合 / 不符合), all or nothing."""
+    upload = st.file_uploader(
+        "填好的复核名单（申报编号、复核结论 符合/不符合、追回金额、备注）",
+        type=["xlsx", "csv"],
+        key=f"rv-upload-{draw_id}",
+    )
+    if upload is None or not st.button("导入复核结论", key="rv-import"):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            (path,) = save_uploads([upload], Path(tmp))
+            res = import_findings(con(), draw_id, path, recorded_by=user().username)
+        except dw.ERRORS as exc:
+            st.error(f"导入失败，未写入任何结论：{literal(exc)}")
+            return
+    _said(f"已记录复核结论 {num(res.recorded)} 条。")
+
+
+def appeal_finding_form() -> None:
+    """Each appeal panel member's opinion; the majority is the case's final finding."""
+    panels = dw.records(("appeal_panel",))
+    if panels.empty:
+        st.info("还没有申诉复核专家抽取记录。")
+        return
+    panel_id = dw.record_choice(panels, "申诉专家抽取记录", key="rv-af-panel")
+    members = [p.id for p in current_state(con(), panel_id).picks]
+    case_id = dw.record(panel_id).params()["case_id"]
+    st.caption(f"申诉病例 {literal(case_id)}：录入每位专家的意见，按多数意见确定最终结论。")
+    cols = st.columns(max(len(members), 1))
+    opinions = {
+        m: cols[i].selectbox(f"专家 {literal(m)}", OPINIONS, key=f"rv-af-{panel_id}-{m}")
+        for i, m in enumerate(members)
+    }
+    reason = st.text_input("说明（必填）", key="rv-af-reason")
+    if st.button("记录二次复核结论", type="primary", key="rv-af-record"):
+        try:
+            rec = record_appeal_finding(con(), panel_id, opinions, reason, user().username)
+        except dw.ERRORS as exc:
+            st.error(literal(exc))
+            return
+        _said(f"已记录申诉病例 {rec.params()['case_id']} 的二次复核结论：{rec.params()['final']}。")
+
+
+def results_section() -> None:
+    """Per-hospital results of a quarter's review, the published version and, for city roles,
+    the findings import and the appeal panels' opinions."""
+    recs = dw.records(("review_cases",))
+    if recs.empty:
+        st.info("还没有季度复核病例抽取记录。")
+        return
+    draw_id = dw.record_choice(recs, "季度复核病例抽取记录", key="rv-res-pick")
+    quarter = dw.record(draw_id).params().get("quarter", "")
+    title = f"{quarter} 季度复核结果公示（抽取记录 {draw_id}）"
+    df = dw.in_scope(public_results(con(), draw_id), "医院编码")
+    st.markdown(f"#### {literal(title)}")
+    st.dataframe(df, hide_index=True, key="rv-results")
+    st.caption(
+        "最终结论：申诉病例按二次复核专家多数意见，其余按复核结论；公示表不含姓名与身份证号。"
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        book_button({"复核结果公示": df}, "复核结果公示", quarter, key="rv-res-xlsx", title=title)
+    with c2:
+        pdf_button(lambda: _public_pdf(df, title), "复核结果公示", quarter, "rv-res-pdf",
+                   "下载公示 PDF")  # fmt: skip
+    if dw.can_draw():
+        st.markdown("#### 导入复核结论")
+        findings_upload(draw_id)
+        st.markdown("#### 申诉二次复核结论")
+        appeal_finding_form()
+
+
+def _public_pdf(df: pd.DataFrame, title: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_public_pdf(df, title, Path(tmp) / "public.pdf").read_bytes()
+
+
 if need_data():
     QUARTERS = review_quarters()
+    if said := st.session_state.pop("rv-said", None):
+        st.success(literal(said))
     if not dw.can_draw():
         dw.read_only_notice()
     section = st.radio(
@@ -436,5 +531,7 @@ if need_data():
         calendar_section()
     elif section == "季度复核抽取":
         plan_section()
-    else:
+    elif section == "申诉专家抽取":
         appeal_section()
+    else:
+        results_section()
