@@ -3,9 +3,9 @@
 -- 24:00 of the ty_cycle_workdays-th working day after the submission date), TY-PUBLICITY (the
 -- publicity days and the working days among them), TY-ENTRY (entry by 24:00 of the
 -- ty_entry_workdays-th working day after publicity_to), TY-BENEFIT (the 1st of the month after
--- the entry). An entry recorded after $as_of has not happened yet; `*_over` counts the working
--- days from the deadline to the entry (or to $as_of while not entered), a day off counting as
--- the working day after it.
+-- the entry). An entry recorded after $as_of has not happened yet; `*_over` (read only when
+-- late) counts the working days after the deadline's day up to the day of the entry (or of
+-- $as_of while not entered), at least 1.
 -- checks: calendar_gap_year
 -- reach: stg_cases.submitted_at + $ty_cycle_workdays
 -- reach: stg_cases.publicity_to + $ty_entry_workdays
@@ -51,7 +51,7 @@ looked_up as (
         f.workday_no + case when f.is_workday then 0 else 1 end as from_no,
         t.workday_no as to_no,
         n.day as entry_day,
-        e.workday_no + case when e.is_workday then 0 else 1 end as event_no,
+        e.workday_no as event_no,
         s.day is null as submitted_uncovered,
         c.publicity_from is not null and f.day is null as from_uncovered,
         c.publicity_to is not null and t.day is null as to_uncovered,
@@ -90,8 +90,8 @@ final as (
         d.benefit_due,
         d.cycle_deadline,
         d.entry_deadline,
-        d.event_no - (d.submitted_no + $ty_cycle_workdays) as cycle_over,
-        d.event_no - (d.to_no + $ty_entry_workdays) as entry_over,
+        greatest(d.event_no - (d.submitted_no + $ty_cycle_workdays), 1) as cycle_over,
+        greatest(d.event_no - (d.to_no + $ty_entry_workdays), 1) as entry_over,
         case
             when d.submitted_uncovered then year(d.submitted_on)
             when d.from_uncovered then year(d.publicity_from)

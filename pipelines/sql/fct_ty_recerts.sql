@@ -1,8 +1,8 @@
 -- fct_ty_recerts: Taiyuan's re-certification requests (重新认定) made by $as_of (none unless the
 -- profile enables the Taiyuan rules) and their TY-RECERT deadline: 24:00 of the
 -- ty_recert_workdays-th working day after the request date. A completion recorded after $as_of
--- has not happened yet; `over` counts the working days from the deadline to the completion (or
--- to $as_of while open), a day off counting as the working day after it.
+-- has not happened yet; `over` (read only when late) counts the working days after the
+-- deadline's day up to the day of the completion (or of $as_of while open), at least 1.
 -- checks: calendar_gap_year
 -- reach: stg_recerts.requested_at + $ty_recert_workdays
 with
@@ -39,7 +39,7 @@ looked_up as (
         cast(coalesce(r.completed_at, $as_of) as date) as event_on,
         s.workday_no as requested_no,
         w.day as deadline_day,
-        e.workday_no + case when e.is_workday then 0 else 1 end as event_no,
+        e.workday_no as event_no,
         s.day is null as requested_uncovered,
         e.day is null as event_uncovered
     from recerts as r
@@ -58,7 +58,7 @@ final as (
         l.completed_at,
         l.outcome,
         cast(l.deadline_day + 1 as timestamp) as deadline,
-        l.event_no - (l.requested_no + $ty_recert_workdays) as over,
+        greatest(l.event_no - (l.requested_no + $ty_recert_workdays), 1) as over,
         case
             when l.requested_uncovered then year(l.requested_on)
             when l.event_uncovered and l.event_on > e.last_covered_day then year(l.event_on)
