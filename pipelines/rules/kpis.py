@@ -128,6 +128,7 @@ def rule_names(profile: Profile) -> dict[str, str]:
         "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
         "ZZ-BENEFIT": "待遇开始时间不符",
         "TY-CYCLE": "申报至享受待遇超过时限",
+        "TY-PENALTY": "暂停或取消期间仍认定、签署意见",
     }
 
 
