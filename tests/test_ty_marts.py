@@ -58,3 +58,24 @@ def test_no_taiyuan_measures_under_zhengzhou(con):
     refresh_marts(con, AS_OF, ZZ)
     for mart in ("mart_ty_hospital", "mart_ty_cases", "mart_ty_recerts"):
         assert con.execute(f"select count(*) from {mart}").fetchone()[0] == 0
+
+
+def test_entered_at_the_deadline_is_on_time_a_second_later_is_late(con):
+    quota = {"category": "定额", "outcome": "符合", "decided_at": "2026-03-05 10:00:00",
+             "publicity_from": "2026-03-06", "publicity_to": "2026-03-12"}  # fmt: skip
+    # the 20th working day after Mon 2 March is Mon 30 March: the deadline is 2026-03-31 00:00
+    load(
+        con,
+        cases=[
+            case("C1", entered_at="2026-03-31 00:00:00", **quota),
+            case("C2", entered_at="2026-03-31 00:00:01", **quota),
+            case("C3", **quota),  # never entered: late once the evaluation time is past it
+        ],
+    )
+    refresh_marts(con, AS_OF, TY)
+    rows = con.execute(
+        "select case_id, is_cycle_late, cycle_over from mart_ty_cases order by case_id"
+    ).fetchall()
+    # C2 entered on Tue 31 March, one working day after Mon 30 March; C3 still open on 1 June
+    assert [r[:2] for r in rows] == [("C1", False), ("C2", True), ("C3", True)]
+    assert rows[0][2] is None and rows[1][2] == 1

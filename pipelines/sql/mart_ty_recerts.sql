@@ -13,10 +13,12 @@ hospitals as (
 
 final as (
     select
-        r.*,
+        r.* exclude (over),
+        -- the working days over are read only when late (fct_ty_recerts)
+        case when coalesce(r.completed_at, $as_of) > r.deadline then r.over end as over,
         h.hospital_name,
         h.district,
-        r.over > 0 as is_late
+        coalesce(r.completed_at, $as_of) > r.deadline as is_late
     from recerts as r
     left join hospitals as h on h.hospital_id = r.hospital_id
 )
