@@ -75,12 +75,12 @@ def change(now: Any, before: Any) -> str:
     """How a value moved: counts as +12（+7.5%）, rates in percentage points; — when either is none."""
     if now is None or before is None:
         return "—"
-    if isinstance(now, float) or isinstance(before, float):
-        points = round((now - before) * 100, 1) + 0.0  # no −0.0
-        return f"{points:+.1f}个百分点"
-    diff = now - before
+    rate = isinstance(now, float) or isinstance(before, float)
+    diff = round((now - before) * 100, 1) if rate else now - before
     if diff == 0:
         return "持平"
+    if rate:
+        return f"{diff:+.1f}个百分点"
     relative = f"（{diff / before:+.1%}）" if before else ""
     return f"{diff:+,}{relative}"
 
@@ -449,7 +449,7 @@ def _spot_checks(w: _Writer, r: Report) -> None:
     head = ["抽取日期", "办结期间", "鉴定通过", "已核查", "不合格", f"不合格率（{percent(DEFAULT_CONFIDENCE)}区间）",
             "估算不合格件数", "估算风险金额（元）"]  # fmt: skip
     rows = [_draw_row(rec, a) for rec, a in r.draws]
-    w.table(head, rows, (18, 36, 15, 13, 13, 38, 21, 26))
+    w.table(head, rows, (17, 36, 14, 11, 11, 39, 23, 28))
     rec, latest = r.draws[0]
     w.para(f"最近一次（{RANDOM_DRAWS[rec.kind]}）：{headline(latest)}", 8)
     w.para("抽查结论以报告生成时已录入的为准；明察暗访定向抽取的病例不参与推断。", 8)
