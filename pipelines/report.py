@@ -397,7 +397,7 @@ def _actions(w: _Writer, r: Report) -> None:
     for a, name in list(ACTIONS.items())[:3]:
         counts = [r.actions.get((a, s), 0) for s in STATUS]
         rows.append([name, shown(sum(counts)), *map(shown, counts)])
-    w.table(["处理措施", "事项", *STATUS.values()], rows, (60, 30, 30, 30, 30))
+    w.table(["处理措施", "应处置事项", *STATUS.values()], rows, (60, 30, 30, 30, 30))
     w.para("按扣分所超时限计入本月；已撤销为经申诉或系统故障撤销的扣分。")
 
 
