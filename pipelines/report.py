@@ -455,7 +455,12 @@ def _spot_checks(w: _Writer, r: Report) -> None:
     w.para("抽查结论以报告生成时已录入的为准；明察暗访定向抽取的病例不参与推断。", 8)
 
 
+OUTLOOK_HEIGHT = 40  # mm: heading, a two-row table and its note stay on one page
+
+
 def _outlook(w: _Writer, r: Report) -> None:
+    if w.pdf.will_page_break(OUTLOOK_HEIGHT):
+        w.pdf.add_page()
     w.heading("六、风险展望（评估时间起）")
     w.table(
         ["类别", "任务数"],

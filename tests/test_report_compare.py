@@ -142,6 +142,7 @@ def pdf_lines(pdf: bytes, path: Path) -> list[str]:
                    check=True)  # fmt: skip
     assert list(path.parent.glob(f"{path.stem}-*.png"))
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True)
+    path.with_suffix(".txt").write_bytes(text.stdout)  # pages split by form feeds
     return [" ".join(line.split()) for line in text.stdout.decode("utf-8").splitlines()]
 
 
@@ -186,6 +187,10 @@ def test_spot_checks_of_the_year_with_their_estimates(con, checked):
     assert (a.total.frame_n, a.total.checked_n, a.total.improper_n) == (2, 1, 1)
     lines = pdf_lines(render(r), ARTIFACTS / "compare_spot_check.pdf")
     assert "2026-03-20 2026-03-01 至 2026-03-31 2 1 1 100.0%（100.0%–100.0%） 2 600" in lines
+    # the outlook's heading, table and note share one page (no page holding only the note)
+    pages = (ARTIFACTS / "compare_spot_check.txt").read_text(encoding="utf-8").split("\f")
+    (outlook,) = [p for p in pages if "待核实任务不计入扣分与处置" in p]
+    assert "六、风险展望" in outlook and "即将超过时限的任务" in outlook
     # 金水区 had no approval in March: the draw is listed, nothing of it is the district's
     (_, mine) = report(con, "金水区").draws[0]
     assert (mine.strata, mine.total.checked_n, mine.total.rate) == ([], 0, None)
