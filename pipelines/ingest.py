@@ -1052,7 +1052,7 @@ def _refresh_after_load(
     is named and the exit status is 1 — the marts are stale until `refresh` is run again; any
     other failure is a warning (the pages compute from the loaded tables meanwhile).
     """
-    from pipelines.cli import disk_problem
+    from pipelines.cliutil import disk_problem
     from pipelines.config import load_profile
     from pipelines.rules import refresh_marts
 
@@ -1115,7 +1115,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from pipelines.cli import parse_as_of
+    from pipelines.cliutil import parse_as_of
 
     p = sub.add_parser("ingest", parents=[common], help="导入医院、专家、申报、任务文件")
     p.add_argument("paths", nargs="+", metavar="DIR", help="文件夹或文件")
