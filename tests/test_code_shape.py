@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipelines.config import ROOT
 
 PIPELINES = ROOT / "pipelines"
@@ -91,3 +93,44 @@ def test_every_module_imports_on_its_own():
         check=True,
     )
     assert out.stdout.strip() == "", out.stdout
+
+
+# pipelines/sql/ by layer: the folder, and the names its files start with.
+SQL_LAYERS = {
+    "staging": ("schema", "draw_log_schema"),
+    "models": ("fct_",),
+    "audits": ("audit_",),
+    "marts": ("mart_", "dim_"),
+    "draws": ("draw_",),
+}
+
+
+def test_every_sql_layer_folder_holds_only_its_prefix():
+    root = PIPELINES / "sql"
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert folders == sorted(SQL_LAYERS)
+    misplaced = [
+        str(p.relative_to(root))
+        for folder, prefixes in SQL_LAYERS.items()
+        for p in sorted((root / folder).rglob("*"))
+        if not (p.suffix == ".sql" and p.stem.startswith(prefixes))
+    ]
+    assert misplaced == []
+    assert all(any((root / f).glob("*.sql")) for f in SQL_LAYERS)
+
+
+def test_sql_finds_a_file_in_any_folder_and_refuses_a_name_twice(tmp_path, monkeypatch):
+    from pipelines import db
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "fct_x.sql").write_text("select 1", encoding="utf-8")
+    monkeypatch.setattr(db, "SQL_DIR", tmp_path)
+    assert db.sql("fct_x") == "select 1"
+    (tmp_path / "audit_y.sql").write_text("select 2", encoding="utf-8")  # added flat, later
+    assert db.sql("audit_y") == "select 2"
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "fct_x.sql").write_text("select 3", encoding="utf-8")
+    db.sql_files.cache_clear()
+    with pytest.raises(RuntimeError, match=r"SQL 文件重名：marts/fct_x.sql 与 models/fct_x.sql"):
+        db.sql("fct_x")
+    db.sql_files.cache_clear()
