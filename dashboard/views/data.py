@@ -24,7 +24,7 @@ from dashboard.common import (
 from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
 from dashboard.uploads import save_uploads
-from pipelines.cli import disk_problem
+from pipelines.cliutil import disk_problem
 from pipelines.db import loose_modes
 from pipelines.errors import DataError, UsageError
 from pipelines.ingest import ingest

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.cli import evaluation
+from pipelines.cliutil import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import UsageError
