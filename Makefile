@@ -7,11 +7,14 @@ STAMP := $(VENV)/.stamp-requirements
 DB ?= data/warehouse.duckdb
 DEMO_DIR := data/demo
 DEMO_CASES ?= 200000
+TY_DB ?= data/taiyuan.duckdb
+TY_DIR := data/demo-taiyuan
+TY_CASES ?= 5000
 PORT ?= 8501
 ADDRESS ?=  # e.g. 127.0.0.1 behind a reverse proxy (README "Security and data protection")
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-load venv system-deps demo lint bench bench-national clean-demo
+.PHONY: run run-taiyuan test test-load venv system-deps demo demo-taiyuan lint bench bench-national clean-demo
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +50,20 @@ run: venv system-deps demo
 	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
 	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(DB)
 
+# Taiyuan (README "Taiyuan"): its own demo data and warehouse, the Taiyuan rule profile.
+$(TY_DB): | $(STAMP)
+	$(PY) -m sample_generator --city taiyuan --cases $(TY_CASES) --seed 20261130 --out $(TY_DIR)
+	$(PY) -m pipelines ingest --db $(TY_DB) --profile taiyuan $(TY_DIR) --cutoff "$$($(PY) -c \
+	    'import json,sys; print(json.load(open(sys.argv[1]))["as_of"])' $(TY_DIR)/expected_breaches.json)"
+
+demo-taiyuan: $(TY_DB)
+
+run-taiyuan: venv system-deps demo-taiyuan
+	$(PY) -m pipelines.users ensure-demo
+	chmod 700 $(dir $(TY_DB))
+	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
+	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(TY_DB) --profile taiyuan
+
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -66,4 +83,4 @@ bench-national: venv
 	$(PY) -m bench.run --national
 
 clean-demo:
-	rm -rf $(DEMO_DIR) $(DB) $(DB).wal
+	rm -rf $(DEMO_DIR) $(DB) $(DB).wal $(TY_DIR) $(TY_DB) $(TY_DB).wal

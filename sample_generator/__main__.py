@@ -1,4 +1,5 @@
-"""`python -m sample_generator --cases N --seed S --out DIR` — write the four input files."""
+"""`python -m sample_generator [--city taiyuan] --cases N --seed S --out DIR` — write the input
+files (Zhengzhou's four; Taiyuan's six, sample_generator/taiyuan.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from pipelines.errors import DataError
 from pipelines.ingest import BEIJING
 from sample_generator.core import DEFAULT_END, DEFAULT_START, FORMATS, generate
+from sample_generator.taiyuan import generate_taiyuan
 
 
 def _date(text: str) -> dt.date:
@@ -34,8 +36,16 @@ def _end(text: str) -> dt.date | dt.datetime:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sample_generator",
-        description="生成郑州门诊慢特病鉴定样例数据（含已知数量的违规）及 expected_breaches.json",
+        description="生成郑州或太原门诊慢特病鉴定样例数据（含已知数量的违规）及 expected_breaches.json",
         epilog="例: python -m sample_generator --cases 200000 --seed 1 --out data/demo",
+    )
+    p.add_argument(
+        "--city",
+        choices=("zhengzhou", "taiyuan"),
+        default="zhengzhou",
+        help="城市：zhengzhou（默认）或 taiyuan（太原：定额/非定额、专家组意见、重新认定；"
+        "固定为 2026-01-05 至 2026-10-30 申报、数据截止 2026-11-30 23:59:59，"
+        "不读 --start/--end/--bad-rows）",
     )
     p.add_argument("--cases", type=int, required=True, help="申报件数 N")
     p.add_argument(
@@ -61,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.city == "taiyuan":
+        report = generate_taiyuan(
+            args.cases, args.seed, args.out, fmt=args.format, breaches=not args.no_breaches
+        )
+        if not args.quiet:
+            rows = ", ".join(f"{k} {v}" for k, v in report["rows"].items())
+            print(f"已写入 {args.out}: {rows}; as_of {report['as_of']}", file=sys.stderr)
+        return 0
     try:
         report = generate(
             args.cases,

@@ -132,10 +132,21 @@ def _table_checks(table: str) -> list[Check]:
                 "unknown hospital",
             ),
         ]
+    if table in TY_CHECKS:
+        return TY_CHECKS[table]()
     if table == "cases":
         return [
             _backwards(
                 "decided_at", "submitted_at", "办结时间早于申报时间", "decided before submitted"
+            ),
+            _backwards(
+                "publicity_to",
+                "publicity_from",
+                "公示结束日期早于公示开始日期",
+                "publicity ends before it starts",
+            ),
+            _backwards(
+                "entered_at", "submitted_at", "信息录入时间早于申报时间", "entered before submitted"
             ),
             Check(
                 "hospital_id",
@@ -187,14 +198,57 @@ def _table_checks(table: str) -> list[Check]:
     ]
 
 
+def _panel_checks() -> list[Check]:
+    """panel_opinions (TY-PANEL): the case and the expert exist; signed after the submission."""
+    return [
+        Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
+        Check(
+            "expert_id", "e.expert_id is null", "专家编码不存在（未在专家库中）", "unknown expert"
+        ),
+        Check(
+            "signed_at",
+            "t_signed_at < k.submitted_at",
+            "签字时间早于申报时间",
+            "signed before the case was submitted",
+        ),
+    ]
+
+
+def _recert_checks() -> list[Check]:
+    """recerts (TY-RECERT): the case exists; completed after the request, with its result."""
+    return [
+        Check("case_id", "k.case_id is null", "申报编号不存在（未在申报表中）", "unknown case"),
+        _backwards(
+            "completed_at", "requested_at", "完成时间早于申请时间", "completed before requested"
+        ),
+        Check(
+            "requested_at",
+            "t_requested_at < k.submitted_at",
+            "申请时间早于申报时间",
+            "requested before the case was submitted",
+        ),
+        Check(
+            "outcome",
+            "t_outcome is not null and t_completed_at is null",
+            "有重新认定结果但无完成时间",
+            "outcome without completion",
+        ),
+    ]
+
+
+TY_CHECKS = {"panel_opinions": _panel_checks, "recerts": _recert_checks}
+
+
 def _joins(table: str) -> str:
     if table in ("experts", "cases"):
         return "left join stg_hospitals h on h.hospital_id = s.t_hospital_id"
-    if table == "tasks":
+    if table in ("tasks", "panel_opinions"):
         return (
             "left join stg_cases k on k.case_id = s.t_case_id "
             "left join stg_experts e on e.expert_id = s.t_expert_id"
         )
+    if table == "recerts":
+        return "left join stg_cases k on k.case_id = s.t_case_id"
     return ""
 
 
@@ -246,7 +300,7 @@ def _validate(
     s0 = f"(select s.*, {typed} from src s {dmap_join})"
     cases = " ".join(f"when {ch.condition} then {i}" for i, ch in enumerate(checks, start=1))
     t_cols = [f"t_{c.name}" for c in spec.columns]
-    key = f"t_{spec.key}"
+    key = spec.key_sql()
     con.execute(
         f"""
         create or replace temp table checked as
@@ -399,7 +453,7 @@ def _future_sql(spec: TableSpec, now: dt.datetime) -> str | None:
     insert into data_warnings
     select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
-        select line, t_{spec.key} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
+        select line, {spec.key_sql()} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
         from typed
         where fail_no is null and not is_conflict and ({" or ".join(late(c) for c in cols)})
     )
@@ -421,7 +475,7 @@ def _warn(
             f"""
             delete from data_warnings
             where table_name = ? and record_key in (
-                select t_{spec.key} from typed where fail_no is null and not is_conflict
+                select {spec.key_sql()} from typed where fail_no is null and not is_conflict
             )
             """,
             [spec.name],
@@ -451,7 +505,7 @@ def _repair_sql(spec: TableSpec) -> str | None:
     insert into data_warnings
     select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
-        select line, repaired, t_{spec.key} as record_key, unnest([{item}]) as w
+        select line, repaired, {spec.key_sql()} as record_key, unnest([{item}]) as w
         from typed
         where fail_no is null and not is_conflict and repaired <> 0
     )

@@ -57,8 +57,6 @@ def discover(paths: list[Path]) -> list[tuple[str, Path]]:
             if table is not None:
                 found.append((table, f))
             elif not p.is_dir():
-                raise UsageError(
-                    f"无法从文件名判断表类型：{f.name}（应为 hospitals/experts/cases/tasks）"
-                )
+                raise UsageError(f"无法从文件名判断表类型：{f.name}（应为 {'/'.join(ORDER)}）")
     found.sort(key=lambda tf: (ORDER.index(tf[0]), tf[1].name, str(tf[1])))
     return found

@@ -69,12 +69,13 @@ def _upsert(
         return accepted, new, 0, 0
     con.execute(f"create or replace temp table acc as select {sel} from typed where {usable}")
     same = " and ".join(f"a.{c} is not distinct from g.{c}" for c in cols)
+    on = " and ".join(f"g.{k} = a.{k}" for k in spec.keys)
     con.execute(
         f"""
         create or replace temp table acc_state as
-        select a.{spec.key}, g.{spec.key} is null as is_new,
+        select {", ".join(f"a.{k}" for k in spec.keys)}, g.{spec.key} is null as is_new,
                g.{spec.key} is not null and not ({same}) as is_changed
-        from acc a left join {spec.stg} g on g.{spec.key} = a.{spec.key}
+        from acc a left join {spec.stg} g on {on}
         """
     )
     new, updated, unchanged = con.execute(
@@ -82,12 +83,12 @@ def _upsert(
         "count(*) filter (where not is_new and not is_changed) from acc_state"
     ).fetchone()
     if updated:
-        sets = ", ".join(f"{c} = a.{c}" for c in cols if c != spec.key)
+        sets = ", ".join(f"{c} = a.{c}" for c in cols if c not in spec.keys)
         con.execute(
             f"""
             update {spec.stg} g set {sets}, load_id = ?
-            from acc a join acc_state s using ({spec.key})
-            where g.{spec.key} = a.{spec.key} and s.is_changed
+            from acc a join acc_state s using ({", ".join(spec.keys)})
+            where {on} and s.is_changed
             """,
             [load_id],
         )
@@ -95,7 +96,7 @@ def _upsert(
         con.execute(
             f"""
             insert into {spec.stg} ({", ".join(cols)}, load_id)
-            select a.*, ? from acc a join acc_state s using ({spec.key}) where s.is_new
+            select a.*, ? from acc a join acc_state s using ({", ".join(spec.keys)}) where s.is_new
             """,
             [load_id],
         )
@@ -261,7 +262,7 @@ def _cross_conflicts(
 ) -> dict[int, int]:
     """Quarantine the held rows of keys that two parts give different content, each naming the
     first row elsewhere that differs; returns how many per part."""
-    key = f"t_{spec.key}"
+    key = spec.key_sql()
     con.execute(
         f"""
         create or replace temp table xrows as
@@ -286,7 +287,7 @@ def _cross_conflicts(
         join part_label l using (part)
         join lateral (
             select pl.label, y.line from xrows y join part_label pl using (part)
-            where y.{key} = x.{key} and y.h <> x.h order by y.part, y.line limit 1
+            where {spec.key_sql("y.t_")} = {spec.key_sql("x.t_")} and y.h <> x.h order by y.part, y.line limit 1
         ) o on true
         where not exists (
             select 1 from quarantine q
@@ -367,7 +368,7 @@ def ingest(
     files = discover(paths)
     if not files:
         raise UsageError(
-            "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks 开头）"
+            "未找到可导入的文件（文件名应以 hospitals / experts / cases / tasks / panel_opinions / recerts 开头）"
         )
     run = _Run(0, loaded_by or getpass.getuser(), now, latest, limits, log)
     reports: list[FileReport] = []

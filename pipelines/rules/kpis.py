@@ -128,6 +128,11 @@ def rule_names(profile: Profile) -> dict[str, str]:
         "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
         "ZZ-BENEFIT": "待遇开始时间不符",
         "TY-CYCLE": "申报至享受待遇超过时限",
+        "TY-PUBLICITY": "定额病种公示不足或未公示",
+        "TY-ENTRY": "公示期满后未按时录入",
+        "TY-BENEFIT": "待遇未自录入次月1日起",
+        "TY-RECERT": "重新认定超过时限",
+        "TY-PANEL": "认定专家组不符合要求",
     }
 
 
