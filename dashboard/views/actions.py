@@ -106,8 +106,8 @@ ledger = query(
            a.task_id as 任务编号, a.case_id as 申报编号, a.deadline as 超时期限,
            a.done_at as 处置时间, a.done_by as 处置人, a.note as 处置说明
     from mart_action_ledger as a
-    left join stg_experts as e using (expert_id)
-    left join stg_hospitals as h on h.hospital_id = e.hospital_id
+    left join dim_experts as e using (expert_id)
+    left join dim_hospitals as h on h.hospital_id = e.hospital_id
     where a.status = ? and a.action = ? and {scope_sql}
       and (cast(? as date) is null or cast(a.deadline as date) >= cast(? as date))
       and (cast(? as date) is null or cast(a.deadline as date) <= cast(? as date))
@@ -175,7 +175,7 @@ if expert_id.strip():
                coalesce(v.decision_reason, v.outage_reason) as 申诉处理理由,
                v.decided_by as 决定人, v.decided_at as 决定时间
         from mart_strike_evidence as v
-        left join stg_hospitals as h on h.hospital_id = v.hospital_id
+        left join dim_hospitals as h on h.hospital_id = v.hospital_id
         where v.expert_id = ? and {scope_sql}
         order by v.deadline, v.task_id
         """,

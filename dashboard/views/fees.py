@@ -18,7 +18,7 @@ from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 page_header("劳务费与归档", "专家鉴定劳务费按办结月份逐月发放；申报按月、按病种和鉴定结果归档。")
 if not need_data():
     st.stop()
-require_marts("mart_fees", "mart_archive_by_hospital")
+require_marts("mart_fees", "mart_archive_by_hospital", "dim_experts", "dim_hospitals")
 evaluation_caption()
 f = sidebar_filters()
 
@@ -32,8 +32,8 @@ fees = query(
            h.hospital_name as 医院, h.district as 区县, e.specialty as 专科,
            fm.reviews as 鉴定件数, fm.amount_yuan as "金额（元）"
     from mart_fees as fm
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = fm.hospital_id
+    inner join dim_experts as e using (expert_id)
+    inner join dim_hospitals as h on h.hospital_id = fm.hospital_id
     where {w}
     order by fm.month, h.hospital_name, fm.expert_id
     """,
@@ -89,7 +89,7 @@ archive = query(
     select a.month as 月份, a.disease_name as 病种, a.specialty as 专科,
            a.settlement as 办结方式, a.outcome as 鉴定结果, sum(a.cases) as 件数
     from mart_archive_by_hospital as a
-    inner join stg_hospitals as h using (hospital_id)
+    inner join dim_hospitals as h using (hospital_id)
     where {w}
     group by all
     """,

@@ -1,6 +1,7 @@
 """医院考核 — ZZ-HOSPITAL5 per year: each hospital's share of disqualified experts against the
 profile's rate, the "one more" warnings, and the strikes (tasks, deadlines) behind every
-disqualification. Reads mart_hospital_penalty, fct_disqualifications and fct_strikes.
+disqualification. Reads mart_hospital_penalty, dim_experts (disqualifications) and
+mart_strike_evidence.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ page_header(
 )
 if not need_data():
     st.stop()
-meta = require_marts("mart_hospital_penalty", "fct_strikes")
+meta = require_marts("mart_hospital_penalty", "mart_strike_evidence", "dim_experts")
 evaluation_caption()
 f = sidebar_filters(month=False)
 year = f.year or int(meta.as_of.year)
@@ -67,7 +68,7 @@ table = query(
            case when p.penalized then '扣分' else '' end as 年终考核,
            case when p.one_more_penalized then '再取消1人即扣分' else '' end as 预警
     from mart_hospital_penalty as p
-    inner join stg_hospitals as h using (hospital_id)
+    inner join dim_hospitals as h using (hospital_id)
     where p.year = ? and {w}
     order by p.penalized desc, p.one_more_penalized desc, p.ratio desc, p.hospital_id
     """,
@@ -161,27 +162,27 @@ w, p = f.where(specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
 evidence = query(
     f"""
-    select q.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
-           q.disqualified_at as 取消资格时间,
-           case q.source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
+    select e.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
+           e.disqualified_at as 取消资格时间,
+           case e.disqualified_source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
            s.strike_no as 年度扣分序号, s.action as 处理措施, s.task_id as 任务编号,
            {case_sql} as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
            round(s.late_seconds / 3600.0, 1) as "超时（小时）"
-    from fct_disqualifications as q
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = e.hospital_id
-    left join fct_strikes as s
-        on s.expert_id = q.expert_id
-        and q.source = 'strike'
-        and s.strike_year = year(q.disqualified_at)
-        and s.deadline <= q.disqualified_at
+    from dim_experts as e
+    inner join dim_hospitals as h on h.hospital_id = e.hospital_id
+    left join mart_strike_evidence as s
+        on s.expert_id = e.expert_id
+        and s.status <> 'voided'
+        and e.disqualified_source = 'strike'
+        and s.strike_year = year(e.disqualified_at)
+        and s.deadline <= e.disqualified_at
     where e.hospital_id = ?
-        and q.disqualified_at >= make_timestamp(?, 1, 1, 0, 0, 0)
-        and q.disqualified_at < make_timestamp(? + 1, 1, 1, 0, 0, 0)
+        and e.disqualified_at >= make_timestamp(?, 1, 1, 0, 0, 0)
+        and e.disqualified_at < make_timestamp(? + 1, 1, 1, 0, 0, 0)
         and {w}
-    order by q.disqualified_at, q.expert_id, s.strike_no
+    order by e.disqualified_at, e.expert_id, s.strike_no
     """,
     [*case_p, hospital_id, year, year, *p],
 )
@@ -225,8 +226,8 @@ else:
         ids = book["违规依据"]["申报编号"].dropna().unique().tolist()
         mine = set(
             query(
-                "select c.case_id from stg_cases as c inner join stg_hospitals as h "
-                "using (hospital_id) where h.district = ? and list_contains(?, c.case_id)",
+                "select c.case_id from dim_cases as c "
+                "where c.district = ? and list_contains(?, c.case_id)",
                 [scope_district(), ids],
             )["case_id"]
         )

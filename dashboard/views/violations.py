@@ -30,7 +30,7 @@ from dashboard.filters import (
 page_header("规则核查", "按规则列出截至评估时间发现的问题；选择一条规则查看全部问题行。")
 if not need_data():
     st.stop()
-require_marts("mart_violations", "fct_tasks", "fct_cases")
+require_marts("mart_violation_events", "dim_hospitals")
 evaluation_caption()
 f = sidebar_filters()
 names = rule_names()
@@ -90,7 +90,7 @@ rows = query(
     f"""
     select v.rule_id as 规则编号, v.detail as 问题说明, {case_sql} as 申报编号,
            v.task_id as 任务编号, v.expert_id as 专家编号, h.hospital_name as 医院,
-           h.district as 区县, coalesce(t.pushed_at, c.submitted_at) as 发生时间,
+           h.district as 区县, v.occurred_at as 发生时间,
            v.hospital_id as 医院编号
     {VIOLATION_ROWS}
     where v.rule_id = ? and {w}
