@@ -22,6 +22,7 @@ from __future__ import annotations
 import pandas as pd
 from test_rules_support import TUMOUR, ZZ, case, expert, hospital, load, pick, task, ts
 
+from pipelines.audit import downloads, log_download
 from pipelines.rules.engine import run_from_scratch
 from pipelines.rules.kpis import by_month, with_rates
 
@@ -187,3 +188,14 @@ def test_page_rates_come_from_the_summed_counts():
     assert list(got.columns) == ["专家", "任务数", "响应", "办结"]
     assert got["响应"].tolist()[0] == 33.3 and got["办结"].tolist()[0] == 50.0
     assert got[["响应", "办结"]].iloc[1].isna().all()
+
+
+def test_the_download_log_for_everyone_or_one_user(con):
+    assert downloads(con).empty  # never downloaded: no table yet
+    log_download(con, "city", "市级监管", "专家时效一览", "a.xlsx", 12, "full")
+    log_download(con, "zy", "区县监管", "风险任务名单", "b.csv", 3, "masked")
+    assert sorted(downloads(con)["username"]) == ["city", "zy"]
+    mine = downloads(con, "zy")
+    assert mine[["what", "rows", "personal_data"]].values.tolist() == [
+        ["风险任务名单", 3, "masked"]
+    ]
