@@ -209,7 +209,7 @@ def _stamp(t: dt.datetime | None) -> str:
     return "—" if t is None else f"{t:%Y-%m-%d %H:%M:%S}"
 
 
-def _profile_label(name: str) -> str:
+def profile_label(name: str) -> str:
     """The profile's Chinese name (郑州市 / 太原市) for a profile id stored with the marts."""
     from pipelines.config import load_profile, profile_names
 
@@ -223,7 +223,7 @@ def as_of_caption() -> str:
     when = eval_time(meta)
     text = (
         f"数据截止时间：{_stamp(when.cutoff)}；评估时间：{_stamp(when.eval_at)}"
-        f"（规则配置 {literal(_profile_label(meta.profile))}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
+        f"（规则配置 {literal(profile_label(meta.profile))}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
     )
     return text if (note := when.note()) is None else f"{text}  \n{note}"
 

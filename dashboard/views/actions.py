@@ -13,6 +13,7 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard.charts import list_columns
 from dashboard.common import (
     con,
     district_filter,
@@ -122,6 +123,7 @@ picked_rows = st.dataframe(
     shown,
     hide_index=True,
     key="act-table",
+    column_config=list_columns(shown),
     on_select="rerun" if may_decide and status == "pending" else "ignore",
     selection_mode="multi-row",
 )
@@ -189,7 +191,7 @@ if expert_id.strip():
         ev["状态"] = ev.pop("status").map(EVIDENCE_STATUS_ZH)
         voided = ev["状态"] == EVIDENCE_STATUS_ZH["voided"]
         ev.loc[voided, "任务编号"] = ev.loc[voided, "任务编号"].map(struck)
-        st.dataframe(ev, hide_index=True, key="act-evidence")
+        st.dataframe(ev, hide_index=True, key="act-evidence", column_config=list_columns(ev))
         st.caption("已撤销的违规以删除线显示，不计入违规序号、处置、取消资格和医院考核。")
         download_buttons(ev, f"违规依据_{expert_id.strip()}", key="act-ev-dl")
         if may_decide:

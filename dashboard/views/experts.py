@@ -12,9 +12,9 @@ import streamlit as st
 from dashboard.charts import (
     WARN,
     action_labels,
-    counts,
     histogram,
     kind_labels,
+    list_columns,
     margin_scatter,
     show,
     status_labels,
@@ -45,8 +45,6 @@ f = sidebar_filters()
 d = profile()["deadlines"]
 accept_hours, workdays = d["accept_hours"], d["complete_workdays"]
 kinds, statuses, actions = kind_labels(), status_labels(), action_labels()
-DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
-H1 = st.column_config.NumberColumn(format="%.1f")
 RATE_LABELS = {"accept_on_time_rate": "响应按时率（%）", "complete_on_time_rate": "办结按时率（%）"}
 RATE_COUNTS = [c for name in RATE_LABELS for c in RATES[name]]
 
@@ -73,7 +71,7 @@ risk = query(
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
 unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
 risk = risk[risk["status"] != "unconfirmed"].drop(columns="status")
-RISK_COLUMNS = {"剩余小时": H1, "时限": DT, "推送时间": DT, "受理时间": DT}
+RISK_COLUMNS = list_columns(risk)
 stamp = meta.eval_at.strftime("%Y%m%d%H%M")
 if not unconfirmed.empty:
     st.subheader("待核实（已过期限，数据未显示）")
@@ -211,12 +209,7 @@ st.dataframe(
     shown,
     hide_index=True,
     key="exp-table",
-    column_config={
-        "响应按时率（%）": H1,
-        "办结按时率（%）": H1,
-        "取消资格时间": DT,
-        **counts("任务数", "扣分次数"),
-    },
+    column_config=list_columns(shown),
 )
 st.caption(
     "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
@@ -319,16 +312,12 @@ else:
         shown.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
         hide_index=True,
         key="exp-timeline",
-        column_config={
-            "扣分": st.column_config.MultiselectColumn(
+        column_config=list_columns(
+            tl,
+            扣分=st.column_config.MultiselectColumn(
                 options=sorted(set(tl["扣分"]) - {""}), color=WARN, pinned=True, width="medium"
             ),
-            "推送时间": DT,
-            "响应时限": DT,
-            "响应时间": DT,
-            "办结时限": DT,
-            "办结时间": DT,
-        },
+        ),
     )
     download_buttons(shown, f"专家任务记录_{expert_id}", f.period, key="exp-dl-timeline")
 
@@ -393,7 +382,7 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
             rows.head(TABLE_ROWS),
             hide_index=True,
             key=f"exp-list-{action}",
-            column_config={"时限": DT, "推送时间": DT, "实际时间": DT, "超时（小时）": H1},
+            column_config=list_columns(rows),
         )
         if len(rows) > TABLE_ROWS:
             st.caption(

@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard.charts import (
     action_labels,
     kind_labels,
+    list_columns,
     monthly_bars,
     monthly_rates,
     rule_names,
@@ -41,6 +42,7 @@ from dashboard.filters import (
     as_of_caption,
     eval_time,
     evaluation,
+    profile_label,
     require_marts,
     sidebar_filters,
     stale_warning,
@@ -203,7 +205,8 @@ with right:
     eval_picker(meta)
 if meta.profile != profile().name:
     st.warning(
-        f"规则结果按「{literal(meta.profile)}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
+        f"规则结果按「{literal(profile_label(meta.profile))}」配置计算，当前看板使用"
+        f"「{literal(profile().label)}」配置，请重新计算。"
     )
 
 require_marts("mart_monthly_kpis", "mart_hospital_penalty", "mart_at_risk")
@@ -353,7 +356,7 @@ with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(
         penalty,
         hide_index=True,
         key="home-penalty",
-        column_config={"取消资格比例（%）": st.column_config.NumberColumn(format="%.1f")},
+        column_config=list_columns(penalty),
     )
     st.page_link(
         "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
@@ -371,16 +374,18 @@ with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
         ),
         hide_index=True,
         key="home-violations",
+        column_config=list_columns(pd.DataFrame(columns=["问题数"])),
     )
     st.page_link("views/violations.py", label="到「规则核查」查看明细", icon=":material/rule:")
 
 with st.expander(f"当前风险任务（共 {num(len(risk))} 项）"):
     kinds = kind_labels()
+    shown_risk = risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})
     st.dataframe(
-        mask_frame(risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})),
+        mask_frame(shown_risk),
         hide_index=True,
         key="home-risk",
-        column_config={"时限": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config=list_columns(shown_risk),
     )
     st.page_link("views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:")
 

@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard.charts import (
     action_labels,
-    counts,
     kind_labels,
+    list_columns,
     penalty_rate,
     ratio_bars,
     show,
@@ -84,10 +84,7 @@ k[1].metric("取消资格专家", num(table["取消资格人数"].sum()), border
 k[2].metric("扣分医院", num(len(penalised)), border=True)
 k[3].metric("差一人即扣分医院", num(len(warned)), border=True)
 
-PCT = {
-    "取消资格比例（%）": st.column_config.NumberColumn(format="%.1f"),
-    **counts("专家总数", "取消资格人数"),
-}
+PCT = list_columns(table)
 with_disq = table[table["取消资格人数"] > 0]
 if with_disq.empty:
     st.success(f"{year} 年所选范围内没有医院有专家被取消资格（各院比例均为 0.0%）。")
@@ -132,11 +129,17 @@ with tab_all:
     )
     download_buttons(table, "医院年终考核", str(year), key="hosp-dl-table")
 with tab_pen:
-    st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
+    if penalised.empty:
+        st.info(f"{year} 年所选范围内没有扣分医院。")
+    else:
+        st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
 with tab_warn:
     st.caption(f"这些医院再有 1 名专家被取消资格，比例即达到 {rate:.0%} 扣分线。")
-    st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
-    download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
+    if warned.empty:
+        st.info(f"{year} 年所选范围内没有差一人即扣分的医院。")
+    else:
+        st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
+        download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
 
 # ---- evidence -----------------------------------------------------------------------------
 
@@ -196,18 +199,11 @@ st.caption(
     f"{literal(names[hospital_id])} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
     "每名专家列出导致取消资格的各次超时任务及其时限（登记册取消的无扣分记录）。"
 )
-DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 st.dataframe(
     evidence,
     hide_index=True,
     key="hosp-evidence-rows",
-    column_config={
-        "取消资格时间": DT,
-        "推送时间": DT,
-        "时限": DT,
-        "实际时间": DT,
-        "超时（小时）": st.column_config.NumberColumn(format="%.1f"),
-    },
+    column_config=list_columns(evidence),
 )
 download_buttons(evidence, f"取消资格依据_{names[hospital_id]}", str(year), key="hosp-dl-evidence")
 
