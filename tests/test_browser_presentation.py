@@ -51,7 +51,9 @@ def test_pages_show_no_english_or_raw_values(db, users_file, browser):
             page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
             found[title] = RAW.findall(page.inner_text("body"))
         uploader = page.locator('[data-testid="stFileUploaderDropzone"]')
+        uploader.scroll_into_view_if_needed()
         assert uploader.is_visible()
+        page.screenshot(path=str(SCREENS / "data-upload.png"))
         assert "选择文件" in uploader.evaluate(
             "e => getComputedStyle(e.querySelector('button'), '::after').content"
         )
