@@ -36,6 +36,7 @@ system-deps:
 # First run: a city-year of demo data ending now (tasks still open: the morning list is not empty),
 # ingested with its data cut-off (DATA-CUTOFF), the as_of the generator wrote.
 $(DB): | $(STAMP)
+	mkdir -p $(dir $(DB)) && chmod 700 $(dir $(DB))
 	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR) \
 	    --start "$$(date -d '-1 year' +%F)" --end now
 	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR) --cutoff "$$($(PY) -c \

@@ -238,7 +238,7 @@ def cmd_sanctions(args: argparse.Namespace) -> int:
     Columns: sanction_id, subject_type, subject_id, measure, valid_from, valid_to, amount_yuan,
     in_force. Example: python -m pipelines sanctions --only ending --out 即将到期.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
     from pipelines.output import write_csv
     from pipelines.rules.cli import open_db
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from conftest import put
 from test_rules_support import TY, ZZ, case, expert, hospital, load, ts
 
+from pipelines.errors import CalendarGapError
 from pipelines.rules import violations
 
 AS_OF = ts("2026-12-01 00:00:00")
@@ -239,3 +241,15 @@ def test_panel_certified_cases_are_not_zhengzhou_push_cases(con):
     )  # fmt: skip
     rules = {r["rule_id"] for r in violations(con, AS_OF, TY).to_pylist()}
     assert not rules & {"ZZ-ASSIGN", "ZZ-BENEFIT", "TY-BENEFIT"}
+
+
+def test_a_deadline_in_a_year_the_calendar_does_not_cover_is_an_error_naming_it(con):
+    # submitted Thu 2026-12-10: its 20th working day falls in 2027, which the calendar lacks
+    load(
+        con,
+        cases=[ding("C1", submitted_at="2026-12-10 09:00:00", decided_at="2026-12-11 10:00:00")],
+    )
+    with pytest.raises(CalendarGapError) as exc:
+        violations(con, ts("2027-01-20 00:00:00"), TY)
+    assert "2027" in str(exc.value)
+    assert rows_of(con, "TY-CYCLE", ZZ, as_of=ts("2027-01-20 00:00:00")) == {}

@@ -183,7 +183,7 @@ def cmd_draw_experts(args: argparse.Namespace) -> int:
     Example: python -m pipelines draw-experts --specialty 心血管内科 --n 5 \\
         --seed 48213907561239847702 --avoid-hospital H001 --as-of "2026-07-06 09:00" --out 专家.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     if args.n < 1:
         raise UsageError(f"--n 抽取人数应至少为 1，实际为 {args.n}")
@@ -242,7 +242,7 @@ def cmd_review_plan(args: argparse.Namespace) -> int:
     Example: python -m pipelines review-plan --profile taiyuan --quarter 2026Q3 \\
         --seed 48213907561239847702 --out 复核方案_2026Q3.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     profile = load_profile(args.profile)
     quarter = parse_quarter(args.quarter)
@@ -309,7 +309,7 @@ def cmd_appeal_panel(args: argparse.Namespace) -> int:
     Example: python -m pipelines appeal-panel --profile taiyuan --case C2026000123 \\
         --seed 48213907561239847702 --out 申诉专家_C2026000123.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     profile = load_profile(args.profile)
     con = connect(args.db)

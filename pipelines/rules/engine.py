@@ -303,7 +303,7 @@ def calendar_plan(
 @cache
 def _models_digest() -> str:
     h = hashlib.sha256()
-    for path in sorted(SQL_DIR.glob("*.sql")):
+    for path in sorted(SQL_DIR.rglob("*.sql"), key=lambda p: p.name):
         if path.name.startswith(MODEL_PREFIXES):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
