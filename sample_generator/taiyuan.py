@@ -161,7 +161,9 @@ class Taiyuan:
 
     def _period(self, breaches: bool) -> tuple[int, int]:
         """The first submission's working-day number and the working days after it up to the last
-        submission day; the calendar must hold every deadline the data reaches."""
+        submission day. The calendar must hold every date the data reaches (an entry at most 20
+        working days after its submission, a re-certification asked by the cut-off completed
+        within 19) and every deadline the rules compute (TY-CYCLE's, TY-RECERT's)."""
         first = self.wd.at_or_after(self.start)
         ty = load_profile("taiyuan")["taiyuan_rules"]
         self.wd.after(self.last_day, max(20, ty["cycle_workdays"], ty["recert_workdays"]))
