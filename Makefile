@@ -50,9 +50,12 @@ run: venv system-deps demo
 	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
 	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(DB)
 
-# Taiyuan (README "Taiyuan"): its own demo data and warehouse, the Taiyuan rule profile.
+# Taiyuan (README "Taiyuan"): its own demo data (a year ending now, as `make run`) and warehouse,
+# the Taiyuan rule profile.
 $(TY_DB): | $(STAMP)
-	$(PY) -m sample_generator --city taiyuan --cases $(TY_CASES) --seed 20261130 --out $(TY_DIR)
+	mkdir -p $(dir $(TY_DB)) && chmod 700 $(dir $(TY_DB))
+	$(PY) -m sample_generator --city taiyuan --cases $(TY_CASES) --seed 20261130 --out $(TY_DIR) \
+	    --start "$$(date -d '-1 year' +%F)" --end now
 	$(PY) -m pipelines ingest --db $(TY_DB) --profile taiyuan $(TY_DIR) --cutoff "$$($(PY) -c \
 	    'import json,sys; print(json.load(open(sys.argv[1]))["as_of"])' $(TY_DIR)/expected_breaches.json)"
 
