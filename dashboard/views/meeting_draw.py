@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard import draw_widgets as dw
 from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
 from pipelines.draws import current_state, draw, freeze_experts
+from pipelines.draws.engine import supervisor_name
 from pipelines.draws.experts import REASONS
 
 PROFILE = profile()
@@ -80,9 +81,6 @@ def setup() -> None:
         "符合要求，且不在回避医院。"
     )
     if st.button("冻结候选名单", type="primary", key="md-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             frozen = freeze_experts(
                 con(),
@@ -92,7 +90,7 @@ def setup() -> None:
                 PROFILE,
                 avoid,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
             )
         except dw.ERRORS as exc:
             st.error(literal(exc))

@@ -40,6 +40,7 @@ from pipelines.draws import (
     import_findings,
     retrieval_list,
 )
+from pipelines.draws.engine import supervisor_name
 from pipelines.draws.plan import Precision
 from pipelines.draws.spotcheck import percent, rule_text
 from pipelines.errors import UsageError
@@ -107,9 +108,6 @@ def setup() -> None:
     if locked:
         return
     if st.button("冻结名单并生成摘要", type="primary", key="sc-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             frozen = freeze_spot_check(
                 con(),
@@ -118,7 +116,7 @@ def setup() -> None:
                 rate,
                 PROFILE,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
                 precision=precision,
             )
         except dw.ERRORS as exc:
