@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
-from pipelines.draws import current_state, draw, freeze_experts
+from dashboard.common import con, literal, need_data, num, page_header, profile, user
+from pipelines.draws import current_state, draw, freeze_experts, reference
 from pipelines.draws.engine import supervisor_name
 from pipelines.draws.experts import REASONS
 
@@ -31,13 +31,16 @@ KEYS = (
     "md-reason",
     "md-redraw-seed",
     "md-redraw-reason",
+    "md-projector",
+    "md-slot",
 )
 
-page_header(
-    "双随机抽取",
-    "会议现场随机抽取专家：先冻结候选名单并在投影上公示人数与摘要，再由两人掷骰子确定随机种子；"
-    "种子锁定后逐一揭晓，不设重抽按钮。每一步都记入审计日志。",
-)
+if not (st.session_state.get("md-projector") and st.session_state.get("md-draw")):
+    page_header(
+        "双随机抽取",
+        "会议现场随机抽取专家：先冻结候选名单并在投影上公示人数与摘要，再由两人掷骰子确定随机种子；"
+        "种子锁定后逐一揭晓，不设重抽按钮。每一步都记入审计日志。",
+    )
 
 
 def _reset() -> None:
@@ -55,9 +58,7 @@ def _open(frozen_id: str, draw_id: str | None) -> None:
 
 def setup() -> None:
     """Specialty, n, hospitals to avoid, operator and supervisor → freeze the candidates."""
-    specialties = query(
-        "select distinct specialty from stg_experts where specialty is not null order by 1"
-    )["specialty"].tolist()
+    specialties = reference.specialties(con())
     hospitals = dw.hospital_names()
     st.subheader("抽取设置")
     c1, c2 = st.columns([2, 1])
@@ -223,6 +224,12 @@ def presentation(draw_id: str) -> None:
         + (f"<div class='swap'>重抽原因：{dw.esc(rec.reason)}</div>" if rec.reason else "")
     )
     dw.projector(head + "".join(cards))
+    st.button(
+        "投影模式（全屏，每屏一位，替补与重抽表单不在投影上）",
+        key="md-projector-on",
+        on_click=_project,
+        args=(shown,),
+    )
     if shown < len(picks):
         if st.button(f"揭晓下一位（{shown + 1}/{len(picks)}）", type="primary", key="md-reveal"):
             st.session_state["md-revealed"] = shown + 1
@@ -239,6 +246,65 @@ def presentation(draw_id: str) -> None:
     st.code(dw.verify_command(rec, "专家抽取候选名单.csv", "专家抽取结果.csv"), language="bash")
     if dw.can_draw():
         redraw_form(rec)
+
+
+def _project(revealed: int) -> None:
+    """Enter the projector screen at the last pick revealed (the first when none is)."""
+    st.session_state["md-projector"] = True
+    st.session_state["md-slot"] = max(revealed - 1, 0)
+    st.session_state["md-revealed"] = max(revealed, 1)
+
+
+def _step(by: int, total: int) -> None:
+    """Previous / next pick on the projector screen; going forward reveals the next one."""
+    slot = min(max(st.session_state.get("md-slot", 0) + by, 0), total - 1)
+    st.session_state["md-slot"] = slot
+    st.session_state["md-revealed"] = max(st.session_state.get("md-revealed", 0), slot + 1)
+
+
+def screen_body(rec, state, slot: int) -> str:
+    """One pick in large type: its place, id, name, hospital, and who witnessed the draw."""
+    pick = state.picks[slot]
+    info = dw.experts([pick.id]).set_index("expert_id")
+    name = dw.person_name(info.loc[pick.id, "expert_name"] if pick.id in info.index else None)
+    hospital = dw.hospital_names().get(pick.hospital_id or "", pick.hospital_id or "")
+    swap = next((r for r in state.replacements if r["replacement"] == pick.id), None)
+    swap_line = (
+        f"<div class='swap one-line'>替补：接替 <s>{dw.esc(swap['replaced'])}</s>"
+        f"（原因：{dw.esc(swap['reason'])}）</div>"
+        if swap
+        else ""
+    )
+    params = rec.params()
+    return (
+        f"<div class='scr-head one-line'>{dw.esc(params['specialty'])} 专家随机抽取 · "
+        f"抽取 {len(state.picks)} 人（候选 {num(rec.population_size)} 人）</div>"
+        f"<div class='scr-slot one-line'>第 {slot + 1} 位 / 共 {len(state.picks)} 位</div>"
+        f"<div class='scr-id mono one-line'>{dw.esc(pick.id)}</div>"
+        f"<div class='scr-name one-line'>{dw.esc(name)}</div>"
+        f"<div class='scr-hosp one-line'>{dw.esc(hospital)}</div>{swap_line}"
+        "<div class='scr-foot one-line'>监督人 "
+        f"<span class='scr-supervisor'>{dw.esc(rec.supervisor or '—')}</span>"
+        f" · 操作人 {dw.esc(rec.operator or '—')} · 排序第 {pick.rank} 位 · 记录 "
+        f"{dw.esc(rec.draw_id)}</div>"
+    )
+
+
+def projector_screen(draw_id: str) -> None:
+    """The projector view: full window without the sidebar, one pick per screen, no forms."""
+    rec = dw.record(draw_id)
+    state = current_state(con(), draw_id)
+    total = len(state.picks)
+    slot = min(st.session_state.get("md-slot", 0), total - 1)
+    dw.screen(screen_body(rec, state, slot))
+    c1, c2, c3 = st.columns(3)
+    c1.button("◀ 上一位", key="md-prev", on_click=_step, args=(-1, total), disabled=slot == 0)
+    c2.button(
+        "下一位 ▶", key="md-next", on_click=_step, args=(1, total), disabled=slot == total - 1
+    )
+    c3.button(
+        "退出投影", key="md-projector-off", on_click=st.session_state.pop, args=("md-projector",)
+    )
 
 
 def redraw_form(rec) -> None:
@@ -282,9 +348,12 @@ def open_existing() -> None:
         st.rerun()
 
 
-if need_data():
+def main() -> None:
     frozen_id = st.session_state.get("md-frozen")
     draw_id = st.session_state.get("md-draw")
+    if draw_id is not None and st.session_state.get("md-projector"):
+        projector_screen(draw_id)
+        return
     if not dw.can_draw():
         dw.read_only_notice()
         open_existing()
@@ -301,3 +370,7 @@ if need_data():
         else:
             presentation(draw_id)
             frozen_view(frozen_id, drawn=True)
+
+
+if need_data():
+    main()
