@@ -103,15 +103,14 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
   justify-content: center; align-items: center; text-align: center; margin: 0; gap: 1.2vh;
   overflow: hidden; }
 .mtb-proj.screen .one-line { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
-.mtb-proj.screen .scr-head { font-size: min(30px, 3.2vw); color: #a9bdd3; }
-.mtb-proj.screen .scr-slot { font-size: min(44px, 4.6vw); color: #ffd54a; font-weight: 700; }
-.mtb-proj.screen .scr-id { font-size: min(52px, 5.4vw); color: #ffd54a; font-weight: 800; }
-.mtb-proj.screen .scr-name { font-size: min(128px, 12vw, 16vh); font-weight: 800;
-  line-height: 1.15; }
-.mtb-proj.screen .scr-hosp { font-size: min(44px, 4.2vw); color: #e3ecf6; }
-.mtb-proj.screen .swap { font-size: min(28px, 2.8vw); }
-.mtb-proj.screen .scr-foot { font-size: min(30px, 3vw); color: #d7e3f0; margin-top: 2vh; }
-.mtb-proj.screen .scr-supervisor { color: #ffd54a; font-weight: 700; }
+.mtb-proj.screen .scr-head { color: #a9bdd3; }
+.mtb-proj.screen .scr-slot { color: #ffd54a; font-weight: 700; }
+.mtb-proj.screen .scr-id { color: #ffd54a; font-weight: 800; }
+.mtb-proj.screen .scr-name { font-weight: 800; line-height: 1.15; }
+.mtb-proj.screen .scr-hosp { color: #e3ecf6; }
+.mtb-proj.screen .scr-witness { margin-top: 2vh; }
+.mtb-proj.screen .scr-witness b { color: #ffd54a; }
+.mtb-proj.screen .scr-foot { color: #a9bdd3; }
 """
 
 
@@ -219,6 +218,19 @@ def projector(body: str) -> None:
 def screen(body: str) -> None:
     """Full window, no sidebar: the projector screen of a meeting (SCREEN_CSS)."""
     st.html(f"<style>{PROJECTOR_CSS}{SCREEN_CSS}</style><div class='mtb-proj screen'>{body}</div>")
+
+
+def fit_line(text: str, css: str, max_px: int, mono: bool = False, inner: str | None = None) -> str:
+    """One line of the projector screen whose font shrinks with its length, so that it is never
+    wider than the screen (84% of the window): a CJK character is 1 em wide, others about 0.6
+    em (1 em in a monospace font's CJK, 0.6 em its digits). `inner`: the line's HTML when it
+    marks up parts of `text` (already escaped)."""
+    ems = sum(1.0 if ord(ch) > 0x2E7F else 0.62 for ch in text) or 1.0
+    size = f"min({max_px}px, {84 / ems:.2f}vw)"
+    family = " mono" if mono else ""
+    return (
+        f"<div class='{css}{family} one-line' style='font-size: {size}'>{inner or esc(text)}</div>"
+    )
 
 
 def esc(value: Any) -> str:

@@ -270,23 +270,34 @@ def screen_body(rec, state, slot: int) -> str:
     hospital = dw.hospital_names().get(pick.hospital_id or "", pick.hospital_id or "")
     swap = next((r for r in state.replacements if r["replacement"] == pick.id), None)
     swap_line = (
-        f"<div class='swap one-line'>替补：接替 <s>{dw.esc(swap['replaced'])}</s>"
-        f"（原因：{dw.esc(swap['reason'])}）</div>"
+        dw.fit_line(f"替补：接替 {swap['replaced']}（原因：{swap['reason']}）", "swap", 28)
         if swap
         else ""
     )
-    params = rec.params()
+    params, n = rec.params(), len(state.picks)
+    witness = rec.supervisor or "—"
     return (
-        f"<div class='scr-head one-line'>{dw.esc(params['specialty'])} 专家随机抽取 · "
-        f"抽取 {len(state.picks)} 人（候选 {num(rec.population_size)} 人）</div>"
-        f"<div class='scr-slot one-line'>第 {slot + 1} 位 / 共 {len(state.picks)} 位</div>"
-        f"<div class='scr-id mono one-line'>{dw.esc(pick.id)}</div>"
-        f"<div class='scr-name one-line'>{dw.esc(name)}</div>"
-        f"<div class='scr-hosp one-line'>{dw.esc(hospital)}</div>{swap_line}"
-        "<div class='scr-foot one-line'>监督人 "
-        f"<span class='scr-supervisor'>{dw.esc(rec.supervisor or '—')}</span>"
-        f" · 操作人 {dw.esc(rec.operator or '—')} · 排序第 {pick.rank} 位 · 记录 "
-        f"{dw.esc(rec.draw_id)}</div>"
+        dw.fit_line(
+            f"{params['specialty']} 专家随机抽取 · 抽取 {n} 人（候选 {num(rec.population_size)} 人）",
+            "scr-head",
+            30,
+        )
+        + dw.fit_line(f"第 {slot + 1} 位 / 共 {n} 位", "scr-slot", 44)
+        + dw.fit_line(pick.id, "scr-id", 52, mono=True)
+        + dw.fit_line(name, "scr-name", 128)
+        + dw.fit_line(hospital, "scr-hosp", 44)
+        + swap_line
+        + dw.fit_line(
+            f"监督人 {witness}",
+            "scr-witness",
+            40,
+            inner=f"监督人 <b class='scr-supervisor'>{dw.esc(witness)}</b>",
+        )
+        + dw.fit_line(
+            f"操作人 {rec.operator or '—'} · 排序第 {pick.rank} 位 · 记录 {rec.draw_id}",
+            "scr-foot",
+            26,
+        )
     )
 
 
