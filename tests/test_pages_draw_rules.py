@@ -4,9 +4,12 @@ function for every page), coverage and the district scope computed in SQL."""
 from __future__ import annotations
 
 import pytest
+from test_pages_draws import Q3, SEED, copy_of, errors, page, records_of
 from test_pages_draws import built as built  # the module's city-year, as a fixture here
-from test_pages_draws import copy_of, errors, page, records_of
 
+from pipelines.config import load_profile
+from pipelines.db import connect
+from pipelines.draws import findings, spot_check
 from pipelines.draws.engine import SUPERVISOR_NEEDED
 
 
@@ -73,3 +76,61 @@ def test_projector_shows_one_pick_a_screen_with_the_witness_and_no_forms(db):
     at.button(key="md-projector-off").click().run()
     assert at.title and "md-projector-on" in {b.key for b in at.button}
     assert at.session_state["md-revealed"] == 2  # what the screen showed stays revealed
+
+
+def spot_checked(db, role: str):
+    """A 2026Q3 spot check drawn through pipelines, opened on 抽查 by `role`."""
+    c = connect(db)
+    res = spot_check(c, *Q3, "10%", SEED, load_profile("zhengzhou"), supervisor="王纪检")
+    jinshui = {
+        r[0]
+        for r in c.execute(
+            "select hospital_id from stg_hospitals where district = '金水区'"
+        ).fetchall()
+    }
+    c.close()
+    at = page(db, "spot_check", role)
+    at.radio(key="sc-mode").set_value("查看已有抽查").run()
+    at.selectbox(key="sc-pick").set_value(res.draw_id).run()
+    assert not at.exception and not errors(at)
+    return at, res, jinshui
+
+
+def table(at, column: str):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def test_a_district_user_sees_only_the_district_in_every_table(db, monkeypatch):
+    fetched = []  # (query, district, hospitals of the rows DuckDB returned)
+    real = findings._query
+
+    def spy(con, draw_id, name, params, tables=None):
+        out = real(con, draw_id, name, params, tables)
+        column = "医院编码" if "医院编码" in out.column_names else "hospital_id"
+        fetched.append((name, params.get("district"), set(out[column].to_pylist())))
+        return out
+
+    monkeypatch.setattr(findings, "_query", spy)
+    at, res, jinshui = spot_checked(db, "区县监管")
+    names = {f[0] for f in fetched}
+    assert {"draw_retrieval_list", "draw_findings_summary", "draw_appraise_strata"} <= names
+    assert all(d == "金水区" and rows <= jinshui for _, d, rows in fetched), fetched
+    drawn = {p.hospital_id for p in res.picks}
+    assert drawn - jinshui  # the draw has other districts' hospitals …
+    coverage = table(at, "达到比例")
+    assert set(coverage["医院编码"]) == drawn & jinshui  # … the page shows none of them
+    assert set(table(at, "密钥")["医院编码"]) == drawn & jinshui
+    assert coverage["抽取件数"].sum() == sum(p.hospital_id in jinshui for p in res.picks)
+
+
+def test_spot_check_shows_no_raw_values_and_amounts_with_separators(db):
+    at, res, _ = spot_checked(db, "市级监管")
+    listing = table(at, "密钥")
+    assert len(listing) == len(res.picks)
+    assert not listing.isna().any().any()  # 抽查结论/追回金额/备注 blank, never "None"
+    editor = next(
+        df
+        for df in at.dataframe
+        if "追回金额" in df.value.columns and "密钥" not in df.value.columns
+    )
+    assert '"%,.2f"' in editor.proto.columns  # 1,200.50, not 1200.50

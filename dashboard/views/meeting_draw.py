@@ -149,7 +149,7 @@ def frozen_view(frozen_id: str, drawn: bool) -> None:
         )
     if rec.population_size < params["n"]:
         st.warning(
-            f"候选专家只有 {rec.population_size} 人，少于抽取人数 {params['n']}：抽取时将全部入选。"
+            f"候选专家只有 {num(rec.population_size)} 人，少于抽取人数 {params['n']}：抽取时将全部入选。"
         )
     with st.expander(f"不作为候选的 {num(len(excluded))} 人及原因", expanded=not drawn):
         st.dataframe(exclusions_frame(excluded), hide_index=True, key="md-excluded")

@@ -285,7 +285,7 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
         key=f"sc-editor-{draw_id}-{version}",
         column_config={
             "抽查结论": st.column_config.SelectboxColumn("抽查结论", options=["合格", "不合格"]),
-            "追回金额": st.column_config.NumberColumn("追回金额", min_value=0.0, format="%.2f"),
+            "追回金额": st.column_config.NumberColumn("追回金额", min_value=0.0, format="%,.2f"),
             "备注": st.column_config.TextColumn("备注"),
         },
     )
@@ -411,7 +411,7 @@ def result(draw_id: str) -> None:
     st.caption(
         f"共 {num(len(listing))} 件；下载后按“抽查结论（合格/不合格）、追回金额、备注”填写，再在下方导入。"
     )
-    st.dataframe(mask_frame(listing), hide_index=True, key="sc-list")
+    st.dataframe(mask_frame(listing).fillna(""), hide_index=True, key="sc-list")
     download_buttons(listing, "抽查名单", period, key="sc-list-dl")
 
     st.markdown("#### 公示与复核文件")
@@ -428,7 +428,9 @@ def result(draw_id: str) -> None:
     else:
         st.caption("您的角色只能查看抽查结论。")
         st.dataframe(
-            listing[["申报编号", "医院名称"]].merge(latest_findings(draw_id), on="申报编号"),
+            listing[["申报编号", "医院名称"]]
+            .merge(latest_findings(draw_id), on="申报编号")
+            .fillna({"备注": ""}),
             hide_index=True,
             key="sc-findings-ro",
         )
