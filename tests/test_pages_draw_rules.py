@@ -9,7 +9,7 @@ from test_pages_draws import built as built  # the module's city-year, as a fixt
 
 from pipelines.config import load_profile
 from pipelines.db import connect
-from pipelines.draws import findings, spot_check
+from pipelines.draws import appraise, findings, spot_check
 from pipelines.draws.engine import SUPERVISOR_NEEDED
 
 
@@ -111,6 +111,7 @@ def test_a_district_user_sees_only_the_district_in_every_table(db, monkeypatch):
         return out
 
     monkeypatch.setattr(findings, "_query", spy)
+    monkeypatch.setattr(appraise, "_query", spy)  # appraise holds its own name for it
     at, res, jinshui = spot_checked(db, "区县监管")
     names = {f[0] for f in fetched}
     assert {"draw_retrieval_list", "draw_findings_summary", "draw_appraise_strata"} <= names
