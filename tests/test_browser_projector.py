@@ -68,7 +68,7 @@ def test_projector_view_at_1024x768(db, users_file, browser):
         page.get_by_role("link", name="双随机抽取").click()
         wait_for_app(page)
         choose(page, "md-specialty", "心血管内科")
-        widget(page, "md-n").locator("input").fill("3")
+        fill(page, "md-n", "3")
         fill(page, "md-supervisor", "王纪检")
         click(page, "md-freeze")
         fill(page, "md-seed", "48213907561239847702")
