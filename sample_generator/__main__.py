@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from pipelines.errors import DataError
+from pipelines.cliutil import run_verb
 from pipelines.ingest import BEIJING
 from sample_generator.core import DEFAULT_END, DEFAULT_START, FORMATS, generate
 from sample_generator.taiyuan import generate_taiyuan
@@ -43,9 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--city",
         choices=("zhengzhou", "taiyuan"),
         default="zhengzhou",
-        help="城市：zhengzhou（默认）或 taiyuan（太原：定额/非定额、专家组意见、重新认定；"
-        "固定为 2026-01-05 至 2026-10-30 申报、数据截止 2026-11-30 23:59:59，"
-        "不读 --start/--end/--bad-rows）",
+        help="城市：zhengzhou（默认）或 taiyuan（太原：定额/非定额、专家组意见、重新认定）",
     )
     p.add_argument("--cases", type=int, required=True, help="申报件数 N")
     p.add_argument(
@@ -69,38 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _generate(args: argparse.Namespace) -> int:
+    """Write the city's files; usage errors and calendar gaps are `run_verb`'s to report."""
+    common = dict(fmt=args.format, start=args.start, end=args.end, bad_rows=args.bad_rows)
+    common["breaches"] = not args.no_breaches
     if args.city == "taiyuan":
-        report = generate_taiyuan(
-            args.cases, args.seed, args.out, fmt=args.format, breaches=not args.no_breaches
-        )
-        if not args.quiet:
-            rows = ", ".join(f"{k} {v}" for k, v in report["rows"].items())
-            print(f"已写入 {args.out}: {rows}; as_of {report['as_of']}", file=sys.stderr)
-        return 0
-    try:
-        report = generate(
-            args.cases,
-            args.seed,
-            args.out,
-            fmt=args.format,
-            start=args.start,
-            end=args.end,
-            breaches=not args.no_breaches,
-            bad_rows=args.bad_rows,
-            progress=not args.quiet,
-        )
-    except ValueError as exc:
-        print(f"错误 (usage): {exc}", file=sys.stderr)
-        return 2
-    except DataError as exc:
-        print(f"错误 (data): {exc}", file=sys.stderr)
-        return 1
+        report = generate_taiyuan(args.cases, args.seed, args.out, **common)
+    else:
+        report = generate(args.cases, args.seed, args.out, **common, progress=not args.quiet)
     if not args.quiet:
         rows = ", ".join(f"{k} {v}" for k, v in report["rows"].items())
         print(f"已写入 {args.out}: {rows}; as_of {report['as_of']}", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.func = _generate
+    return run_verb(args)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.catalogue import read_catalogue
+from pipelines.config import load_profile
+from pipelines.errors import CalendarGapError, UsageError
 from pipelines.ingest_spec import SPECS
 from pipelines.workcal import build_days
+from sample_generator.badrows import spread
+from sample_generator.core import DEFAULT_END, DEFAULT_START, check_args, split_end
 from sample_generator.ids import CHECK_CHARS, check_index
 from sample_generator.writer import write_table
 
@@ -56,27 +60,77 @@ PLANTS = {
     "TY-PANEL/other_hospital": 2,
     "TY-PANEL/title": 2,
 }
-START = dt.date(2026, 1, 5)
-END = dt.date(2026, 10, 30)  # last submission day; the data cut-off is a month later
-AS_OF = dt.datetime(2026, 11, 30, 23, 59, 59)
+# a planted case is submitted at least this many working days before the last submission day,
+# so that all its deadlines pass by the cut-off (the longest: a late re-certification, 40)
+PLANT_MARGIN = 60
+# one unusable row per defect in turn, per file (DATA-REJECT; --bad-rows)
+BAD_KINDS: dict[str, dict[str, dict[str, Any]]] = {
+    "hospitals": {
+        "missing_key": {"hospital_id": None},
+        "class_outside_list": {"hospital_class": "四类"},
+    },
+    "experts": {
+        "missing_key": {"expert_id": None},
+        "unknown_hospital": {"hospital_id": "H140999999"},
+        "title_outside_list": {"title": "教授"},
+        "unparseable_date": {"registered_on": "2025-02-30"},
+    },
+    "cases": {
+        "missing_key": {"case_id": None},
+        "unknown_hospital": {"hospital_id": "H140999999"},
+        "disease_outside_list": {"disease_name": "感冒"},
+        "category_outside_list": {"category": "其他"},
+        "unparseable_time": {"submitted_at": "2025-13-01 08:00:00"},
+    },
+    "tasks": {
+        "missing_key": {"task_id": None},
+        "unknown_case": {"case_id": "TY99999999"},
+        "unknown_expert": {"expert_id": "E1409999999"},
+        "response_outside_list": {"response": "已读"},
+        "unparseable_time": {"pushed_at": "2025-13-01 25:61:00"},
+    },
+    "panel_opinions": {
+        "missing_key": {"case_id": None},
+        "unknown_case": {"case_id": "TY99999999"},
+        "unknown_expert": {"expert_id": "E1409999999"},
+        "opinion_outside_list": {"opinion": "同意"},
+        "unparseable_time": {"signed_at": "2025-13-01 25:61:00"},
+    },
+    "recerts": {
+        "missing_key": {"recert_id": None},
+        "result_without_completion": {"completed_at": None, "outcome": "符合"},
+        "outcome_outside_list": {"outcome": "待定"},
+        "unparseable_time": {"requested_at": "2025-13-01 25:61:00"},
+    },
+}
 
 
 class Workdays:
-    """The official working days (the project's calendar) as a numbered list."""
+    """The official working days (the project's calendar) as a numbered list; a day outside the
+    years it covers is a CalendarGapError naming the year."""
 
     def __init__(self) -> None:
-        self.days = [d for d, work in build_days() if work]
+        calendar = build_days()
+        self.first = calendar[0][0]
+        self.days = [d for d, work in calendar if work]
         self.index = {d: i for i, d in enumerate(self.days)}
 
+    def _gap(self, day: dt.date) -> CalendarGapError:
+        return CalendarGapError(day.year if day < self.first else self.days[-1].year + 1)
+
     def at_or_after(self, day: dt.date) -> int:
+        if not self.first <= day <= self.days[-1]:
+            raise self._gap(day)
         while day not in self.index:
             day += dt.timedelta(1)
         return self.index[day]
 
     def after(self, day: dt.date, n: int) -> dt.date:
         """The n-th working day after `day` (day itself not counted; n = 0: itself if working)."""
-        i = self.at_or_after(day)
-        return self.days[i + n - (0 if day in self.index or n == 0 else 1)]
+        i = self.at_or_after(day) + n - (0 if day in self.index or n == 0 else 1)
+        if i >= len(self.days):
+            raise self._gap(self.days[-1])
+        return self.days[i]
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -90,15 +144,37 @@ def _first_of_next_month(day: dt.date) -> dt.date:
 class Taiyuan:
     """The demo's world and its rows, built case by case from one seeded generator."""
 
-    def __init__(self, cases: int, seed: int, breaches: bool) -> None:
+    def __init__(
+        self, cases: int, seed: int, breaches: bool, start: dt.date, end: dt.date | dt.datetime
+    ) -> None:
         self.rng = random.Random(seed)
         self.wd = Workdays()
+        self.start = start
+        self.last_day, self.as_of = split_end(end)
+        self.first, self.span = self._period(breaches)
         self.diseases = read_catalogue()
         self.rows: dict[str, list[dict[str, Any]]] = {n: [] for n in SPECS}
         self.expected: Counter[str] = Counter()
         self.n_cases = cases
         self.breaches = breaches
         self._hospitals()
+
+    def _period(self, breaches: bool) -> tuple[int, int]:
+        """The first submission's working-day number and the working days after it up to the last
+        submission day. The calendar must hold every date the data reaches (an entry at most 20
+        working days after its submission, a re-certification asked by the cut-off completed
+        within 19) and every deadline the rules compute (TY-CYCLE's, TY-RECERT's)."""
+        first = self.wd.at_or_after(self.start)
+        ty = load_profile("taiyuan")["taiyuan_rules"]
+        self.wd.after(self.last_day, max(20, ty["cycle_workdays"], ty["recert_workdays"]))
+        span = self.wd.at_or_after(self.last_day + dt.timedelta(1)) - 1 - first
+        if span < (PLANT_MARGIN if breaches else 0):
+            raise UsageError(
+                f"--start {self.start} 至 --end {self.last_day} 仅含 {span + 1} 个工作日："
+                f"太原样例数据植入的违规须在数据截止前到期，申报期应至少含 {PLANT_MARGIN + 1} 个"
+                "工作日（或加 --no-breaches）"
+            )
+        return first, span
 
     # ---- register -----------------------------------------------------------------------------
 
@@ -126,7 +202,7 @@ class Taiyuan:
         eid = f"E1401{len(self.rows['experts']) + 1:06d}"
         self.rows["experts"].append(
             {"expert_id": eid, "expert_name": self._name(), "hospital_id": hid,
-             "specialty": specialty, "title": title, "registered_on": dt.date(2024, 1, 2)}
+             "specialty": specialty, "title": title, "registered_on": self.start - dt.timedelta(730)}
         )  # fmt: skip
         return eid
 
@@ -139,13 +215,11 @@ class Taiyuan:
         return f"{body}{CHECK_CHARS[int(check_index([body])[0])]}", self._name()
 
     def build(self) -> None:
-        first = self.wd.at_or_after(START)
-        span = self.wd.index[self.wd.after(END, 0)] - first
         plants = self._plan_plants()
         for i in range(self.n_cases):
-            # a planted case is submitted early enough for all its deadlines to pass by AS_OF
-            last = span - 60 if i in plants else span
-            day = self.wd.days[first + self.rng.randint(0, last)]
+            # a planted case is submitted early enough for all its deadlines to pass by as_of
+            last = self.span - PLANT_MARGIN if i in plants else self.span
+            day = self.wd.days[self.first + self.rng.randint(0, last)]
             quota = self.diseases[NON_QUOTA_ROWS:]  # a planted breach is on a 定额 case
             disease = self.rng.choice(quota if i in plants else self.diseases)
             person_id, name = self._person(i)
@@ -249,6 +323,8 @@ class Taiyuan:
         if not late and self.rng.random() < 0.7:
             return
         asked = self.wd.after(decided_day, self.rng.randint(1, 10))
+        if asked > self.last_day:  # asked after the cut-off: not in the export
+            return
         took = 22 if late else self.rng.randint(3, 19)
         self.rows["recerts"].append(
             {"recert_id": f"CR{row['case_id'][2:]}", "case_id": row["case_id"],
@@ -261,49 +337,83 @@ class Taiyuan:
     # ---- the cut-off --------------------------------------------------------------------------
 
     def censor(self) -> None:
-        """What the export taken at AS_OF shows: later events not yet recorded (every task is
-        done within hours of a submission on or before END, a month before AS_OF)."""
+        """What the export taken at as_of shows: later events not yet recorded (each is on or
+        before its deadline, so a censored one is never a breach)."""
+        as_of = self.as_of
+        self.rows["cases"] = [c for c in self.rows["cases"] if c["submitted_at"] <= as_of]
+        self._censor_tasks()
         for row in self.rows["cases"]:
-            if row.get("decided_at") and row["decided_at"] > AS_OF:
+            if row.get("decided_at") and row["decided_at"] > as_of:
                 for k in ("outcome", "decided_at", "publicity_from", "publicity_to",
                           "entered_at", "benefit_start"):  # fmt: skip
                     row.pop(k, None)
-            if row.get("entered_at") and row["entered_at"] > AS_OF:
+            if row.get("entered_at") and row["entered_at"] > as_of:
                 row.pop("entered_at")
                 row.pop("benefit_start")
         for r in self.rows["recerts"]:
-            if r["completed_at"] > AS_OF:
+            if r["completed_at"] > as_of:
                 r.update(completed_at=None, outcome=None)
         self.rows["panel_opinions"] = [
-            o for o in self.rows["panel_opinions"] if o["signed_at"] <= AS_OF
+            o for o in self.rows["panel_opinions"] if o["signed_at"] <= as_of
         ]
-        self.rows["recerts"] = [r for r in self.rows["recerts"] if r["requested_at"] <= AS_OF]
+        self.rows["recerts"] = [r for r in self.rows["recerts"] if r["requested_at"] <= as_of]
+
+    def _censor_tasks(self) -> None:
+        tasks = [t for t in self.rows["tasks"] if t["pushed_at"] <= self.as_of]
+        for t in tasks:
+            if t["responded_at"] > self.as_of:
+                t.update(responded_at=None, response=None)
+            if t["completed_at"] > self.as_of:
+                t.update(completed_at=None, verdict=None)
+        self.rows["tasks"] = tasks
+
+    def bad_row(self, file: str, kind: str, j: int) -> dict[str, Any]:
+        """The file's j-th row (in turn) with one defect."""
+        rows = self.rows[file]
+        return {**rows[j % len(rows)], **BAD_KINDS[file][kind]}
 
 
 def generate_taiyuan(
-    cases: int, seed: int, out: Path, fmt: str = "csv", breaches: bool = True
+    cases: int,
+    seed: int,
+    out: Path,
+    fmt: str = "csv",
+    start: dt.date = DEFAULT_START,
+    end: dt.date | dt.datetime = DEFAULT_END,
+    breaches: bool = True,
+    bad_rows: int = 0,
 ) -> dict[str, Any]:
-    """Write the six Taiyuan files and expected_breaches.json to `out`; return the report."""
-    world = Taiyuan(cases, seed, breaches)
+    """Write the six Taiyuan files and expected_breaches.json to `out`; return the report.
+    `start`, `end` and `bad_rows` as for `generate` (the Zhengzhou data)."""
+    check_args(cases, fmt, start, split_end(end)[0], bad_rows)
+    world = Taiyuan(cases, seed, breaches, start, end)
     world.build()
     world.censor()
+    tables = {
+        name: pa.Table.from_pylist(
+            [{c.name: r.get(c.name) for c in spec.columns} for r in world.rows[name]],
+            schema=_schema(spec),
+        )
+        for name, spec in SPECS.items()
+    }
+    sizes = {name: t.num_rows for name, t in tables.items()}
+    kinds = {f: list(k) for f, k in BAD_KINDS.items() if sizes[f]}
+    bad = spread(bad_rows, fmt, sizes, kinds, world.bad_row)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for name, spec in SPECS.items():
-        columns = [c.name for c in spec.columns]
-        rows = [{c: r.get(c) for c in columns} for r in world.rows[name]]
-        table = pa.Table.from_pylist(rows, schema=_schema(spec))
-        write_table(table, [], out / f"{name}.{fmt}", fmt)
-        counts[name] = table.num_rows
+    for name, table in tables.items():
+        write_table(table, bad["rows"].get(name, []), out / f"{name}.{fmt}", fmt)
     report = {
-        "as_of": f"{AS_OF:%Y-%m-%d %H:%M:%S}",
+        "as_of": f"{world.as_of:%Y-%m-%d %H:%M:%S}",
         "profile": "taiyuan",
         "generator": {"city": "taiyuan", "cases": cases, "seed": seed, "format": fmt,
-                      "breaches": breaches},
-        "rows": counts,
+                      "start": start.isoformat(), "end": f"{end}", "breaches": breaches,
+                      "bad_rows": bad_rows},
+        "rows": sizes,
         "violations": {rule: world.expected.get(rule, 0)
                        for rule in (*TY_RULES, "ZZ-EXPERT-QUAL")},
+        "quarantine": bad["quarantine"],
+        "quarantine_rows": bad["quarantine_rows"],
     }  # fmt: skip
     (out / "expected_breaches.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

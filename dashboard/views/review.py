@@ -30,6 +30,7 @@ from pipelines.draws import (
     review_calendar,
     review_step,
 )
+from pipelines.draws.engine import supervisor_name
 from pipelines.draws.findings import import_findings
 from pipelines.draws.review import quarter_of
 from pipelines.draws.review_results import (
@@ -123,9 +124,6 @@ def plan_setup() -> None:
     c1.text_input("操作人", value=user().username, disabled=True, key="rv-operator")
     supervisor = c2.text_input("监督人（必填）", key="rv-supervisor")
     if st.button("冻结复核病例与专家名单", type="primary", key="rv-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             cases, pool = freeze_review(
                 con(),
@@ -133,7 +131,7 @@ def plan_setup() -> None:
                 dt.datetime.now().replace(microsecond=0),
                 TY,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
             )
         except dw.ERRORS as exc:
             st.error(literal(exc))
@@ -387,9 +385,6 @@ def appeal_section() -> None:
         case_id = c1.text_input("申诉病例的申报编号", key="rv-appeal-case")
         supervisor = c2.text_input("监督人（必填）", key="rv-appeal-supervisor")
         if st.button("冻结候选专家名单", type="primary", key="rv-appeal-freeze"):
-            if not supervisor.strip():
-                st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-                return
             try:
                 frozen = freeze_appeal(
                     con(),
@@ -397,7 +392,7 @@ def appeal_section() -> None:
                     dt.datetime.now().replace(microsecond=0),
                     TY,
                     operator=user().username,
-                    supervisor=supervisor.strip(),
+                    supervisor=supervisor_name(supervisor, required=True),
                 )
             except dw.ERRORS as exc:
                 st.error(literal(exc))

@@ -18,7 +18,13 @@ import duckdb
 from pipelines.config import load_profile
 from pipelines.db import connect
 from pipelines.draws import log
-from pipelines.draws.engine import DrawResult, population_table, replace
+from pipelines.draws.engine import (
+    NO_SUPERVISOR,
+    DrawResult,
+    population_table,
+    replace,
+    supervisor_name,
+)
 from pipelines.draws.experts import draw_experts
 from pipelines.draws.findings import findings_summary, import_findings, write_retrieval_list
 from pipelines.draws.keys import Pick
@@ -479,7 +485,12 @@ def cmd_draw_export(args: argparse.Namespace) -> int:
 
 def _people(p: argparse.ArgumentParser) -> None:
     p.add_argument("--operator", default=default_operator(), help="操作人（默认：当前系统用户）")
-    p.add_argument("--supervisor", default="", help="监督人（纪检等部门见证人）")
+    p.add_argument(
+        "--supervisor",
+        default="",
+        type=lambda name: supervisor_name(name, required=False),
+        help=f"监督人（纪检等部门见证人；不填则记录为“{NO_SUPERVISOR}”）",
+    )
 
 
 def _verb(

@@ -80,9 +80,12 @@ def _query(
         cur.close()
 
 
-def retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
-    """The drawn cases of a draw with Chinese headers and empty finding columns (调阅清单)."""
-    return _query(con, draw_id, "draw_retrieval_list", {})
+def retrieval_list(
+    con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None
+) -> pa.Table:
+    """The drawn cases of a draw with Chinese headers and empty finding columns (调阅清单);
+    with `district`, only that district's hospitals (filtered in SQL)."""
+    return _query(con, draw_id, "draw_retrieval_list", {"district": district})
 
 
 def write_retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str, path: str | Path) -> int:
@@ -246,6 +249,10 @@ def import_findings(
     return ImportResult(recorded=len(findings), skipped=skipped)
 
 
-def findings_summary(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
-    """Per hospital: drawn, checked, 合格, 不合格 and the amount to recover (latest findings)."""
-    return _query(con, draw_id, "draw_findings_summary", {"draw_id": draw_id})
+def findings_summary(
+    con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None
+) -> pa.Table:
+    """Per hospital: drawn, checked, 合格, 不合格 and the amount to recover (latest findings);
+    with `district`, only that district's hospitals (filtered in SQL)."""
+    params = {"draw_id": draw_id, "district": district}
+    return _query(con, draw_id, "draw_findings_summary", params)

@@ -330,6 +330,8 @@ select
         (select count(*) || ':' || coalesce(sum(hash(e)), 0) from stg_experts as e),
         (select count(*) || ':' || coalesce(sum(hash(h)), 0) from stg_hospitals as h),
         (select count(*) || ':' || coalesce(sum(hash(d)), 0) from ref_diseases as d),
+        (select count(*) || ':' || coalesce(sum(hash(o)), 0) from stg_panel_opinions as o),
+        (select count(*) || ':' || coalesce(sum(hash(r)), 0) from stg_recerts as r),
         (select count(*) || ':' || coalesce(max(record_no), 0) from draw_log
             where kind in ('strike_decision', 'outage', 'action_done', 'sanction'))
     ) as source_state
