@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import draw_widgets as dw
 from dashboard.appraise_view import estimates_section
-from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
+from dashboard.common import con, literal, need_data, num, page_header, profile, user
 from dashboard.downloads import book_button, download_buttons, pdf_button
 from dashboard.uploads import save_uploads
 from pipelines.config import load_profile
@@ -32,7 +32,8 @@ from pipelines.draws import (
 )
 from pipelines.draws.engine import supervisor_name
 from pipelines.draws.findings import import_findings
-from pipelines.draws.review import quarter_of
+from pipelines.draws.reference import approved_span
+from pipelines.draws.review import case_diseases, quarter_of
 from pipelines.draws.review_results import (
     OPINIONS,
     public_results,
@@ -64,12 +65,11 @@ if not TY_ENABLED:
 
 def review_quarters() -> list:
     """Quarters whose review has cases to draw (the quarter after each quarter of data)."""
-    span = query(
-        "select cast(min(decided_at) as date) as first, cast(max(decided_at) as date) as last "
-        "from stg_cases where outcome = '符合'"
-    ).iloc[0]
-    last = max(quarter_of(span["last"]).next(), quarter_of(dt.date.today()))
-    return dw.quarters_between(quarter_of(span["first"]).next().first_day, last.first_day)
+    first, last = approved_span(con())
+    today = quarter_of(dt.date.today())
+    start = quarter_of(first).next() if first else today
+    end = max(quarter_of(last).next(), today) if last else today
+    return dw.quarters_between(start.first_day, end.first_day)
 
 
 def quarter_box(label: str, key: str, where=st):
@@ -201,14 +201,7 @@ def plan_frame(experts_id: str) -> pd.DataFrame:
     params = rec.params()
     state = current_state(con(), experts_id)
     specialty = {c[0]: c[1] for c in params["cases"]}
-    disease = dict(
-        con()
-        .execute(
-            "select case_id, disease_name from stg_cases where list_contains(?, case_id)",
-            [list(specialty)],
-        )
-        .fetchall()
-    )
+    disease = case_diseases(con(), list(specialty))
     info = dw.experts([p.id for p in state.picks]).set_index("expert_id")
     hospitals = dw.hospital_names()
     rows = []
