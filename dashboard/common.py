@@ -49,7 +49,12 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def con() -> duckdb.DuckDBPyConnection:
-    """A cursor on the process-wide connection (one cursor per query / thread)."""
+    """A cursor (one per query / thread) on this page run's snapshot when served
+    (dashboard/consistency.py), else on the process-wide connection."""
+    from dashboard.consistency import gate, reads_snapshots
+
+    if reads_snapshots():
+        return gate().cursor()
     return _connection(str(db_path())).cursor()
 
 
@@ -70,6 +75,10 @@ def data_version() -> str:
     One statement per call (every cached read asks): the tables created later than the schema
     are looked up only until all of them exist.
     """
+    from dashboard.consistency import gate, reads_snapshots
+
+    if reads_snapshots():
+        return gate().pinned().name  # a snapshot never changes
     c = con()
     path = str(db_path())
     present = _present.get(path, set())
@@ -90,7 +99,7 @@ def data_version() -> str:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def _query(sql: str, params: tuple, version: str, path: str) -> pd.DataFrame:
-    return _connection(path).cursor().execute(sql, list(params)).df()
+    return con().execute(sql, list(params)).df()
 
 
 def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:

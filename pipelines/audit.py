@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.db import ensure_same_file
+from pipelines.db import begin, commit
 
 DDL = """
 create table if not exists download_log (
@@ -28,10 +28,15 @@ def log_download(
     rows: int,
     personal_data: str,
 ) -> None:
-    ensure_same_file(con)
-    con.execute(DDL)
-    con.execute(
-        "insert into download_log (username, role, what, file_name, rows, personal_data) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [username, role, what, file_name, rows, personal_data],
-    )
+    begin(con)  # refused when the file was replaced; from the dashboard, into the warehouse
+    try:
+        con.execute(DDL)
+        con.execute(
+            "insert into download_log (username, role, what, file_name, rows, personal_data) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [username, role, what, file_name, rows, personal_data],
+        )
+        commit(con)
+    except BaseException:
+        con.execute("rollback")
+        raise
