@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -295,6 +295,14 @@ def _replace_atomically(target: Path, fill) -> None:
     os.replace(part, target)
 
 
+def copy_file(source: Path, target: Path) -> None:
+    """Copy in another process: DuckDB's lock on the file is a POSIX record lock, which this
+    process would lose the moment it closed any descriptor of the file (a writer of another
+    process could then open it mid-write and corrupt it). `--reflink=auto` makes the copy
+    nearly free on file systems that share blocks (btrfs, xfs)."""
+    subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
+
+
 def publish(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> Path:
     """CHECKPOINT the warehouse and publish a copy of it as the newest snapshot.
 
@@ -308,7 +316,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None
     folder.mkdir(mode=0o700, exist_ok=True)
     current = newest_snapshot(db)
     target = folder / f"{db.stem}-{snapshot_number(current) + 1:08d}.duckdb"
-    _replace_atomically(target, lambda part: shutil.copyfile(db, part))
+    _replace_atomically(target, lambda part: copy_file(db, part))
     _replace_atomically(_version_file(db), lambda part: part.write_text(target.name, "utf-8"))
     ours = re.compile(re.escape(db.stem) + r"-\d{8}\.duckdb(\.part-\d+|\.wal)?")
     for old in folder.iterdir():
@@ -322,7 +330,7 @@ def _publish_quietly(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | No
     """Publish; a failure (full disk) keeps the committed write and the previous snapshot."""
     try:
         publish(con, db, catalog)
-    except (OSError, duckdb.Error) as exc:
+    except (OSError, subprocess.CalledProcessError, duckdb.Error) as exc:
         print(
             f"警告：数据已写入 {db}，但看板的读快照未能更新（{exc}）；下一次写入时会再次发布。",
             file=sys.stderr,
