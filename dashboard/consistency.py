@@ -5,7 +5,7 @@ open, so commands write it beside the dashboard. Every committed write, a comman
 publishes a copy (`pipelines.db.publish`); each page run pins the newest copy when it starts and
 reads only that one to its end; the next run after a write pins the new copy. A page's own write
 goes to the warehouse (`pipelines.db.begin` attaches it for that write only) and the rest of that
-run reads the copy the write published. Connections of copies no run reads are closed.
+run reads the copy the write published. Connections of copies no run reads are dropped.
 
 Run in the test's own process (Streamlit's AppTest, which shares the warehouse connection with
 the test), the dashboard reads the warehouse directly through one process-wide connection and the
@@ -103,9 +103,11 @@ class Snapshots:
                 self._close_unread()
 
     def _close_unread(self) -> None:
+        """Forget the connections of snapshots no run reads. Not closed: a download button's
+        deferred file still holds a cursor of its run; DuckDB closes the file with the last."""
         keep = {*self._pins.values(), self._newest}
         for snap in [s for s in self._open if s not in keep]:
-            self._open.pop(snap).close()
+            del self._open[snap]
 
     def committing(self):
         """A commit never disturbs a page run (runs read their snapshot): nothing to wait for."""
