@@ -91,6 +91,7 @@ class Snapshots:
     @contextmanager
     def reading(self) -> Iterator[None]:
         me = threading.get_ident()
+        wh.release_write()  # a callback of this thread that failed before the run
         snap = self.newest()
         with self._lock:
             self._pins[me] = snap

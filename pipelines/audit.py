@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.db import begin, commit
+from pipelines.db import begin, commit, release_write
 
 DDL = """
 create table if not exists download_log (
@@ -39,4 +39,5 @@ def log_download(
         commit(con)
     except BaseException:
         con.execute("rollback")
+        release_write()  # a page's write: let go of the warehouse at once
         raise

@@ -93,8 +93,12 @@ def begin(con: duckdb.DuckDBPyConnection) -> None:
     attached for this write only (`_attach_warehouse`)."""
     if (db := _SNAPSHOT_OF.get(_path_of(con) or "")) is not None:
         _attach_warehouse(con, db)
-    ensure_same_file(con)
-    con.execute("begin transaction")
+    try:
+        ensure_same_file(con)
+        con.execute("begin transaction")
+    except BaseException:
+        release_write()  # refused: let go of the warehouse attached for it
+        raise
 
 
 def commit(con: duckdb.DuckDBPyConnection, publish: bool = True) -> None:
