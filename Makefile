@@ -65,4 +65,4 @@ bench-national: venv
 	$(PY) -m bench.run --national
 
 clean-demo:
-	rm -rf $(DEMO_DIR) $(DB) $(DB).wal
+	rm -rf $(DEMO_DIR) $(DB) $(DB).wal $(dir $(DB)).snapshots
