@@ -152,3 +152,33 @@ def test_a_page_write_refused_by_the_inode_check_detaches_the_warehouse(db, tmp_
         log_download(snap.cursor(), "demo", "-", "名单", "c.csv", 1, "none")
     with wh.connect(db) as con:  # not attached any more by the refused page write
         assert con.execute("select count(*) from load_log").fetchone() == (0,)
+
+
+def write_as_a_command(db: Path) -> None:
+    with wh.connect(db) as cli:
+        log_download(cli, "cli", "-", "名单", "a.csv", 1, "none")
+
+
+def test_a_page_run_reads_one_snapshot_to_its_end_and_the_next_run_the_new_one(tmp_path):
+    from dashboard.consistency import Snapshots
+
+    db = tmp_path / "w.duckdb"
+    served = Snapshots(db)  # creates the warehouse and publishes w-00000001
+    with served.reading():
+        first = served.pinned()
+        command = threading.Thread(target=write_as_a_command, args=(db,))  # writes meanwhile
+        command.start()
+        command.join(60)
+        assert wh.newest_snapshot(db).name == "w-00000002.duckdb"
+        assert served.pinned() == first  # the run in flight keeps its snapshot
+        assert served.cursor().execute(
+            "select count(*) from information_schema.tables where table_name = 'download_log'"
+        ).fetchone() == (0,)
+    with served.reading():  # the next run
+        assert served.pinned().name == "w-00000002.duckdb"
+        assert downloads(served.cursor()) == 1
+        log_download(served.cursor(), "demo", "-", "名单", "b.csv", 1, "none")  # its own write
+        assert served.pinned().name == "w-00000003.duckdb"  # shown in the same run
+        assert downloads(served.cursor()) == 2
+    with wh.connect(db) as cli:  # the page's write let go of the warehouse
+        assert downloads(cli) == 2
