@@ -92,4 +92,4 @@ bench-national: venv
 	$(PY) -m bench.run --national
 
 clean-demo:
-	rm -rf $(DEMO_DIR) $(DB) $(DB).wal $(TY_DIR) $(TY_DB) $(TY_DB).wal
+	rm -rf $(DEMO_DIR) $(DB) $(DB).wal $(dir $(DB)).snapshots $(TY_DIR) $(TY_DB) $(TY_DB).wal

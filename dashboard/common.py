@@ -50,7 +50,12 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def con() -> duckdb.DuckDBPyConnection:
-    """A cursor on the process-wide connection (one cursor per query / thread)."""
+    """A cursor (one per query / thread) on this page run's snapshot when served
+    (dashboard/consistency.py), else on the process-wide connection."""
+    from dashboard.consistency import gate, reads_snapshots
+
+    if reads_snapshots():
+        return gate().cursor()
     return _connection(str(db_path())).cursor()
 
 
@@ -65,12 +70,29 @@ _VERSION_PARTS = {
 _present: dict[str, set[str]] = {}  # per warehouse: the tables above that exist (never dropped)
 
 
+_by_snapshot: dict[str, str] = {}  # snapshot name -> its data version (a snapshot never changes)
+
+
 def data_version() -> str:
     """Changes whenever a load, a mart refresh or a draw lands, so cached reads are redone.
 
-    One statement per call (every cached read asks): the tables created later than the schema
-    are looked up only until all of them exist.
-    """
+    Served from snapshots, computed once per snapshot: a snapshot published for a write that
+    changes none of it (the download log) keeps the cached reads."""
+    from dashboard.consistency import gate, reads_snapshots
+
+    if not reads_snapshots():
+        return _content_version()
+    name = gate().pinned().name
+    if name not in _by_snapshot:
+        if len(_by_snapshot) > 100:
+            _by_snapshot.clear()
+        _by_snapshot[name] = _content_version()
+    return _by_snapshot[name]
+
+
+def _content_version() -> str:
+    """One statement per call (every cached read asks): the tables created later than the schema
+    are looked up only until all of them exist."""
     c = con()
     path = str(db_path())
     present = _present.get(path, set())
@@ -78,7 +100,8 @@ def data_version() -> str:
         present = {
             r[0]
             for r in c.execute(
-                "select table_name from information_schema.tables where table_name in (?, ?, ?)",
+                "select table_name from information_schema.tables where table_name in (?, ?, ?) "
+                "and table_catalog = current_database()",
                 list(_VERSION_PARTS),
             ).fetchall()
         }
@@ -91,7 +114,7 @@ def data_version() -> str:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def _query(sql: str, params: tuple, version: str, path: str) -> pd.DataFrame:
-    return _connection(path).cursor().execute(sql, list(params)).df()
+    return con().execute(sql, list(params)).df()
 
 
 def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:

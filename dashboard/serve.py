@@ -77,4 +77,6 @@ class LoginGate:
 
 
 os.umask(PRIVATE_UMASK)  # the .wal, the spill folder and the sessions files: owner-only
+# pages read published snapshots, so commands can write the warehouse beside the dashboard
+os.environ.setdefault("MTB_READ_SNAPSHOTS", "1")
 app = st.App("app.py", middleware=[Middleware(LoginGate)])

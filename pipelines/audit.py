@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines.db import ensure_same_file
+from pipelines.db import begin, commit, release_write
 
 DDL = """
 create table if not exists download_log (
@@ -29,13 +29,19 @@ def log_download(
     rows: int,
     personal_data: str,
 ) -> None:
-    ensure_same_file(con)
-    con.execute(DDL)
-    con.execute(
-        "insert into download_log (username, role, what, file_name, rows, personal_data) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [username, role, what, file_name, rows, personal_data],
-    )
+    begin(con)  # refused when the file was replaced; from the dashboard, into the warehouse
+    try:
+        con.execute(DDL)
+        con.execute(
+            "insert into download_log (username, role, what, file_name, rows, personal_data) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [username, role, what, file_name, rows, personal_data],
+        )
+        commit(con)
+    except BaseException:
+        con.execute("rollback")
+        release_write()  # a page's write: let go of the warehouse at once
+        raise
 
 
 def downloads(con: duckdb.DuckDBPyConnection, username: str | None = None) -> pd.DataFrame:

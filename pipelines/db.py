@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import subprocess
 import sys
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -53,7 +56,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql("draw_log_schema"))  # the decisions the rule models read live there
         load_catalogue(con)
         ensure_calendar(con)
-        commit(con)
+        commit(con, publish=False)
     except BaseException:
         con.execute("rollback")
         raise
@@ -106,15 +109,33 @@ def ensure_same_file(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def begin(con: duckdb.DuckDBPyConnection) -> None:
-    """Start a write transaction, refused when the database file was deleted or replaced."""
-    ensure_same_file(con)
-    con.execute("begin transaction")
+    """Start a write transaction, refused when the database file was deleted or replaced.
+
+    On a read snapshot (the dashboard's), the transaction goes to the warehouse file itself,
+    attached for this write only (`_attach_warehouse`)."""
+    if (db := _SNAPSHOT_OF.get(_path_of(con) or "")) is not None:
+        _attach_warehouse(con, db)
+    try:
+        ensure_same_file(con)
+        con.execute("begin transaction")
+    except BaseException:
+        release_write()  # refused: let go of the warehouse attached for it
+        raise
 
 
-def commit(con: duckdb.DuckDBPyConnection) -> None:
-    """Commit, refused (the caller rolls back) when the file was deleted meanwhile."""
+def commit(con: duckdb.DuckDBPyConnection, publish: bool = True) -> None:
+    """Commit, refused (the caller rolls back) when the file was deleted meanwhile; then publish
+    a read snapshot when a dashboard reads them (the snapshot folder exists)."""
     ensure_same_file(con)
     con.execute("commit")
+    write = _WRITES.get(threading.get_ident())
+    if write is not None and write[0] is con:
+        try:
+            _publish_quietly(con, write[2], WAREHOUSE)
+        finally:
+            release_write()
+    elif publish and (path := _path_of(con)) and snapshot_dir(Path(path)).is_dir():
+        _publish_quietly(con, Path(path))
 
 
 PRIVATE_UMASK = 0o077  # every file the product writes holds personal data: owner only
@@ -205,7 +226,7 @@ def _lock_message(db: Path, exc: BaseException) -> str:
     holder = f"（进程 PID {pid.group(1)}）" if pid else ""
     return (
         f"数据库文件 {db} 正被另一进程{holder}以写方式占用，等待 {lock_wait():.0f} 秒后仍未释放。"
-        "看板运行时请在看板的「数据」页导入，或关闭看板后再运行命令；"
+        "请等待该进程结束后再运行命令；"
         "可用环境变量 MTB_LOCK_WAIT 设置等待秒数。"
         f"(database file is locked by another process: {exc})"
     )
@@ -255,3 +276,149 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
         raise DataError(f"无法打开数据库文件 {db}：{exc}") from exc
     init_schema(con)
     return con
+
+
+# ---- read snapshots: the dashboard reads copies, so commands can write beside it (issue 13) ----
+#
+# DuckDB lets one process write a file, and a read-only open elsewhere blocks that writer. So the
+# dashboard never keeps the warehouse open: every committed write (a command's or a page's)
+# CHECKPOINTs and publishes a consistent copy `.snapshots/<stem>-<n>.duckdb` beside the file, and
+# the dashboard reads the newest copy (one per page run). A page's own write attaches the
+# warehouse for that write only.
+
+WAREHOUSE = "mtb_warehouse"  # the catalog name of the warehouse attached for a page's write
+_SNAPSHOT_OF: dict[str, Path] = {}  # open snapshot file -> the warehouse it copies
+_WRITES: dict[int, tuple[duckdb.DuckDBPyConnection, str, Path]] = {}  # thread -> (con, home, db)
+_WRITE_LOCK = threading.Lock()  # one page write at a time in this process
+_PUBLISHED: dict[int, Path] = {}  # thread -> the snapshot its last write published
+
+
+def snapshot_dir(db: Path) -> Path:
+    return db.parent / ".snapshots"
+
+
+def _version_file(db: Path) -> Path:
+    return snapshot_dir(db) / f"{db.stem}.version"
+
+
+def newest_snapshot(db: Path) -> Path | None:
+    """The newest published snapshot of `db`, or None before the first publish."""
+    try:
+        name = _version_file(db).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return snapshot_dir(db) / name if name else None
+
+
+def snapshot_number(snapshot: Path | None) -> int:
+    return int(snapshot.stem.rsplit("-", 1)[1]) if snapshot else 0
+
+
+def _replace_atomically(target: Path, fill) -> None:
+    part = target.with_name(f"{target.name}.part-{os.getpid()}")
+    fill(part)
+    os.chmod(part, 0o600)
+    os.replace(part, target)
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy in another process: DuckDB's lock on the file is a POSIX record lock, which this
+    process would lose the moment it closed any descriptor of the file (a writer of another
+    process could then open it mid-write and corrupt it). `--reflink=auto` makes the copy
+    nearly free on file systems that share blocks (btrfs, xfs)."""
+    subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
+
+
+def publish(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> Path:
+    """CHECKPOINT the warehouse and publish a copy of it as the newest snapshot.
+
+    The caller holds the file for writing (its open read-write connection or attachment), so no
+    other process writes while the copy is made. The copy is written under a temporary name and
+    renamed (readers see a whole file or none), owner-only; then the version file is swapped the
+    same way. Older snapshots are deleted: a dashboard still reading one keeps its open handle.
+    """
+    con.execute(f"checkpoint {catalog}" if catalog else "checkpoint")
+    folder = snapshot_dir(db)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    current = newest_snapshot(db)
+    target = folder / f"{db.stem}-{snapshot_number(current) + 1:08d}.duckdb"
+    _replace_atomically(target, lambda part: copy_file(db, part))
+    _replace_atomically(_version_file(db), lambda part: part.write_text(target.name, "utf-8"))
+    ours = re.compile(re.escape(db.stem) + r"-\d{8}\.duckdb(\.part-\d+|\.wal)?")
+    for old in folder.iterdir():
+        if old != target and ours.fullmatch(old.name) and old.is_file():
+            old.unlink(missing_ok=True)
+    _PUBLISHED[threading.get_ident()] = target
+    return target
+
+
+def _publish_quietly(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> None:
+    """Publish; a failure (full disk) keeps the committed write and the previous snapshot."""
+    try:
+        publish(con, db, catalog)
+    except (OSError, subprocess.CalledProcessError, duckdb.Error) as exc:
+        print(
+            f"警告：数据已写入 {db}，但看板的读快照未能更新（{exc}）；下一次写入时会再次发布。",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def published_by_this_thread() -> Path | None:
+    """The snapshot the last write of this thread published (a page shows its own write)."""
+    return _PUBLISHED.get(threading.get_ident())
+
+
+def open_snapshot(snapshot: Path, db: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection on a snapshot; writes begun on it go to `db` (see `begin`)."""
+    con = _set_memory_limit(duckdb.connect(str(snapshot.resolve()), read_only=True))
+    _SNAPSHOT_OF[str(snapshot.resolve())] = db.resolve()
+    return con
+
+
+def _attach_warehouse(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Attach the warehouse read-write to a snapshot cursor and make it the default catalog,
+    waiting (bounded) while a command holds the file; one page write at a time."""
+    home = con.execute("select current_database()").fetchone()[0]
+    if not _WRITE_LOCK.acquire(timeout=lock_wait()):
+        raise DataError(f"看板的另一写入仍未完成，等待 {lock_wait():.0f} 秒后放弃。")
+    try:
+        quoted = str(db).replace("'", "''")
+        attach = f"attach '{quoted}' as {WAREHOUSE} (read_only false)"
+        _retry_locked(lambda: con.execute(attach), db)
+        con.execute(f"use {WAREHOUSE}")
+    except BaseException:
+        _WRITE_LOCK.release()
+        raise
+    _WRITES[threading.get_ident()] = (con, home, db)
+
+
+def _retry_locked(step, db: Path) -> None:
+    deadline = time.monotonic() + lock_wait()
+    pause = 0.05
+    while True:
+        try:
+            step()
+            return
+        except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise DataError(_lock_message(db, exc)) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def release_write() -> None:
+    """Detach the warehouse this thread attached for a write (rolling back what was not
+    committed), so commands can open it again. Safe to call when nothing is attached."""
+    write = _WRITES.pop(threading.get_ident(), None)
+    if write is None:
+        return
+    con, home, _db = write
+    try:
+        for statement in ("rollback", f'use "{home}"', f"detach {WAREHOUSE}"):
+            with contextlib.suppress(duckdb.Error):
+                con.execute(statement)
+    finally:
+        _WRITE_LOCK.release()

@@ -174,6 +174,20 @@ def open_for_writing(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
     return connect(args.db)
 
 
+def recompute_marts(con: duckdb.DuckDBPyConnection, profile: str) -> None:
+    """After a decision, recompute the dashboard's tables at their evaluation time (as the page
+    does after its own decision), so the dashboard's next page run shows it (issue 13)."""
+    from pipelines.rules import refresh_marts
+
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_name = 'mart_meta' and table_catalog = current_database()"
+    ).fetchone()[0]
+    if present:
+        row = con.execute("select coalesce(eval_at, as_of) from mart_meta").fetchone()
+        refresh_marts(con, row[0] if row else None, load_profile(profile))
+
+
 def cmd_dispute(args: argparse.Namespace) -> int:
     """Record a dispute decision (ZZ-DISPUTE) on a task's strike: void (撤销) or uphold (维持).
 
@@ -183,6 +197,7 @@ def cmd_dispute(args: argparse.Namespace) -> int:
     con = open_for_writing(args)
     try:
         rec = record_dispute(con, args.task, args.decision, args.reason, args.by)
+        recompute_marts(con, args.profile)
     finally:
         con.close()
     print(rec.draw_id)
@@ -203,6 +218,7 @@ def cmd_outage(args: argparse.Namespace) -> int:
     con = open_for_writing(args)
     try:
         rec = record_outage(con, start, end, args.reason, args.by)
+        recompute_marts(con, args.profile)
     finally:
         con.close()
     print(rec.draw_id)
@@ -245,6 +261,7 @@ def cmd_action_done(args: argparse.Namespace) -> int:
         rec = record_action_done(
             con, args.task, args.action, args.by, args.note, load_profile(args.profile)
         )
+        recompute_marts(con, args.profile)
     finally:
         con.close()
     print(rec.draw_id)

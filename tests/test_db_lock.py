@@ -85,7 +85,7 @@ def test_a_holder_that_never_lets_go_ends_the_wait_with_a_clear_message(db, monk
         message = str(err.value)
         assert str(db) in message
         assert f"PID {holder.pid}" in message
-        assert "MTB_LOCK_WAIT" in message and "关闭看板" in message
+        assert "MTB_LOCK_WAIT" in message and "等待该进程结束" in message
     finally:
         holder.kill()
         holder.wait()

@@ -235,7 +235,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     present = con.execute(
         "select count(*) from information_schema.tables where table_name in "
         "('draw_log', 'spot_check_findings', 'spot_check_findings_latest', "
-        "'strike_decisions_latest', 'outages', 'actions_done_latest')"
+        "'strike_decisions_latest', 'outages', 'actions_done_latest') "
+        "and table_catalog = current_database()"
     ).fetchone()[0]
     if present == 6:  # nothing to do, and read-only connections cannot run DDL
         return
