@@ -57,8 +57,15 @@ from pipelines.rules.graph import (
     refs,
     uses_eval_at,
 )
+from pipelines.rules.incremental import reuse_bodies
 from pipelines.rules.params import REFRESH_EXTRA, parameters, rule_params
-from pipelines.rules.state import fresh_marts, mart_state, rules_version, snapshot
+from pipelines.rules.state import (
+    fresh_marts,
+    mart_state,
+    reusable_marts,
+    rules_version,
+    snapshot,
+)
 from pipelines.workcal import ensure_calendar
 
 __all__ = [
@@ -101,10 +108,12 @@ def compute(
     name: str,
     values: dict[str, Any],
     materialised: Collection[str] = (),
+    reused: Collection[str] = (),
 ) -> pa.Table:
-    """Compute a model (reading `materialised` models as tables) as a sorted Arrow table."""
+    """Compute a model (reading `materialised` models as tables, and the settled rows of the
+    `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table."""
     check_own = calendar_plan(con, name, values, materialised)
-    statement = compose(name, materialised)
+    statement = compose(name, materialised, replaced=reuse_bodies(reused))
     table = con.execute(statement, bind(statement, values)).to_arrow_table()
     if check_own:
         _gap_in_result(table)
@@ -139,7 +148,9 @@ def run(
             statement = f"select * from {name}" + (f" where {cond}" if cond else "")
             statement += f"\n{order_by(name)}"
             return con.execute(statement, list(where.values())).to_arrow_table()
-        table = compute(con, name, values, fresh & set(closure(name)))
+        upstream = set(closure(name, fresh))
+        reused = reusable_marts(con, profile, facts) & upstream - {name}
+        table = compute(con, name, values, fresh & set(closure(name)), reused)
     for column, value in where.items():
         table = table.filter(pc.equal(table[column], value))
     return table

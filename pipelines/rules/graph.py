@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -88,17 +88,24 @@ def order_by(name: str) -> str:
     return _parts(name)[1]
 
 
-def _ctes(models: Iterable[str]) -> list[str]:
-    return [f"{m} as (\n{_parts(m)[0]}\n)" for m in models]
+def _ctes(models: Iterable[str], replaced: Mapping[str, str] | None = None) -> list[str]:
+    bodies = replaced or {}
+    return [f"{m} as (\n{bodies.get(m) or _parts(m)[0]}\n)" for m in models]
 
 
-def compose(name: str, materialised: Collection[str] = (), ordered: bool = True) -> str:
+def compose(
+    name: str,
+    materialised: Collection[str] = (),
+    ordered: bool = True,
+    replaced: Mapping[str, str] | None = None,
+) -> str:
     """One statement: the models `name` reads as CTEs, then the model's own CTEs and select.
 
     Upstream models are inlined without their `order by`; the model's own is kept when
     `ordered` (a result handed to a caller), dropped otherwise (a table to materialise).
+    `replaced` gives some upstream models another CTE body (`pipelines.rules.incremental`).
     """
-    upstream = _ctes(closure(name, materialised)[:-1])
+    upstream = _ctes(closure(name, materialised)[:-1], replaced)
     query, order = _parts(name)
     own = f"{query}\n{order}" if ordered and order else query
     if not upstream:

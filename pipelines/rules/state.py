@@ -17,6 +17,7 @@ from pipelines.config import Profile
 from pipelines.db import SQL_DIR
 from pipelines.evaltime import facts_at
 from pipelines.rules.graph import MODEL_PREFIXES, latest, uses_eval_at
+from pipelines.rules.incremental import keyed
 from pipelines.rules.params import rule_params
 from pipelines.workcal import ensure_calendar
 
@@ -96,6 +97,39 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.rollback()
 
 
+def _current(
+    con: duckdb.DuckDBPyConnection, profile: Profile
+) -> tuple[dict[str, Any], set[str]] | None:
+    """`mart_meta`'s row and the marts it built, when it matches the profile, data, rules and
+    calendar of now; None otherwise."""
+    tables = _tables(con)
+    if "mart_meta" not in tables:
+        return None
+    cursor = con.execute("select * from mart_meta")
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    if len(rows) != 1:
+        return None
+    meta = dict(zip(names, rows[0], strict=True))
+    if meta.get("profile") != profile.name:
+        return None
+    state = mart_state(con, profile)
+    if any(meta.get(k) != v for k, v in state.items()):
+        return None
+    return meta, {m for m in meta.get("marts") or [] if m in tables}
+
+
+def reusable_marts(
+    con: duckdb.DuckDBPyConnection, profile: Profile, facts: dt.datetime | None
+) -> set[str]:
+    """The marts materialised for this data, profile, rules and calendar at a time at or after
+    `facts` whose settled rows answer at `facts` too (`pipelines.rules.incremental`)."""
+    current = _current(con, profile) if facts is not None else None
+    if current is None or current[0]["as_of"] is None or current[0]["as_of"] < facts:
+        return set()
+    return {m for m in current[1] if keyed(m) is not None and not uses_eval_at(m)}
+
+
 def fresh_marts(
     con: duckdb.DuckDBPyConnection, profile: Profile, as_of: dt.datetime | None
 ) -> set[str]:
@@ -105,21 +139,10 @@ def fresh_marts(
 
     Call inside `snapshot(con)` and read the tables in the same transaction.
     """
-    tables = _tables(con)
-    if "mart_meta" not in tables:
+    current = _current(con, profile)
+    if current is None:
         return set()
-    cursor = con.execute("select * from mart_meta")
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    if len(rows) != 1:
-        return set()
-    meta = dict(zip(names, rows[0], strict=True))
-    if meta.get("profile") != profile.name:
-        return set()
-    state = mart_state(con, profile)
-    if any(meta.get(k) != v for k, v in state.items()):
-        return set()
-    built = {m for m in meta.get("marts") or [] if m in tables}
+    meta, built = current
     if as_of is not None and meta["as_of"] == facts_at(con, as_of):
         if meta.get("eval_at") == as_of:
             return built
