@@ -55,7 +55,7 @@ RULE_STAGES = [
 ]
 PEER_STAGES = ["strikes", "penalties", "spot-check"]
 FRESH = " (fresh marts)"  # the same stage on a warehouse whose marts match its as_of and data
-GROUPS = ["generate", "ingest", "rules", "peer", "refresh", "pages"]
+GROUPS = ["generate", "ingest", "rules", "peer", "refresh", "pages", "yardsticks"]
 FORMATS = ["csv", "parquet"]
 TABLES = ["hospitals", "experts", "cases", "tasks"]
 VIEWS = ROOT / "dashboard" / "views"
@@ -797,6 +797,11 @@ def main(argv: list[str] | None = None) -> int:
         name, title = "standard", "Run"
     judge(bench.rows)
     body = section(title, bench, load_start, cmd.strip())
+    if "yardsticks" in args.groups and not (args.quick or args.national):
+        from bench import yardsticks
+
+        body += yardsticks.section()
+        print(body[body.rfind("## Issue 13") :])
     if set(args.groups) == set(GROUPS):
         write_results(args.results, name, body)
         print(f"\nResults written to {args.results}")
