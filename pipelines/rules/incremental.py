@@ -69,3 +69,54 @@ def reuse_body(name: str) -> str:
 def reuse_bodies(models: Collection[str]) -> dict[str, str]:
     """Each model's CTE body reading its settled rows (see `reuse_body`)."""
     return {m: reuse_body(m) for m in models}
+
+
+# ---- a refresh after a load: only the changed and the open rows ------------------------------
+
+_AS_OF = re.compile(r"\$as_of\b")
+# parts of mart_state's source_state (tasks|cases|experts|hospitals|diseases|draw_log) a keyed
+# model may read besides its table and stg_cases: they must be unchanged for a delta refresh
+_SAME_PARTS = (2, 4)
+
+
+def _at_previous(predicate: str) -> str:
+    return _AS_OF.sub("$prev_as_of", predicate)
+
+
+def delta_statement(name: str) -> str:
+    """The model at `$as_of` from its table as materialised at `$prev_as_of` (<= `$as_of`) when
+    the loads since then all have load_id > `$prev_load_id`: a stored row is kept when it was
+    settled then and neither its staging row nor its case changed since (and it still exists);
+    every other row (changed, new, pushed later, or open then) is computed again from staging.
+    Like dbt-duckdb's incremental `delete+insert` on the model's unique key, with the key set
+    found by the load ids instead of a timestamp column."""
+    table, columns, present, settled = keyed(name)
+    key, query = columns[0], _parts(name)[0]
+    stored = f"main.{name}"
+    was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
+    unchanged = "coalesce(load_id <= $prev_load_id, false)"
+    changed_cases = f"select case_id from main.stg_cases where not {unchanged}"
+    kept = (
+        f"select * from {stored} where {was_settled}\n"
+        f"    and {key} in (select {key} from main.{table} where {unchanged})\n"
+        f"    and not coalesce(case_id in ({changed_cases}), false)"
+    )
+    again = (
+        f"select * from main.{table}\n    where not {unchanged} or pushed_at > $prev_as_of\n"
+        f"        or case_id in ({changed_cases})\n"
+        f"        or {key} in (select {key} from {stored} where not ({was_settled}))"
+    )
+    return f"{kept}\nunion all\n(\nwith {table} as (\n    {again}\n),\n{query[len('with') :]})"
+
+
+def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
+    """`$prev_as_of` and `$prev_load_id` for `delta_statement` when the stored marts (`meta`, the
+    mart_meta row before this refresh) can be carried forward to `state` at `as_of`; else None."""
+    if not meta or meta.get("as_of") is None or as_of is None or meta["as_of"] > as_of:
+        return None
+    if any(meta.get(k) != state[k] for k in ("rules_version", "calendar_fingerprint")):
+        return None
+    old, new = str(meta.get("source_state", "")).split("|"), state["source_state"].split("|")
+    if len(old) != len(new) or any(old[i] != new[i] for i in _SAME_PARTS):
+        return None
+    return {"prev_as_of": meta["as_of"], "prev_load_id": int(meta.get("last_load_id") or 0)}
