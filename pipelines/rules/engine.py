@@ -174,17 +174,14 @@ def materialise(
     name: str,
     values: dict[str, Any],
     materialised: Collection[str],
-    statement: str | None = None,
 ) -> None:
-    """(Re)create table `name` from its model, reading already materialised models as tables
-    (or from `statement`, the model computed another way: `incremental.delta_statement`).
+    """(Re)create table `name` from its model, reading already materialised models as tables.
 
     Unsorted (readers sort). Raises CalendarGapError, leaving no table `name`, when the model
     needs a year the calendar does not cover.
     """
     check_own = calendar_plan(con, name, values, materialised)
-    if statement is None:
-        statement = compose(name, materialised, ordered=False)
+    statement = compose(name, materialised, ordered=False)
     con.execute(f"create or replace table {name} as\n{statement}", bind(statement, values))
     if check_own:
         year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]

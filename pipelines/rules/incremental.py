@@ -27,8 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from functools import cache
+from typing import Any
 
-from pipelines.rules.graph import _parts, _text
+import duckdb
+
+from pipelines.errors import CalendarGapError
+from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
 _PRESENT = re.compile(r"^--\s*present:\s*(.+?)\s*$", re.MULTILINE)
@@ -83,30 +87,46 @@ def _at_previous(predicate: str) -> str:
     return _AS_OF.sub("$prev_as_of", predicate)
 
 
-def delta_statement(name: str) -> str:
-    """The model at `$as_of` from its table as materialised at `$prev_as_of` (<= `$as_of`) when
-    the loads since then all have load_id > `$prev_load_id`: a stored row is kept when it was
-    settled then and neither its staging row nor its case changed since (and it still exists);
-    every other row (changed, new, pushed later, or open then) is computed again from staging.
-    Like dbt-duckdb's incremental `delete+insert` on the model's unique key, with the key set
-    found by the load ids instead of a timestamp column."""
+def _delta_sql(name: str) -> tuple[str, str, str]:
+    """The three statements of `refresh_delta`: the keys to compute again, the delete, the
+    insert (the model over those keys' staging rows)."""
     table, columns, present, settled = keyed(name)
     key, query = columns[0], _parts(name)[0]
-    stored = f"main.{name}"
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
     unchanged = "coalesce(load_id <= $prev_load_id, false)"
-    changed_cases = f"select case_id from main.stg_cases where not {unchanged}"
-    kept = (
-        f"select * from {stored} where {was_settled}\n"
-        f"    and {key} in (select {key} from main.{table} where {unchanged})\n"
-        f"    and not coalesce(case_id in ({changed_cases}), false)"
-    )
     again = (
-        f"select * from main.{table}\n    where not {unchanged} or pushed_at > $prev_as_of\n"
-        f"        or case_id in ({changed_cases})\n"
-        f"        or {key} in (select {key} from {stored} where not ({was_settled}))"
+        f"create or replace temp table _again as\n"
+        f"select {key} from main.{table}\n"
+        f"where not {unchanged} or pushed_at > $prev_as_of\n"
+        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})\n"
+        f"union\nselect {key} from main.{name} where not ({was_settled})"
     )
-    return f"{kept}\nunion all\n(\nwith {table} as (\n    {again}\n),\n{query[len('with') :]})"
+    delete = (
+        f"delete from main.{name} where {key} in (select {key} from _again)\n"
+        f"    or {key} not in (select {key} from main.{table})"
+    )
+    insert = (
+        f"insert into main.{name}\nwith {table} as (\n"
+        f"    select * from main.{table} where {key} in (select {key} from _again)\n"
+        f"),\n{query[len('with') :].lstrip()}"
+    )
+    return again, delete, insert
+
+
+def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring the model's table from `$prev_as_of` to `$as_of` in place (dbt-duckdb's incremental
+    `delete+insert` on the model's unique key, the keys found by load ids rather than a time
+    column): the rows whose staging row or case changed since load `$prev_load_id`, that were
+    pushed later or were still open then, or whose task is gone, are deleted and computed again;
+    every other stored row was settled then and stays as it is. Raises CalendarGapError (the
+    table then holds a gap) like `engine.materialise`."""
+    for statement in _delta_sql(name):
+        con.execute(statement, bind(statement, values))
+    con.execute("drop table _again")
+    if checks_calendar(name):
+        year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
+        if year is not None:
+            raise CalendarGapError(int(year))
 
 
 def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:

@@ -14,7 +14,7 @@ from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
-from pipelines.rules.incremental import delta_statement, delta_values, keyed
+from pipelines.rules.incremental import delta_values, keyed, refresh_delta
 
 MARTS = [
     "fct_tasks",
@@ -48,11 +48,11 @@ def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     return dict(zip(names, rows[0], strict=True)) if len(rows) == 1 else None
 
 
-def _delta(name: str, delta: dict | None, previous: dict | None) -> str | None:
-    """The statement refreshing a keyed model from its stored rows (`incremental`), if it can."""
+def _delta(name: str, delta: dict | None, previous: dict | None) -> bool:
+    """Whether the keyed model's stored table can be brought forward in place (`incremental`)."""
     if delta is None or keyed(name) is None or refs(name):
-        return None
-    return delta_statement(name) if name in (previous.get("marts") or []) else None
+        return False
+    return name in (previous.get("marts") or [])
 
 
 def refresh_marts(
@@ -92,7 +92,10 @@ def refresh_marts(
         for name in MARTS:
             values["marts"] = list(done)
             try:
-                materialise(con, name, values | (delta or {}), done, _delta(name, delta, previous))
+                if _delta(name, delta, previous):
+                    refresh_delta(con, name, values | delta)
+                else:
+                    materialise(con, name, values, done)
             except CalendarGapError as exc:
                 gaps.append((name, exc.year))
                 con.execute(f"drop table if exists {name}")
