@@ -8,6 +8,7 @@
 Each stage runs in a fresh process (peak memory = that process's own high-water mark, VmHWM);
 its time is the median of its runs (bench.stages.more_runs). Results go to bench/RESULTS.md; the previous run moves
 under "Previous run". See bench/README.md for what each stage, the floor and the peer are.
+A full run (no --quick) ends with issue 13's targets beside shared/perf (bench/yardsticks.py).
 """
 
 from __future__ import annotations
@@ -797,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
         name, title = "standard", "Run"
     judge(bench.rows)
     body = section(title, bench, load_start, cmd.strip())
-    if "yardsticks" in args.groups and not (args.quick or args.national):
+    if "yardsticks" in args.groups and not (args.quick or args.national or args.scale != 1.0):
         from bench import yardsticks
 
         body += yardsticks.section()
