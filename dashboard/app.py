@@ -16,9 +16,9 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard.auth import current_user, keep_cookie, login_form, logout, role_caption  # noqa: E402
-from dashboard.common import db_path, literal, profile  # noqa: E402
+from dashboard.common import db_path, literal, profile, profile_name  # noqa: E402
 from dashboard.consistency import gate  # noqa: E402
-from dashboard.nav import SECTIONS  # noqa: E402
+from dashboard.nav import sections  # noqa: E402
 from pipelines.db import file_problem  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "views"
@@ -36,7 +36,7 @@ def main() -> None:
             for f, title, icon, default in items
             if (PAGES / f).exists()
         ]
-        for section, items in SECTIONS.items()
+        for section, items in sections(profile_name()).items()
     }
     page = st.navigation({k: v for k, v in nav.items() if v})
     with st.sidebar:

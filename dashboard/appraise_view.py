@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard import draw_widgets as dw
-from dashboard.common import con, literal, user
+from dashboard.common import con, literal, scope_district, user
 from dashboard.downloads import download_buttons
 from pipelines.draws.appraise import FORMULAS, Appraisal, appraise, headline
 from pipelines.draws.targeted import score_text, targeted_of, targeted_picks
@@ -67,7 +67,7 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     """The estimates of a draw at a chosen confidence; nothing but a note before any finding."""
     st.markdown("#### 抽查推断：估计全部鉴定通过病例")
     label = st.selectbox("置信度", list(CONFIDENCES), index=1, key=f"{key}-conf")
-    a = appraise(con(), draw_id, CONFIDENCES[label]).restricted(dw.scope_hospitals())
+    a = appraise(con(), draw_id, CONFIDENCES[label], scope_district())
     if a.total.checked_n == 0:
         st.info("录入抽查结论后，这里按抽查结果估计全部鉴定通过病例中的不合格件数与风险金额。")
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -75,6 +76,29 @@ def rule_names() -> dict[str, str]:
 def counts(*columns: str) -> dict:
     """column_config showing whole numbers with thousands separators (12,345)."""
     return {c: st.column_config.NumberColumn(format="localized") for c in columns}
+
+
+# columns of the pages' lists that hold counts (shown 12,345 wherever they appear)
+COUNT_COLUMNS = {
+    "任务数", "扣分次数", "专家总数", "取消资格", "取消资格人数", "鉴定件数", "金额（元）", "专家人数",
+    "问题数", "涉及医院", "涉及专家", "涉及申报", "件数", "合计", "行数",
+}  # fmt: skip
+TIME_SUFFIXES = ("时间", "时限", "期限")
+
+
+def list_columns(df: pd.DataFrame, *more_counts: str, **extra: Any) -> dict:
+    """The column_config of a list, the same on every page: counts with thousands separators,
+    times as 2026-03-02 09:00:00, percentages and hours to one decimal; `extra` overrides."""
+    out: dict[str, Any] = {}
+    for c in df.columns:
+        name = str(c)
+        if name in COUNT_COLUMNS or name in more_counts:
+            out[name] = st.column_config.NumberColumn(format="localized")
+        elif name.endswith(TIME_SUFFIXES) and pd.api.types.is_datetime64_any_dtype(df[c]):
+            out[name] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+        elif name.endswith(("（%）", "（小时）", "剩余小时")):
+            out[name] = st.column_config.NumberColumn(format="%.1f")
+    return {**out, **extra}
 
 
 def penalty_rate() -> float:

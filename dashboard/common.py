@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.config import DEFAULT_DB, DEFAULT_PROFILE, load_profile
+from pipelines.rules.kpis import loaded_cases
 
 
 def _cli_option(name: str, default: str) -> str:
@@ -204,9 +205,7 @@ def case_id_in_scope(column: str) -> tuple[str, list]:
         return column, []
     return (
         f"""case when {column} is null or {column} in (
-                select sc.case_id from stg_cases as sc
-                inner join stg_hospitals as sh on sh.hospital_id = sc.hospital_id
-                where sh.district = ?)
+                select sc.case_id from dim_cases as sc where sc.district = ?)
             then {column} else '{OTHER_DISTRICT_CASE}' end""",
         [d],
     )
@@ -226,8 +225,8 @@ def case_ids_in_text_in_scope(texts: pd.Series) -> pd.Series:
         return texts
     foreign = set(
         query(
-            "select c.case_id from stg_cases as c inner join stg_hospitals as h "
-            "using (hospital_id) where list_contains(?, c.case_id) and h.district is distinct from ?",
+            "select c.case_id from dim_cases as c "
+            "where list_contains(?, c.case_id) and c.district is distinct from ?",
             [tokens, d],
         )["case_id"]
     )
@@ -273,8 +272,7 @@ def page_header(title: str, caption: str | None = None) -> None:
 
 def need_data() -> bool:
     """Stop the page with a clear message when nothing has been loaded yet."""
-    n = con().execute("select count(*) from stg_cases").fetchone()[0]
-    if n == 0:
+    if loaded_cases(con()) == 0:
         st.info(
             "数据库中还没有申报数据。请在「数据」页上传平台导出文件，或运行 `make run` 生成演示数据。"
         )

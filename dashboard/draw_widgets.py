@@ -20,17 +20,18 @@ import streamlit as st
 
 from dashboard.common import (
     con,
+    data_version,
+    db_path,
     full_personal_data,
     literal,
     mask_name,
     num,
-    query,
     scope_district,
     user,
 )
-from dashboard.downloads import _audit as audit_download
+from dashboard.downloads import _audit as record_download
 from dashboard.downloads import file_stem
-from pipelines.draws import log, replace
+from pipelines.draws import log, reference, replace
 from pipelines.draws.cli import write_population, write_result
 from pipelines.draws.review import Quarter, quarter_of
 from pipelines.errors import DataError, UsageError
@@ -90,6 +91,28 @@ PROJECTOR_CSS = """
 .mtb-proj .steps + .title { margin-top: 14px; }
 """
 
+# The projector screen: one pick at a time, sized to the window (readable at 1024×768), and no
+# text that may break inside a name: ids, names, hospitals and the witness stay on one line.
+SCREEN_CSS = """
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stSidebarCollapseButton"], header[data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+[data-testid="stMainBlockContainer"], .block-container { max-width: 100% !important;
+  padding: 12px 20px 8px !important; }
+.mtb-proj.screen { min-height: calc(100vh - 110px); display: flex; flex-direction: column;
+  justify-content: center; align-items: center; text-align: center; margin: 0; gap: 1.2vh;
+  overflow: hidden; }
+.mtb-proj.screen .one-line { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
+.mtb-proj.screen .scr-head { color: #a9bdd3; }
+.mtb-proj.screen .scr-slot { color: #ffd54a; font-weight: 700; }
+.mtb-proj.screen .scr-id { color: #ffd54a; font-weight: 800; }
+.mtb-proj.screen .scr-name { font-weight: 800; line-height: 1.15; }
+.mtb-proj.screen .scr-hosp { color: #e3ecf6; }
+.mtb-proj.screen .scr-witness { margin-top: 2vh; }
+.mtb-proj.screen .scr-witness b { color: #ffd54a; }
+.mtb-proj.screen .scr-foot { color: #a9bdd3; }
+"""
+
 
 # ---- who may do what ------------------------------------------------------------------------
 
@@ -107,11 +130,7 @@ def read_only_notice() -> None:
 
 def scope_hospitals() -> set[str] | None:
     """Hospital ids of the user's district, or None for city-wide roles."""
-    district = scope_district()
-    if district is None:
-        return None
-    ids = query("select hospital_id from stg_hospitals where district = ?", [district])
-    return set(ids["hospital_id"])
+    return reference.district_hospitals(con(), scope_district())
 
 
 def in_scope(df: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -130,22 +149,19 @@ def person_name(name: str | None) -> str:
 # ---- reference data -------------------------------------------------------------------------
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _hospital_names(version: Any, db: str) -> dict[str, str]:
+    return reference.hospital_names(con())
+
+
 def hospital_names() -> dict[str, str]:
-    df = query("select hospital_id, hospital_name from stg_hospitals order by hospital_id")
-    return dict(zip(df["hospital_id"], df["hospital_name"], strict=True))
+    """hospital_id → name (read once per data version)."""
+    return _hospital_names(data_version(), str(db_path()))
 
 
 def experts(ids: list[str]) -> pd.DataFrame:
     """expert_id, expert_name, hospital_id, specialty, title of the given experts."""
-    return (
-        con()
-        .execute(
-            "select expert_id, expert_name, hospital_id, specialty, title from stg_experts "
-            "where list_contains(?, expert_id)",
-            [list(ids)],
-        )
-        .df()
-    )
+    return reference.expert_table(con(), ids).to_pandas()
 
 
 # ---- the draw log ---------------------------------------------------------------------------
@@ -197,6 +213,24 @@ def record_choice(df: pd.DataFrame, label: str, key: str) -> str | None:
 def projector(body: str) -> None:
     """Large type on a dark background, readable from the back of a meeting room."""
     st.html(f"<style>{PROJECTOR_CSS}</style><div class='mtb-proj'>{body}</div>")
+
+
+def screen(body: str) -> None:
+    """Full window, no sidebar: the projector screen of a meeting (SCREEN_CSS)."""
+    st.html(f"<style>{PROJECTOR_CSS}{SCREEN_CSS}</style><div class='mtb-proj screen'>{body}</div>")
+
+
+def fit_line(text: str, css: str, max_px: int, mono: bool = False, inner: str | None = None) -> str:
+    """One line of the projector screen whose font shrinks with its length, so that it is never
+    wider than the screen (84% of the window): a CJK character is 1 em wide, others about 0.6
+    em (1 em in a monospace font's CJK, 0.6 em its digits). `inner`: the line's HTML when it
+    marks up parts of `text` (already escaped)."""
+    ems = sum(1.0 if ord(ch) > 0x2E7F else 0.62 for ch in text) or 1.0
+    size = f"min({max_px}px, {84 / ems:.2f}vw)"
+    family = " mono" if mono else ""
+    return (
+        f"<div class='{css}{family} one-line' style='font-size: {size}'>{inner or esc(text)}</div>"
+    )
 
 
 def esc(value: Any) -> str:
@@ -364,8 +398,6 @@ PUBLIC_HELP = (
 
 def publish_buttons(rec: log.DrawRecord, what: str, period: str | None, key: str) -> None:
     """Download the frozen list (and the result, once drawn) to publish for the verifier."""
-    from dashboard.common import db_path
-
     population, result = _published(rec.draw_id, str(db_path()), rec.record_hash)
     stem_list = file_stem(f"{what}候选名单", period)
     cols = st.columns(2)
@@ -376,7 +408,7 @@ def publish_buttons(rec: log.DrawRecord, what: str, period: str | None, key: str
         mime=CSV_MIME,
         key=f"{key}-population",
         help=PUBLIC_HELP,
-        on_click=audit_download,
+        on_click=record_download,
         args=(f"{what}候选名单", f"{stem_list}.csv", rec.population_size or 0, "none"),
     )
     if result is not None:
@@ -388,7 +420,7 @@ def publish_buttons(rec: log.DrawRecord, what: str, period: str | None, key: str
             mime=CSV_MIME,
             key=f"{key}-result",
             help=PUBLIC_HELP,
-            on_click=audit_download,
+            on_click=record_download,
             args=(f"{what}抽取结果", f"{stem_result}.csv", len(rec.pick_list()), "none"),
         )
 
@@ -472,7 +504,7 @@ def pdf_buttons(rec: log.DrawRecord, key: str) -> None:
             file_name=name,
             mime=PDF_MIME,
             key=f"{key}-{kind}",
-            on_click=audit_download,
+            on_click=record_download,
             args=("抽取记录" + ("（公开版）" if public else ""), name, picks, personal),
         )
 

@@ -66,7 +66,7 @@ class Filters:
     ) -> tuple[str, list]:
         """SQL condition and parameters: scope, district, hospital, specialty, period.
 
-        `hospital` is the alias of a joined stg_hospitals; `at` the time column the period applies
+        `hospital` is the alias of a joined dim_hospitals (or a mart with hospital_id, district); `at` the time column the period applies
         to; `specialty` the specialty column. Conditions whose column is not given are skipped.
         """
         scope_sql, scope_params = district_filter(hospital)
@@ -106,10 +106,9 @@ def sidebar_filters(month: bool = True, specialty: bool = True) -> Filters:
     scope_sql, scope_params = district_filter("h")
     years = _options(
         f"""
-        select distinct cast(year(c.submitted_at) as integer) as y
-        from stg_cases as c
-        inner join stg_hospitals as h using (hospital_id)
-        where {scope_sql} and c.submitted_at is not null
+        select distinct cast(year(h.submitted_at) as integer) as y
+        from dim_cases as h
+        where {scope_sql} and h.submitted_at is not null
         order by y desc
         """,
         scope_params,
@@ -118,7 +117,7 @@ def sidebar_filters(month: bool = True, specialty: bool = True) -> Filters:
     if meta is not None and meta.as_of.year not in years:
         years = sorted({*years, meta.as_of.year}, reverse=True)
     districts = _options(
-        f"select distinct h.district from stg_hospitals as h where {scope_sql} order by 1",
+        f"select distinct h.district from dim_hospitals as h where {scope_sql} order by 1",
         scope_params,
     )
     locked = scope_district() is not None
@@ -153,7 +152,7 @@ def sidebar_filters(month: bool = True, specialty: bool = True) -> Filters:
             hosp_params.append(district)
         hospitals = query(
             f"""
-            select h.hospital_id, h.hospital_name from stg_hospitals as h
+            select h.hospital_id, h.hospital_name from dim_hospitals as h
             where {hosp_sql} order by h.hospital_name, h.hospital_id
             """,
             hosp_params,
@@ -210,7 +209,7 @@ def _stamp(t: dt.datetime | None) -> str:
     return "—" if t is None else f"{t:%Y-%m-%d %H:%M:%S}"
 
 
-def _profile_label(name: str) -> str:
+def profile_label(name: str) -> str:
     """The profile's Chinese name (郑州市 / 太原市) for a profile id stored with the marts."""
     from pipelines.config import load_profile, profile_names
 
@@ -224,7 +223,7 @@ def as_of_caption() -> str:
     when = eval_time(meta)
     text = (
         f"数据截止时间：{_stamp(when.cutoff)}；评估时间：{_stamp(when.eval_at)}"
-        f"（规则配置 {literal(_profile_label(meta.profile))}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
+        f"（规则配置 {literal(profile_label(meta.profile))}，计算于 {meta.refreshed_at:%Y-%m-%d %H:%M}）"
     )
     return text if (note := when.note()) is None else f"{text}  \n{note}"
 
@@ -276,19 +275,13 @@ def require_marts(*tables: str) -> pd.Series:
 # ---- rows shared by several pages ---------------------------------------------------------------
 
 VIOLATION_ROWS = """
-    from mart_violations as v
-    cross join mart_meta as m
-    left join stg_hospitals as h on h.hospital_id = v.hospital_id
-    left join fct_tasks as t on t.task_id = v.task_id
-    left join fct_cases as c on c.case_id = v.case_id
-    left join stg_experts as e on e.expert_id = v.expert_id
+    from mart_violation_events as v
+    left join dim_hospitals as h on h.hospital_id = v.hospital_id
 """
 
 
 def violation_where(f: Filters) -> tuple[str, list]:
-    """Conditions on VIOLATION_ROWS: a breach falls in the period of its task's push or its case's
-    submission; one with neither (an expert's qualification) is a state at the evaluation time."""
-    return f.where(
-        at="coalesce(t.pushed_at, c.submitted_at, m.as_of)",
-        specialty="coalesce(e.specialty, c.specialty)",
-    )
+    """Conditions on VIOLATION_ROWS: a breach falls in the period of the instant the engine counts
+    it at (mart_violation_events.counted_at: its task's push, else its case's submission, else the
+    evaluation time)."""
+    return f.where(at="v.counted_at", specialty="v.specialty")

@@ -1,5 +1,6 @@
 """The sidebar: sections and pages (file, link title, icon, default) — read by the router
-(dashboard/app.py) and by the benchmark's browser stage."""
+(dashboard/app.py) and by the benchmark's browser stage. `sections(profile)` gives a city's
+sidebar: Taiyuan's measures replace Zhengzhou's push-and-strike pages."""
 
 from __future__ import annotations
 
@@ -22,3 +23,25 @@ SECTIONS = {
         ("data.py", "数据", ":material/database:", False),
     ],
 }
+
+# 太原: certification by hospital panels, no expert pushes nor strikes (并医险中心字〔2022〕108号)
+TY_SECTIONS = {
+    **SECTIONS,
+    "日常监管": [
+        ("home.py", "总览", ":material/dashboard:", True),
+        ("ty_measures.py", "认定时效与专家组", ":material/local_hospital:", False),
+        ("ty_sanctions.py", "处理决定", ":material/gavel:", False),
+        ("violations.py", "规则核查", ":material/rule:", False),
+        ("fees.py", "劳务费与归档", ":material/payments:", False),
+    ],
+}
+
+
+def sections(profile_name: str) -> dict[str, list[tuple[str, str, str, bool]]]:
+    """The sidebar of a rule profile."""
+    return TY_SECTIONS if profile_name == "taiyuan" else SECTIONS
+
+
+def shown(page_file: str, profile_name: str) -> bool:
+    """Whether a page is in the profile's sidebar (a link to one that is not would fail)."""
+    return any(f == page_file for pages in sections(profile_name).values() for f, *_ in pages)

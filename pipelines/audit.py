@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from pipelines.db import ensure_same_file
 
@@ -35,3 +36,19 @@ def log_download(
         "values (?, ?, ?, ?, ?, ?)",
         [username, role, what, file_name, rows, personal_data],
     )
+
+
+def downloads(con: duckdb.DuckDBPyConnection, username: str | None = None) -> pd.DataFrame:
+    """The download log, newest first: everyone's (username None) or one user's; empty when
+    nothing was ever downloaded."""
+    columns = "downloaded_at, username, role, what, file_name, rows, personal_data"
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'download_log'"
+    ).fetchone()[0]
+    if not found:
+        return pd.DataFrame(columns=columns.split(", "))
+    return con.execute(
+        f"select {columns} from download_log where ? is null or username = ? "
+        "order by downloaded_at desc",
+        [username, username],
+    ).df()

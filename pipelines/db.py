@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -19,8 +20,29 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 def sql(name: str) -> str:
-    """The text of `pipelines/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of `<name>.sql` anywhere under `pipelines/sql/` (its layer folders: staging,
+    models, audits, marts, draws; or flat)."""
+    path = sql_files(SQL_DIR).get(name)
+    if path is None:  # added since the folder was indexed
+        sql_files.cache_clear()
+        path = sql_files(SQL_DIR).get(name)
+    if path is None:
+        raise FileNotFoundError(f"SQL 文件不存在：{SQL_DIR}/**/{name}.sql")
+    return path.read_text(encoding="utf-8")
+
+
+@cache
+def sql_files(root: Path) -> dict[str, Path]:
+    """Each `.sql` file under `root` by its name without `.sql`; a name twice is refused (which
+    file `sql(name)` means would depend on the folder walk)."""
+    found: dict[str, Path] = {}
+    for path in sorted(root.rglob("*.sql")):
+        if (first := found.setdefault(path.stem, path)) != path:
+            raise RuntimeError(
+                f"SQL 文件重名：{first.relative_to(root)} 与 {path.relative_to(root)}"
+                f"（{root} 下每个文件名只能出现一次）"
+            )
+    return found
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:

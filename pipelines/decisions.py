@@ -153,6 +153,10 @@ def check_record(rec: log.DrawRecord) -> str | None:
         from pipelines.sanctions import check_sanction
 
         return check_sanction(p)
+    elif rec.kind == "appeal_finding":
+        from pipelines.draws.review_results import check_appeal_finding
+
+        return check_appeal_finding(p)
     return None
 
 
@@ -193,7 +197,7 @@ def cmd_outage(args: argparse.Namespace) -> int:
     Example: python -m pipelines outage --from "2026-10-08 08:00" --to "2026-10-08 18:00" \\
         --reason "平台升级" --by 张三
     """
-    from pipelines.cli import parse_time
+    from pipelines.cliutil import parse_time
 
     start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
     con = open_for_writing(args)

@@ -14,15 +14,20 @@ import datetime as dt
 
 import duckdb
 
+from pipelines.ingest_spec import SPECS
+
 STALE_DAYS = 2  # a cut-off more than this many calendar days before today is a stale export
 
-# warehouses loaded before cut-offs were recorded: the latest event time in the staging tables
-_DERIVED_SQL = """
-select greatest(
-    (select greatest(max(submitted_at), max(decided_at)) from stg_cases),
-    (select greatest(max(pushed_at), max(responded_at), max(completed_at)) from stg_tasks)
-)
-"""
+
+def _derived_sql() -> str:
+    """Warehouses loaded before cut-offs were recorded: the latest event time (every `time`
+    column of every input file, Taiyuan's panel opinions and re-certifications included)."""
+    tops = []
+    for spec in SPECS.values():
+        cols = [f"max({c.name})" for c in spec.columns if c.kind == "time"]
+        if cols:
+            tops.append(f"(select greatest({', '.join(cols)}) from {spec.stg})")
+    return f"select greatest({', '.join(tops)})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +71,7 @@ def warehouse_cutoff(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     recorded = con.execute("select max(data_cutoff) from load_log").fetchone()[0]
     if recorded is not None:
         return recorded
-    return con.execute(_DERIVED_SQL).fetchone()[0]
+    return con.execute(_derived_sql()).fetchone()[0]
 
 
 def resolve(con: duckdb.DuckDBPyConnection, as_of: dt.datetime | None) -> EvalTime:

@@ -1,4 +1,6 @@
-"""The four input files of shared/CONTRACT.md "Input files": columns, Chinese headers, types."""
+"""The input files of shared/CONTRACT.md "Input files": columns, Chinese headers, types.
+
+The four shared files, and Taiyuan's `panel_opinions` and `recerts` (TY-PANEL, TY-RECERT)."""
 
 from __future__ import annotations
 
@@ -38,10 +40,20 @@ class TableSpec:
     zh: str
     key: str
     columns: tuple[Col, ...]
+    # further columns that identify a row together with `key` (panel_opinions: case × expert)
+    key_also: tuple[str, ...] = ()
 
     @property
     def stg(self) -> str:
         return f"stg_{self.name}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.key, *self.key_also)
+
+    def key_sql(self, prefix: str = "t_") -> str:
+        """SQL of a row's key: its key column, or its key columns joined by a unit separator."""
+        return " || chr(31) || ".join(f"{prefix}{k}" for k in self.keys)
 
     def col(self, name: str) -> Col:
         return next(c for c in self.columns if c.name == name)
@@ -108,6 +120,10 @@ SPECS: dict[str, TableSpec] = {
                 Col("outcome", "鉴定结果", "enum", values=VERDICT),
                 Col("decided_at", "办结时间", "time", past=True),
                 Col("benefit_start", "待遇开始日期", "date"),
+                Col("category", "病种类别", "enum", values=_enum("定额", "非定额")),
+                Col("publicity_from", "公示开始日期", "date"),
+                Col("publicity_to", "公示结束日期", "date"),
+                Col("entered_at", "信息录入时间", "time", past=True),
             ),
         ),
         TableSpec(
@@ -125,11 +141,35 @@ SPECS: dict[str, TableSpec] = {
                 Col("verdict", "鉴定意见", "enum", values=VERDICT),
             ),
         ),
+        TableSpec(
+            "panel_opinions",
+            "认定专家组意见",
+            "case_id",
+            (
+                Col("case_id", "申报编号", "id", required=True),
+                Col("expert_id", "专家编码", "id", required=True),
+                Col("opinion", "专家意见", "enum", required=True, values=VERDICT),
+                Col("signed_at", "签字时间", "time", required=True, past=True),
+            ),
+            key_also=("expert_id",),
+        ),
+        TableSpec(
+            "recerts",
+            "重新认定申请",
+            "recert_id",
+            (
+                Col("recert_id", "重新认定编号", "id", required=True),
+                Col("case_id", "申报编号", "id", required=True),
+                Col("requested_at", "申请时间", "time", required=True, past=True),
+                Col("completed_at", "完成时间", "time", past=True),
+                Col("outcome", "重新认定结果", "enum", values=VERDICT),
+            ),
+        ),
     )
 }
 
 # Load order: references first, so each file is checked against what came before it.
-ORDER = ("hospitals", "experts", "cases", "tasks")
+ORDER = ("hospitals", "experts", "cases", "tasks", "panel_opinions", "recerts")
 
 TIME_FORMATS = [
     "%Y-%m-%d %H:%M:%S",

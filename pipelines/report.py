@@ -3,14 +3,17 @@
 Every number comes from the engine: the month's KPIs and the 12-month trend from
 `mart_monthly_kpis` (the same `kpis` writes and 总览 shows), the action ledger
 (`mart_action_ledger`), the hospital assessment (`mart_hospital_penalty`) and the at-risk list
-(`mart_at_risk`, 待核实 apart). The first page names the data cut-off and the evaluation time
+(`mart_at_risk`, 待核实 apart) and the estimates of the random case draws
+(`pipelines.draws.appraise`, restricted to the district's hospitals). The first page names the data cut-off and the evaluation time
 (DATA-CUTOFF). Charts are drawn with fpdf2's own lines and rectangles (no image library).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter
+from fractions import Fraction
 from typing import Any
 
 import duckdb
@@ -18,7 +21,10 @@ import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.decisions import action_ledger
+from pipelines.draws import log
+from pipelines.draws.appraise import DEFAULT_CONFIDENCE, Appraisal, appraise, headline
 from pipelines.draws.pdf import RecordPDF, _Writer, cjk_pdf
+from pipelines.draws.spotcheck import percent
 from pipelines.evaltime import EvalTime
 from pipelines.rules.kpis import VIOLATION_PREFIX, by_month, kpi_rows, metrics, rule_names
 from pipelines.rules.penalty import hospital_penalties
@@ -31,6 +37,9 @@ ACTIONS = {
     "after_disqualified": "取消资格后再次超时",
 }
 STATUS = {"pending": "待处置", "done": "已处置", "voided": "已撤销"}
+# 接近扣分: a hospital not (yet) penalised whose share of disqualified experts is at least this
+NEAR_RATIO = Fraction(4, 100)
+RANDOM_DRAWS = {"spot_check": "鉴定通过病例抽查", "review_cases": "季度复核病例抽取"}
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
 
 
@@ -62,6 +71,20 @@ def shown(value: Any) -> str:
     return f"{value:,}"
 
 
+def change(now: Any, before: Any) -> str:
+    """How a value moved: counts as +12（+7.5%）, rates in percentage points; — when either is none."""
+    if now is None or before is None:
+        return "—"
+    rate = isinstance(now, float) or isinstance(before, float)
+    diff = round((now - before) * 100, 1) if rate else now - before
+    if diff == 0:
+        return "持平"
+    if rate:
+        return f"{diff:+.1f}个百分点"
+    relative = f"（{diff / before:+.1%}）" if before else ""
+    return f"{diff:+,}{relative}"
+
+
 def month_shift(month: str, months: int) -> str:
     y, m = map(int, month.split("-"))
     n = y * 12 + m - 1 + months
@@ -78,6 +101,7 @@ class Report:
     actions: dict[tuple[str, str], int]
     hospitals: list[list[Any]]
     risk: Counter
+    draws: list[tuple[log.DrawRecord, Appraisal]]
 
     def kpis(self, month: str) -> dict[str, Any]:
         return dict(metrics(self.sums.get(month, {})))
@@ -88,6 +112,13 @@ class Report:
             return {k: "—" for k in self.kpis(month)}
         return {k: shown(v) for k, v in self.kpis(month).items()}
 
+    def changes(self, other: str) -> dict[str, str]:
+        """The report month against another month, metric by metric; all — when either is empty."""
+        now, before = self.kpis(self.month), self.kpis(other)
+        if self.month not in self.sums or other not in self.sums:
+            return {k: "—" for k in now}
+        return {k: change(v, before.get(k)) for k, v in now.items()}
+
     @property
     def trend(self) -> list[str]:
         return [month_shift(self.month, i) for i in range(-11, 1)]
@@ -97,18 +128,63 @@ class Report:
         return self.district or "全市"
 
 
-def _in_district(
-    con: duckdb.DuckDBPyConnection, table: pa.Table, district: str | None
-) -> list[dict]:
+def _district_hospitals(con: duckdb.DuckDBPyConnection, district: str | None) -> set[str] | None:
+    """The hospital ids of the district (None: the city, every hospital)."""
     if district is None:
-        return table.to_pylist()
-    ids = {
-        r[0]
-        for r in con.execute(
-            "select hospital_id from stg_hospitals where district = ?", [district]
-        ).fetchall()
-    }
-    return [r for r in table.to_pylist() if r["hospital_id"] in ids]
+        return None
+    sql = "select hospital_id from stg_hospitals where district = ?"
+    return {r[0] for r in con.execute(sql, [district]).fetchall()}
+
+
+def _in_scope(table: pa.Table, ids: set[str] | None) -> list[dict]:
+    rows = table.to_pylist()
+    return rows if ids is None else [r for r in rows if r["hospital_id"] in ids]
+
+
+def _near(r: dict) -> bool:
+    """接近扣分: not penalised, disqualified / total at least NEAR_RATIO (exact)."""
+    total = r["experts_total"]
+    return (
+        not r["penalized"]
+        and total > 0
+        and Fraction(r["experts_disqualified"], total) >= NEAR_RATIO
+    )
+
+
+def _hospital_rows(pen: list[dict], names: dict[str, str]) -> list[list[Any]]:
+    """Penalised hospitals, then the nearly penalised, each by share of disqualified experts."""
+    rows = sorted(
+        (r for r in pen if r["penalized"] or _near(r)),
+        key=lambda r: (not r["penalized"], -r["ratio"], r["hospital_id"]),
+    )
+    return [
+        [names.get(r["hospital_id"], r["hospital_id"]), shown(r["experts_total"]),
+         shown(r["experts_disqualified"]), f"{r['ratio']:.1%}",
+         "扣分" if r["penalized"] else "接近扣分"]
+        for r in rows
+    ]  # fmt: skip
+
+
+def month_end(month: str) -> dt.datetime:
+    """The first instant of the next month."""
+    return dt.datetime.strptime(month_shift(month, 1), "%Y-%m")
+
+
+def random_draws(
+    con: duckdb.DuckDBPyConnection, month: str, at: dt.datetime, ids: set[str] | None
+) -> list[tuple[log.DrawRecord, Appraisal]]:
+    """The random case draws (ZZ-SPOTCHECK, TY-REVIEW) made in the 12 months up to the report
+    month's end (and not after the evaluation time), newest first, each with its estimates over
+    the scope's hospitals (appraise at its default confidence, with the findings recorded)."""
+    since, until = month_end(month_shift(month, -12)), min(month_end(month), at)
+    made = [
+        rec
+        for kind in RANDOM_DRAWS
+        for rec in log.load_records(con, kind)
+        if since <= rec.created_at < until
+    ]
+    made.sort(key=lambda rec: rec.created_at, reverse=True)
+    return [(rec, appraise(con, rec.draw_id).restricted(ids)) for rec in made]
 
 
 def gather(
@@ -119,24 +195,19 @@ def gather(
     district: str | None = None,
 ) -> Report:
     """Everything the report shows for the month and the city (district None) or one district."""
-    at = when.eval_at
+    at, ids = when.eval_at, _district_hospitals(con, district)
     sums = by_month(kpi_rows(con, profile, at, district=district))
-    ledger = _in_district(con, action_ledger(con, at, profile), district)
+    ledger = _in_scope(action_ledger(con, at, profile), ids)
     actions = Counter(
         (r["action"], r["status"]) for r in ledger if f"{r['deadline']:%Y-%m}" == month
     )
     names = dict(con.execute("select hospital_id, hospital_name from stg_hospitals").fetchall())
-    year = int(month[:4])
-    pen = _in_district(con, hospital_penalties(con, at, profile, year=year), district)
-    hospitals = [
-        [names.get(r["hospital_id"], r["hospital_id"]), r["experts_total"],
-         r["experts_disqualified"], f"{r['ratio']:.1%}",
-         "扣分" if r["penalized"] else "差一人即扣分"]
-        for r in sorted(pen, key=lambda r: (not r["penalized"], -r["ratio"], r["hospital_id"]))
-        if r["penalized"] or r["one_more_penalized"]
-    ]  # fmt: skip
-    risk = Counter(r["status"] for r in _in_district(con, at_risk(con, at, profile), district))
-    return Report(month, district, when, profile, sums, dict(actions), hospitals, risk)
+    pen = _in_scope(hospital_penalties(con, at, profile, year=int(month[:4])), ids)
+    risk = Counter(r["status"] for r in _in_scope(at_risk(con, at, profile), ids))
+    draws = random_draws(con, month, at, ids)
+    return Report(
+        month, district, when, profile, sums, dict(actions), _hospital_rows(pen, names), risk, draws
+    )
 
 
 # ---- charts drawn with fpdf2 primitives ---------------------------------------------------------
@@ -265,7 +336,7 @@ def _title(pdf: RecordPDF, w: _Writer, r: Report) -> None:
                 "—" if r.when.cutoff is None else f"{r.when.cutoff:%Y-%m-%d %H:%M:%S}",
             ),
             ("评估时间", f"{r.when.eval_at:%Y-%m-%d %H:%M:%S}"),
-            ("规则配置", f"{r.profile.label}（{r.profile.name}）"),
+            ("规则配置", r.profile.label),
             (
                 "统计口径",
                 "申报按提交时间、任务按推送时间、扣分按所超时限、劳务费按完成时间计入月份",
@@ -279,15 +350,30 @@ def _title(pdf: RecordPDF, w: _Writer, r: Report) -> None:
 def _kpi_table(w: _Writer, r: Report) -> None:
     prev, last_year = month_shift(r.month, -1), month_shift(r.month, -12)
     now, before, year_ago = r.shown(r.month), r.shown(prev), r.shown(last_year)
-    w.heading("一、本月主要指标")
-    rows = [[label, now[k], before[k], year_ago[k]] for k, label in labels(r.profile).items()]
-    w.table(["指标", f"本月（{r.month}）", f"上月（{prev}）", f"去年同月（{last_year}）"], rows,
-            (60, 40, 40, 40))  # fmt: skip
+    on_prev, on_year = r.changes(prev), r.changes(last_year)
+    w.heading("一、本月主要指标（与上月、去年同月比较）")
+    rows = [
+        [label, now[k], before[k], on_prev[k], year_ago[k], on_year[k]]
+        for k, label in labels(r.profile).items()
+    ]
+    head = [
+        "指标",
+        f"本月 {r.month}",
+        f"上月 {prev}",
+        "环比变化",
+        f"去年同月 {last_year}",
+        "同比变化",
+    ]
+    w.table(head, rows, (42, 23, 23, 31, 30, 31))
+    w.para(
+        "变化：件数、次数与金额为增减数（括号内为增减幅度），比率为增减的百分点；— 为该月无数据。",
+        8,
+    )
 
 
 def _trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
     pdf.add_page()
-    w.heading("六、近12个月趋势")
+    w.heading("七、近12个月趋势")
     months, lab = r.trend, labels(r.profile)
     k = [r.kpis(m) for m in months]
 
@@ -311,13 +397,19 @@ def _actions(w: _Writer, r: Report) -> None:
     for a, name in list(ACTIONS.items())[:3]:
         counts = [r.actions.get((a, s), 0) for s in STATUS]
         rows.append([name, shown(sum(counts)), *map(shown, counts)])
-    w.table(["处理措施", "事项", *STATUS.values()], rows, (60, 30, 30, 30, 30))
-    w.para("按扣分所超时限计入本月；已撤销为经申诉或系统故障撤销的扣分（ZZ-DISPUTE）。")
+    w.table(["处理措施", "应处置事项", *STATUS.values()], rows, (60, 30, 30, 30, 30))
+    w.para("按扣分所超时限计入本月；已撤销为经申诉或系统故障撤销的扣分。")
 
 
 def _hospitals(w: _Writer, r: Report) -> None:
-    year = r.month[:4]
-    w.heading(f"四、{year}年年终考核扣分与预警医院（专家取消资格比例 ≥ 5%）")
+    hp = r.profile["hospital_penalty"]
+    limit = Fraction(hp["rate_numerator"], hp["rate_denominator"])
+    w.heading(f"四、{r.month[:4]}年年终考核扣分与接近扣分的医院")
+    w.para(
+        f"扣分：年内取消资格专家占在库专家比例 ≥ {float(limit):.0%}；"
+        f"接近扣分：未扣分、比例 ≥ {float(NEAR_RATIO):.0%}。按评估时间的年内累计计算。",
+        8,
+    )
     if not r.hospitals:
         w.para("无。")
         return
@@ -334,12 +426,42 @@ def _violations(w: _Writer, r: Report) -> None:
     if not found:
         w.para("无。")
         return
-    w.table(["规则", "规则说明", "问题数"], [[k, names.get(k, k), shown(n)] for k, n in found],
-            (40, 110, 30))  # fmt: skip
+    w.table(["规则", "问题数"], [[names.get(k, k), shown(n)] for k, n in found], (150, 30))
+
+
+def _draw_row(rec: log.DrawRecord, a: Appraisal) -> list[str]:
+    p, t = rec.params(), a.total
+    if t.rate is None:
+        estimate = ["—"] * 3
+    else:
+        estimate = [f"{t.rate:.1%}（{t.rate_low:.1%}–{t.rate_high:.1%}）",
+                    f"{round(t.projected_improper):,}", f"{t.projected_yuan:,.0f}"]  # fmt: skip
+    return [f"{rec.created_at:%Y-%m-%d}", f"{p['date_from']} 至 {p['date_to']}",
+            shown(sum(s.frame_n for s in a.strata)), shown(t.checked_n), shown(t.improper_n),
+            *estimate]  # fmt: skip
+
+
+def _spot_checks(w: _Writer, r: Report) -> None:
+    w.heading("五、鉴定通过病例抽查结果与推断（近12个月）")
+    if not r.draws:
+        w.para("近12个月无随机病例抽查记录。")
+        return
+    head = ["抽取日期", "办结期间", "鉴定通过", "已核查", "不合格", f"不合格率（{percent(DEFAULT_CONFIDENCE)}区间）",
+            "估算不合格件数", "估算风险金额（元）"]  # fmt: skip
+    rows = [_draw_row(rec, a) for rec, a in r.draws]
+    w.table(head, rows, (17, 36, 14, 11, 11, 39, 23, 28))
+    rec, latest = r.draws[0]
+    w.para(f"最近一次（{RANDOM_DRAWS[rec.kind]}）：{headline(latest)}", 8)
+    w.para("抽查结论以报告生成时已录入的为准；明察暗访定向抽取的病例不参与推断。", 8)
+
+
+OUTLOOK_HEIGHT = 40  # mm: heading, a two-row table and its note stay on one page
 
 
 def _outlook(w: _Writer, r: Report) -> None:
-    w.heading("五、风险展望（评估时间起）")
+    if w.pdf.will_page_break(OUTLOOK_HEIGHT):
+        w.pdf.add_page()
+    w.heading("六、风险展望（评估时间起）")
     w.table(
         ["类别", "任务数"],
         [
@@ -360,6 +482,7 @@ def render(r: Report) -> bytes:
     _actions(w, r)
     _violations(w, r)
     _hospitals(w, r)
+    _spot_checks(w, r)
     _outlook(w, r)
     _trends(pdf, w, r)
     return bytes(pdf.output())

@@ -134,11 +134,31 @@ def check_sanction(p: dict) -> str | None:
     return None
 
 
-def sanction_rows(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[dict]:
-    """Every sanction recorded, in record order, with whether it is in force on `day`."""
+_IN_DISTRICT = """
+select hospital_id as subject_id from stg_hospitals where district = $d
+union
+select e.expert_id from stg_experts as e
+inner join stg_hospitals as h on h.hospital_id = e.hospital_id where h.district = $d
+union
+select c.person_id from stg_cases as c
+inner join stg_hospitals as h on h.hospital_id = c.hospital_id where h.district = $d
+"""
+
+
+def sanction_rows(
+    con: duckdb.DuckDBPyConnection, day: dt.date, district: str | None = None
+) -> list[dict]:
+    """Every sanction recorded, in record order, with whether it is in force on `day` and
+    whether it ends within ENDING_DAYS; with `district`, only those on its hospitals, their
+    doctors and the insured persons of their cases."""
+    mine = None
+    if district is not None:
+        mine = {r[0] for r in con.execute(_IN_DISTRICT, {"d": district}).fetchall()}
     out = []
     for rec in log.load_records(con, "sanction"):
         p = rec.params()
+        if mine is not None and p["subject_id"] not in mine:
+            continue
         start = dt.date.fromisoformat(p["valid_from"])
         end = dt.date.fromisoformat(p["valid_to"]) if p.get("valid_to") else None
         out.append(
@@ -152,6 +172,9 @@ def sanction_rows(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[dict]:
                 "amount_yuan": p.get("amount_yuan"),
                 "in_force": start <= day and (end is None or day <= end),
                 "ending_soon": end is not None and day <= end <= day + dt.timedelta(ENDING_DAYS),
+                "decided_by": rec.operator,
+                "reason": rec.reason,
+                "recorded_at": rec.created_at,
             }
         )
     return sorted(out, key=lambda r: r["sanction_id"])
@@ -200,20 +223,29 @@ def cmd_sanction(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(row: dict, only: str | None) -> bool:
+    if only == "in-force":
+        return row["in_force"]
+    if only == "ending":
+        return row["in_force"] and row["ending_soon"]
+    return True
+
+
 def cmd_sanctions(args: argparse.Namespace) -> int:
-    """Every sanction recorded (TY-PENALTY), in force or not at the evaluation time.
+    """Every sanction recorded (TY-PENALTY), in force or not at the evaluation time; with
+    --only in-force those in force, with --only ending those in force ending within 30 days.
 
     Columns: sanction_id, subject_type, subject_id, measure, valid_from, valid_to, amount_yuan,
-    in_force. Example: python -m pipelines sanctions --out 处理决定.csv
+    in_force. Example: python -m pipelines sanctions --only ending --out 即将到期.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
     from pipelines.output import write_csv
     from pipelines.rules.cli import open_db
 
     con = open_db(args.db)
     try:
         day = evaluation(con, args.as_of).eval_at.date()
-        rows = sanction_rows(con, day)
+        rows = [r for r in sanction_rows(con, day) if _shown(r, args.only)]
     finally:
         con.close()
     write_csv(args.out, COLUMNS, ([r[c] for c in COLUMNS] for r in rows))
@@ -239,4 +271,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = sub.add_parser("sanctions", parents=[common], help="处理决定清单 (TY-PENALTY)")
     a.add_argument("--as-of", dest="as_of", help="评估时间（默认：数据截止时间）")
     a.add_argument("--out", required=True, help="输出 CSV 文件")
+    a.add_argument("--only", choices=["in-force", "ending"], default=None,
+                   help=f"只列在执行的 (in-force) 或 {ENDING_DAYS} 天内到期的 (ending)")  # fmt: skip
     a.set_defaults(func=cmd_sanctions)

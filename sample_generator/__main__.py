@@ -1,4 +1,5 @@
-"""`python -m sample_generator --cases N --seed S --out DIR` — write the four input files."""
+"""`python -m sample_generator [--city taiyuan] --cases N --seed S --out DIR` — write the input
+files (Zhengzhou's four; Taiyuan's six, sample_generator/taiyuan.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from pipelines.errors import DataError
+from pipelines.cliutil import run_verb
 from pipelines.ingest import BEIJING
 from sample_generator.core import DEFAULT_END, DEFAULT_START, FORMATS, generate
+from sample_generator.taiyuan import generate_taiyuan
 
 
 def _date(text: str) -> dt.date:
@@ -34,8 +36,14 @@ def _end(text: str) -> dt.date | dt.datetime:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sample_generator",
-        description="生成郑州门诊慢特病鉴定样例数据（含已知数量的违规）及 expected_breaches.json",
+        description="生成郑州或太原门诊慢特病鉴定样例数据（含已知数量的违规）及 expected_breaches.json",
         epilog="例: python -m sample_generator --cases 200000 --seed 1 --out data/demo",
+    )
+    p.add_argument(
+        "--city",
+        choices=("zhengzhou", "taiyuan"),
+        default="zhengzhou",
+        help="城市：zhengzhou（默认）或 taiyuan（太原：定额/非定额、专家组意见、重新认定）",
     )
     p.add_argument("--cases", type=int, required=True, help="申报件数 N")
     p.add_argument(
@@ -59,30 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        report = generate(
-            args.cases,
-            args.seed,
-            args.out,
-            fmt=args.format,
-            start=args.start,
-            end=args.end,
-            breaches=not args.no_breaches,
-            bad_rows=args.bad_rows,
-            progress=not args.quiet,
-        )
-    except ValueError as exc:
-        print(f"错误 (usage): {exc}", file=sys.stderr)
-        return 2
-    except DataError as exc:
-        print(f"错误 (data): {exc}", file=sys.stderr)
-        return 1
+def _generate(args: argparse.Namespace) -> int:
+    """Write the city's files; usage errors and calendar gaps are `run_verb`'s to report."""
+    common = dict(fmt=args.format, start=args.start, end=args.end, bad_rows=args.bad_rows)
+    common["breaches"] = not args.no_breaches
+    if args.city == "taiyuan":
+        report = generate_taiyuan(args.cases, args.seed, args.out, **common)
+    else:
+        report = generate(args.cases, args.seed, args.out, **common, progress=not args.quiet)
     if not args.quiet:
         rows = ", ".join(f"{k} {v}" for k, v in report["rows"].items())
         print(f"已写入 {args.out}: {rows}; as_of {report['as_of']}", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.func = _generate
+    return run_verb(args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sample_generator.ids import ID_FORMATS
@@ -48,22 +49,35 @@ def _date(day: int) -> dt.date:
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
 
 
-def bad_rows(w: World, k: int, fmt: str, c: Cols, t: Cols, sizes: dict[str, int]) -> dict[str, Any]:
-    """k defective rows spread over the four files; returns rows per file and the report part."""
-    rows: dict[str, list[dict[str, Any]]] = {f: [] for f in FILES}
-    reasons: dict[str, list[dict[str, Any]]] = {f: [] for f in FILES}
-    kinds = {f: [x for x in KINDS[f] if fmt == "csv" or x not in TEXT_ONLY] for f in FILES}
+def spread(
+    k: int,
+    fmt: str,
+    sizes: dict[str, int],
+    kinds: dict[str, list[str]],
+    make_row: Callable[[str, str, int], dict[str, Any]],
+) -> dict[str, Any]:
+    """k defective rows spread over the files of `kinds` in turn, each file's defects in turn
+    (`make_row(file, kind, j)`: the file's j-th); returns rows per file and the report part."""
+    files = list(kinds)
+    rows: dict[str, list[dict[str, Any]]] = {f: [] for f in files}
+    reasons: dict[str, list[dict[str, Any]]] = {f: [] for f in files}
+    usable = {f: [x for x in kinds[f] if fmt == "csv" or x not in TEXT_ONLY] for f in files}
     for i in range(k):
-        file = FILES[i % len(FILES)]
+        file = files[i % len(files)]
         j = len(rows[file])
-        kind = kinds[file][j % len(kinds[file])]
-        rows[file].append(_row(w, file, kind, j, c, t))
+        kind = usable[file][j % len(usable[file])]
+        rows[file].append(make_row(file, kind, j))
         reasons[file].append({"line": sizes[file] + j + 2, "reason": kind})
     return {
         "rows": rows,
-        "quarantine": {f: len(rows[f]) for f in FILES},
+        "quarantine": {f: len(rows[f]) for f in files},
         "quarantine_rows": reasons,
     }
+
+
+def bad_rows(w: World, k: int, fmt: str, c: Cols, t: Cols, sizes: dict[str, int]) -> dict[str, Any]:
+    """k defective rows spread over the four files; returns rows per file and the report part."""
+    return spread(k, fmt, sizes, KINDS, lambda file, kind, j: _row(w, file, kind, j, c, t))
 
 
 def _row(w: World, file: str, kind: str, j: int, c: Cols, t: Cols) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from pipelines.errors import UsageError
 from sample_generator import writer
 from sample_generator.badrows import bad_rows as make_bad_rows
 from sample_generator.ids import id_list
@@ -48,7 +49,7 @@ def _epoch_second(at: dt.datetime) -> int:
     return int(np.datetime64(at, "s").astype(np.int64))
 
 
-def _split_end(end: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:
+def split_end(end: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:
     """The last submission day and the data's cut-off: a date ends at 23:59:59, an instant at
     itself (whole seconds)."""
     if isinstance(end, dt.datetime):
@@ -56,15 +57,15 @@ def _split_end(end: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:
     return end, dt.datetime.combine(end, dt.time(23, 59, 59))
 
 
-def _check_args(cases: int, fmt: str, start: dt.date, end: dt.date, bad_rows: int) -> None:
+def check_args(cases: int, fmt: str, start: dt.date, end: dt.date, bad_rows: int) -> None:
     if cases < 100:
-        raise ValueError(f"--cases must be at least 100 (got {cases})")
+        raise UsageError(f"--cases 至少为 100（实际为 {cases}）")
     if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+        raise UsageError(f"--format 应为 {'、'.join(FORMATS)} 之一（实际为 {fmt!r}）")
     if start > end:
-        raise ValueError(f"--start {start} is after --end {end}")
+        raise UsageError(f"--start {start} 晚于 --end {end}")
     if bad_rows < 0:
-        raise ValueError(f"--bad-rows must not be negative (got {bad_rows})")
+        raise UsageError(f"--bad-rows 不能为负数（实际为 {bad_rows}）")
 
 
 def _build_world(
@@ -78,7 +79,7 @@ def _build_world(
     st, rules = load_settings(), load_rules()
     cat = load_catalogue(st)
     cal = work_calendar()
-    end, cutoff = _split_end(end)
+    end, cutoff = split_end(end)
     start_day, end_day = _epoch_day(start), _epoch_day(end)
     cal.is_workday(np.array([start_day]))
     # deadlines and benefit starts of the last cases reach this many working days past --end
@@ -248,7 +249,7 @@ def generate(
 
     Example: generate(20_000, seed=7, out=Path("data/demo")) — same seed, byte-identical files.
     """
-    _check_args(cases, fmt, start, _split_end(end)[0], bad_rows)
+    check_args(cases, fmt, start, split_end(end)[0], bad_rows)
     bar = tqdm(total=len(STEPS), desc="sample", file=sys.stderr, disable=not progress, unit="step")
     rng = np.random.default_rng(seed)
     w, pool = _build_world(rng, cases, seed, start, end, breaches)
@@ -284,7 +285,7 @@ def generate(
     for name, table in tables.items():
         writer.write_table(table, bad["rows"][name], out / f"{name}.{fmt}", fmt)
     result = {
-        "as_of": f"{_split_end(end)[1]:%Y-%m-%d %H:%M:%S}",
+        "as_of": f"{split_end(end)[1]:%Y-%m-%d %H:%M:%S}",
         "profile": w.rules.name,
         "generator": {
             "cases": cases,

@@ -17,8 +17,13 @@ from sample_generator.registry import NONE, OWNERSHIP, TITLES
 from sample_generator.timeline import FMT_OTHER, FMT_PDF, FMT_SCAN
 from sample_generator.world import Cols, World
 
-# The contract's columns, from the one place the ingest also reads them.
-COLUMNS = {name: [c.name for c in spec.columns] for name, spec in SPECS.items()}
+# The contract's columns, from the one place the ingest also reads them: the four shared files
+# without Taiyuan's columns (the Taiyuan generator, sample_generator/taiyuan.py, writes those).
+TAIYUAN_CASE_COLUMNS = ("category", "publicity_from", "publicity_to", "entered_at")
+COLUMNS = {
+    name: [c.name for c in SPECS[name].columns if c.name not in TAIYUAN_CASE_COLUMNS]
+    for name in ("hospitals", "experts", "cases", "tasks")
+}
 RECORD_FORMATS = {FMT_PDF: "HIS导出PDF", FMT_SCAN: "扫描件", FMT_OTHER: "其他"}
 RESPONSES = ["不受理", "受理"]
 VERDICTS = ["不符合", "符合"]

@@ -80,7 +80,7 @@ def test_a_full_disk_fails_cleanly_and_keeps_the_earlier_load(tmp_path):
 
 
 def test_storage_failures_are_named_and_other_errors_are_not():
-    from pipelines.cli import disk_problem
+    from pipelines.cliutil import disk_problem
 
     nospace = OSError(28, "No space left on device")
     assert disk_problem(nospace).startswith("磁盘空间不足 (No space left on device)")

@@ -16,6 +16,8 @@ import pytest
 from test_pages_monitoring import AS_OF, DISTRICT, all_time, build_db, frame, sql
 
 import dashboard.downloads
+from pipelines.config import load_profile
+from pipelines.rules import refresh_marts
 
 from apptest_util import open_page
 
@@ -62,6 +64,7 @@ def db(tmp_path_factory) -> Path:
     hospital = _struck_elsewhere(path)
     c = duckdb.connect(str(path))
     c.execute("update stg_hospitals set district = ? where hospital_id = ?", [DISTRICT, hospital])
+    refresh_marts(c, AS_OF, load_profile("zhengzhou"))  # the pages read the dimensions
     c.close()
     assert _struck_elsewhere(path) == hospital  # its expert struck on other districts' cases
     return path

@@ -14,7 +14,6 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from test_rules_support import case, expert, hospital, load
@@ -92,10 +91,9 @@ def expected_spot_check(seed: str, ids: dict[str, list[str]], rate_num: int, rat
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`python -m pipelines …` in process with only the draw verbs registered."""
+    """`python -m pipelines …` in process."""
     capsys.readouterr()
-    with mock.patch.object(pipelines.cli, "COMMAND_MODULES", ["pipelines.draws.cli"]):
-        code = pipelines.cli.main(argv)
+    code = pipelines.cli.main(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -152,16 +152,16 @@ def test_writes_refused_when_the_file_was_replaced(tmp_path):
 def test_cli_ingest_says_why_when_the_file_goes_during_the_load(
     tmp_path, exports, monkeypatch, capsys
 ):
-    import pipelines.ingest as ingest_mod
+    import pipelines.ingest.store as ingest_store
 
     db = tmp_path / "w.duckdb"
-    read = ingest_mod.read_file
+    read = ingest_store.read_file
 
     def read_then_delete(*args, **kwargs):
         db.unlink(missing_ok=True)  # `make clean-demo` while the load runs
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_mod, "read_file", read_then_delete)
+    monkeypatch.setattr(ingest_store, "read_file", read_then_delete)
     assert cli.main(["ingest", "--db", str(db), "--as-of", AS_OF, str(exports)]) == 1
     assert f"数据库文件 {db} 在打开后已被删除" in capsys.readouterr().err
     assert not db.exists()

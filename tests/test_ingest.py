@@ -624,6 +624,8 @@ def _typed_frames() -> dict[str, pd.DataFrame]:
         df = pd.DataFrame(rows[1:], columns=rows[0]).replace("", None)
         spec = SPECS[name]
         for c in spec.columns:
+            if c.name not in df:  # Taiyuan's case columns are not in these files
+                continue
             if c.kind == "time":
                 df[c.name] = pd.to_datetime(df[c.name], format="mixed")
             elif c.kind == "date":

@@ -15,10 +15,13 @@ from test_pages_monitoring import AS_OF, STRIKE_CARDS, build_db
 
 from dashboard.common import pct
 from pipelines.cli import main
+from pipelines.report import change
 
 from apptest_util import metrics, open_page
 
 MONTH = f"{AS_OF.year}-10"
+PREVIOUS = f"{AS_OF.year}-09"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
 STAMP = f"{AS_OF:%Y-%m-%d %H:%M:%S}"
 # the report names the strike actions in full
 REPORT_ROWS = {
@@ -34,8 +37,8 @@ def db(tmp_path_factory) -> Path:
     return build_db(tmp_path_factory.mktemp("report"))
 
 
-def kpis_csv(db: Path, out: Path, *district: str) -> dict[str, str]:
-    argv = ["kpis", "--db", str(db), "--month", MONTH, "--as-of", STAMP, "--out", str(out)]
+def kpis_csv(db: Path, out: Path, *district: str, month: str = MONTH) -> dict[str, str]:
+    argv = ["kpis", "--db", str(db), "--month", month, "--as-of", STAMP, "--out", str(out)]
     assert main([*argv, *district]) == 0
     with out.open(encoding="utf-8") as fh:
         return {r["metric"]: r["value"] for r in csv.DictReader(fh)}
@@ -45,15 +48,18 @@ def report_text(db: Path, out: Path, *district: str) -> list[list[str]]:
     """The report's lines as words (pdftotext -layout), after checking it turns into pages."""
     argv = ["report", "--db", str(db), "--month", MONTH, "--as-of", STAMP, "--out", str(out)]
     assert main([*argv, *district]) == 0
-    subprocess.run(["pdftoppm", "-r", "40", "-png", str(out), str(out.with_suffix(""))], check=True)
+    for old in out.parent.glob(f"{out.stem}-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "80", "-png", str(out), str(out.with_suffix(""))], check=True)
     assert len(list(out.parent.glob(f"{out.stem}-*.png"))) >= 2
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True)
     return [line.split() for line in text.stdout.decode("utf-8").splitlines()]
 
 
-def this_month(lines: list[list[str]], label: str) -> str:
-    """The report's 本月 value of a KPI row (the first line that starts with its label)."""
-    return next(words[1] for words in lines if words and words[0] == label)
+def this_month(lines: list[list[str]], label: str, column: int = 1) -> str:
+    """The report's 本月 value of a KPI row (the first line that starts with its label), or
+    another column: 2 上月, 3 环比变化, 4 去年同月, 5 同比变化."""
+    return next(words[column] for words in lines if words and words[0] == label)
 
 
 def count(value: str) -> str:
@@ -62,7 +68,9 @@ def count(value: str) -> str:
 
 def test_cards_kpis_csv_and_report_agree_for_one_month(db, tmp_path):
     got = kpis_csv(db, tmp_path / "kpis.csv")
-    lines = report_text(db, tmp_path / "report.pdf")
+    before = kpis_csv(db, tmp_path / "before.csv", month=PREVIOUS)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lines = report_text(db, ARTIFACTS / "generated_city.pdf")  # pages to look at
     at = open_page(db, "home")
     at.selectbox(key="f-month").set_value(10).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -91,6 +99,14 @@ def test_cards_kpis_csv_and_report_agree_for_one_month(db, tmp_path):
         assert cards[card] == pct(float(got[metric])) == this_month(lines, row), card
     assert this_month(lines, "鉴定劳务费（元）") == count(got["fee_yuan"])
     assert this_month(lines, "鉴定劳务费例数") == count(got["fee_reviews"])
+    # the previous month's column and the change are those of `kpis --month` of that month
+    for metric, row in {"cases_submitted": "申报件数", "fee_yuan": "鉴定劳务费（元）"}.items():
+        now, then = int(got[metric]), int(before[metric])
+        assert now != then and this_month(lines, row, 2) == count(before[metric])
+        assert this_month(lines, row, 3) == change(now, then), row
+    now, then = float(got["approval_rate"]), float(before["approval_rate"])
+    assert this_month(lines, "鉴定通过率", 2) == pct(then)
+    assert this_month(lines, "鉴定通过率", 3) == f"{round((now - then) * 100, 1):+.1f}个百分点"
     flat = [" ".join(w) for w in lines]
     assert any(STAMP in line and line.startswith("评估时间") for line in flat)
     assert any(line.startswith("数据截止时间") for line in flat)

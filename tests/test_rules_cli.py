@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +17,8 @@ AS_OF = "2026-12-01 00:00:00"
 
 
 @pytest.fixture
-def main(monkeypatch):
-    """pipelines.cli.main with the command modules that exist so far (others are in progress)."""
-    present = [m for m in pipelines_cli.COMMAND_MODULES if importlib.util.find_spec(m)]
-    monkeypatch.setattr(pipelines_cli, "COMMAND_MODULES", present)
+def main():
+    """pipelines.cli.main, in process."""
     return pipelines_cli.main
 
 
@@ -279,10 +276,6 @@ def test_calendar_gap_exits_1_naming_the_year(main, capsys, db_path, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in pipelines_cli.COMMAND_MODULES),
-    reason="python -m pipelines needs every command module (another engineer's is in progress)",
-)
 def test_python_m_pipelines_end_to_end(warehouse, tmp_path):
     out = tmp_path / "fees.csv"
     proc = subprocess.run(

@@ -8,7 +8,8 @@ answers four tasks pushed 2026-03-02 … 03-05 at 09:00: accept deadlines 17:00 
 from __future__ import annotations
 
 import pytest
-from test_rules_support import ZZ, expert, hospital, load, pick, record_cutoff, task, ts
+from conftest import put
+from test_rules_support import ZZ, case, expert, hospital, load, pick, record_cutoff, task, ts
 
 from pipelines.cli import main
 from pipelines.decisions import (
@@ -134,6 +135,23 @@ def test_ingest_records_the_given_or_derived_cutoff(con, tmp_path):
     assert warehouse_cutoff(con) == ts("2026-03-02 10:30:00")  # derived: latest event time
     ingest(con, [tmp_path / "tasks.csv"], log=lambda m: None, cutoff=ts("2026-03-06 00:00:00"))
     assert warehouse_cutoff(con) == ts("2026-03-06 00:00:00")  # given
+
+
+def test_without_a_recorded_cutoff_taiyuan_event_times_count_too(con):
+    # an old warehouse (no cut-off in load_log): the latest event time of every staging table
+    load(con, cases=[case(decided_at="2026-03-05 15:00:00")], cutoff=None)
+    assert warehouse_cutoff(con) == ts("2026-03-05 15:00:00")
+    con.execute("update stg_cases set entered_at = timestamp '2026-03-13 10:00:00'")
+    assert warehouse_cutoff(con) == ts("2026-03-13 10:00:00")
+    put(con, "stg_panel_opinions", [
+        {"case_id": "C1", "expert_id": "E1", "opinion": "符合", "signed_at": ts("2026-03-20 09:00:00")}
+    ])  # fmt: skip
+    assert warehouse_cutoff(con) == ts("2026-03-20 09:00:00")
+    recert = {"recert_id": "R1", "case_id": "C1", "requested_at": ts("2026-03-25 09:00:00")}
+    put(con, "stg_recerts", [recert])
+    assert warehouse_cutoff(con) == ts("2026-03-25 09:00:00")
+    con.execute("update stg_recerts set completed_at = timestamp '2026-04-20 16:00:00'")
+    assert resolve(con, None).cutoff == ts("2026-04-20 16:00:00")
 
 
 def test_cli_as_of_after_the_cutoff_says_so_and_answers_at_the_cutoff(

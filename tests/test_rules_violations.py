@@ -318,13 +318,14 @@ def test_zz_strike_after_counts_from_the_third_strike(con):
 
 
 def test_ty_cycle_only_under_the_taiyuan_profile(con):
-    # submitted Mon 2026-03-02: working day 20 after it is Mon 2026-03-30
-    approved = {"outcome": "符合", "decided_at": "2026-03-02 10:00:00", "disease_name": TUMOUR}
+    # submitted Mon 2026-03-02: working day 20 after it is Mon 2026-03-30; TY-CYCLE ends at the
+    # entry and handbook (entered_at), RULES TY-CYCLE
+    approved = {"outcome": "符合", "decided_at": "2026-03-02 10:00:00", "category": "定额"}
     load(
         con,
         cases=[
-            case("C1", benefit_start="2026-03-30", **approved),
-            case("C2", benefit_start="2026-03-31", **approved),
+            case("C1", entered_at="2026-03-30 18:00:00", **approved),
+            case("C2", entered_at="2026-03-31 09:00:00", **approved),
         ],
     )
     assert found(con, "TY-CYCLE", TY) == [("C2", None, None, "H1")]

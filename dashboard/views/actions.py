@@ -13,6 +13,7 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard.charts import list_columns
 from dashboard.common import (
     con,
     district_filter,
@@ -106,8 +107,8 @@ ledger = query(
            a.task_id as 任务编号, a.case_id as 申报编号, a.deadline as 超时期限,
            a.done_at as 处置时间, a.done_by as 处置人, a.note as 处置说明
     from mart_action_ledger as a
-    left join stg_experts as e using (expert_id)
-    left join stg_hospitals as h on h.hospital_id = e.hospital_id
+    left join dim_experts as e using (expert_id)
+    left join dim_hospitals as h on h.hospital_id = e.hospital_id
     where a.status = ? and a.action = ? and {scope_sql}
       and (cast(? as date) is null or cast(a.deadline as date) >= cast(? as date))
       and (cast(? as date) is null or cast(a.deadline as date) <= cast(? as date))
@@ -122,6 +123,7 @@ picked_rows = st.dataframe(
     shown,
     hide_index=True,
     key="act-table",
+    column_config=list_columns(shown),
     on_select="rerun" if may_decide and status == "pending" else "ignore",
     selection_mode="multi-row",
 )
@@ -175,7 +177,7 @@ if expert_id.strip():
                coalesce(v.decision_reason, v.outage_reason) as 申诉处理理由,
                v.decided_by as 决定人, v.decided_at as 决定时间
         from mart_strike_evidence as v
-        left join stg_hospitals as h on h.hospital_id = v.hospital_id
+        left join dim_hospitals as h on h.hospital_id = v.hospital_id
         where v.expert_id = ? and {scope_sql}
         order by v.deadline, v.task_id
         """,
@@ -189,7 +191,7 @@ if expert_id.strip():
         ev["状态"] = ev.pop("status").map(EVIDENCE_STATUS_ZH)
         voided = ev["状态"] == EVIDENCE_STATUS_ZH["voided"]
         ev.loc[voided, "任务编号"] = ev.loc[voided, "任务编号"].map(struck)
-        st.dataframe(ev, hide_index=True, key="act-evidence")
+        st.dataframe(ev, hide_index=True, key="act-evidence", column_config=list_columns(ev))
         st.caption("已撤销的违规以删除线显示，不计入违规序号、处置、取消资格和医院考核。")
         download_buttons(ev, f"违规依据_{expert_id.strip()}", key="act-ev-dl")
         if may_decide:

@@ -18,10 +18,10 @@ from dashboard.common import (
     num,
     page_header,
     scope_district,
-    table_exists,
     user,
 )
 from pipelines import throttle
+from pipelines.audit import downloads
 from pipelines.config import ROOT
 from pipelines.draws import current_state, verify_log
 from pipelines.draws.log import DRAW_KINDS, KIND_PREFIX
@@ -182,19 +182,11 @@ def detail(draw_id: str) -> None:
 
 def download_log() -> None:
     st.subheader("下载记录")
-    if not table_exists("download_log"):
+    mine = scope_district() is not None
+    df = downloads(con(), user().username if mine else None)
+    if df.empty:
         st.info("还没有下载记录。")
         return
-    mine = scope_district() is not None
-    df = (
-        con()
-        .execute(
-            "select downloaded_at, username, role, what, file_name, rows, personal_data "
-            "from download_log where not ? or username = ? order by downloaded_at desc",
-            [mine, user().username],
-        )
-        .df()
-    )
     if mine:
         st.caption("区县用户只能查看本人的下载记录。")
     view = pd.DataFrame(

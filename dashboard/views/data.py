@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
+from dashboard.charts import list_columns
 from dashboard.common import (
     con,
     db_path,
@@ -24,12 +25,22 @@ from dashboard.common import (
 from dashboard.consistency import gate
 from dashboard.downloads import download_buttons
 from dashboard.uploads import save_uploads
-from pipelines.cli import disk_problem
+from pipelines.cliutil import disk_problem
 from pipelines.db import loose_modes
 from pipelines.errors import DataError, UsageError
 from pipelines.ingest import ingest
 from pipelines.readers import PAGE_LIMITS
 from pipelines.rules import refresh_marts
+
+UPLOADER_CSS = """
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button { visibility: hidden; position: relative; }
+[data-testid="stFileUploaderDropzone"] button::after {
+    content: "选择文件"; visibility: visible; position: absolute; inset: 0;
+    display: flex; align-items: center; justify-content: center;
+    border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: inherit;
+}
+"""
 
 page_header("数据", "导入记录与隔离行：每个文件 读取行数 = 接受行数 + 隔离行数。")
 
@@ -45,7 +56,12 @@ st.subheader("导入记录")
 if loads.empty:
     st.info("尚未导入任何文件。")
 else:
-    st.dataframe(loads, hide_index=True, key="loads")
+    st.dataframe(
+        loads,
+        hide_index=True,
+        key="loads",
+        column_config=list_columns(loads, "读取", "接受", "新增", "更新", "隔离"),
+    )
 
 if not user().perms.all_districts:
     st.info("隔离行和文件上传涉及全市数据，仅市级用户可见。")
@@ -58,7 +74,7 @@ st.subheader("隔离行（未能导入的行）")
 q = query(
     """
     select file_name as 文件, table_name as 表, line as 行号, column_name as 列,
-           reason_zh as 原因, reason_en as reason, raw as 原始内容
+           reason_zh as 原因, raw as 原始内容
     from quarantine order by table_name, file_name, line
     """
 )
@@ -71,7 +87,7 @@ else:
     if not full_personal_data():
         view = view.drop(columns=["原始内容"])  # raw rows carry unmasked resident IDs
     st.caption(f"共 {num(len(view))} 行")
-    st.dataframe(view, hide_index=True, key="q-rows")
+    st.dataframe(view, hide_index=True, key="q-rows", column_config=list_columns(view))
     download_buttons(view, "隔离行", key="q-dl")
 
 st.subheader("数据警告（已导入，请核实）")
@@ -89,7 +105,7 @@ else:
         f"共 {num(len(warnings))} 条：这些行可以使用，已经导入，但内容可疑（身份证号校验位不符、"
         "时间晚于导入时间等），请与申报医院或平台核实。"
     )
-    st.dataframe(warnings, hide_index=True, key="w-rows")
+    st.dataframe(warnings, hide_index=True, key="w-rows", column_config=list_columns(warnings))
     download_buttons(warnings, "数据警告", key="w-dl")
 
 st.subheader("上传平台导出文件")
@@ -102,8 +118,15 @@ if not user().perms.run_draws:
 if flash := st.session_state.pop("data-flash", None):
     label, lines = flash
     st.success(label + "\n\n" + "\n\n".join(f"- {line}" for line in lines))
+# Streamlit's drop zone is written in English ("Upload", "200MB per file • CSV, XLSX…"): its
+# text is hidden and the same facts are said in Chinese
+st.html(f"<style>{UPLOADER_CSS}</style>")
 files = st.file_uploader(
     "选择文件", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="upload"
+)
+st.caption(
+    f"可拖入文件或点击「选择文件」，可一次选择多个；单个文件不超过 "
+    f"{num(st.get_option('server.maxUploadSize'))} MB。"
 )
 given = st.checkbox(
     "指定本次导出的数据截止时间（不指定则取文件中最晚的事件时间）", key="upload-cutoff-on"

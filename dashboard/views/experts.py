@@ -1,7 +1,8 @@
 """专家时效 — who is about to miss a deadline, how fast experts respond and complete (ZZ-ACCEPT,
 ZZ-COMPLETE), each expert's record and task timeline, and the ZZ-STRIKE action lists.
 
-Everything is read from the marts (fct_tasks, fct_strikes, fct_experts, mart_at_risk).
+Everything is read from the engine's tables (mart_at_risk, mart_task_timeline,
+mart_expert_timeliness, mart_strike_evidence, dim_experts, dim_hospitals): the page only shows.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import streamlit as st
 from dashboard.charts import (
     WARN,
     action_labels,
-    counts,
     histogram,
     kind_labels,
+    list_columns,
     margin_scatter,
     show,
     status_labels,
@@ -31,18 +32,21 @@ from dashboard.common import (
 )
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
+from pipelines.rules.kpis import RATES, with_rates
 
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
 if not need_data():
     st.stop()
-meta = require_marts("fct_tasks", "fct_strikes", "mart_at_risk")
+meta = require_marts(
+    "mart_at_risk", "mart_task_timeline", "mart_expert_timeliness", "mart_strike_evidence"
+)
 evaluation_caption()
 f = sidebar_filters()
 d = profile()["deadlines"]
 accept_hours, workdays = d["accept_hours"], d["complete_workdays"]
 kinds, statuses, actions = kind_labels(), status_labels(), action_labels()
-DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
-H1 = st.column_config.NumberColumn(format="%.1f")
+RATE_LABELS = {"accept_on_time_rate": "响应按时率（%）", "complete_on_time_rate": "办结按时率（%）"}
+RATE_COUNTS = [c for name in RATE_LABELS for c in RATES[name]]
 
 # ---- at risk now --------------------------------------------------------------------------
 
@@ -57,8 +61,8 @@ risk = query(
            e.specialty as 专科, r.task_id as 任务编号, {case_sql} as 申报编号,
            r.pushed_at as 推送时间, r.responded_at as 受理时间
     from mart_at_risk as r
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = r.hospital_id
+    inner join dim_experts as e using (expert_id)
+    inner join dim_hospitals as h on h.hospital_id = r.hospital_id
     where {w}
     order by r.deadline, r.task_id
     """,
@@ -67,7 +71,7 @@ risk = query(
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
 unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
 risk = risk[risk["status"] != "unconfirmed"].drop(columns="status")
-RISK_COLUMNS = {"剩余小时": H1, "时限": DT, "推送时间": DT, "受理时间": DT}
+RISK_COLUMNS = list_columns(risk)
 stamp = meta.eval_at.strftime("%Y%m%d%H%M")
 if not unconfirmed.empty:
     st.subheader("待核实（已过期限，数据未显示）")
@@ -92,20 +96,16 @@ else:
 # ---- distributions ------------------------------------------------------------------------
 
 st.subheader(f"响应与办结用时分布：{f.period_label}")
-w, p = f.where(at="t.pushed_at", specialty="e.specialty")
+w, p = f.where(hospital="t", at="t.pushed_at", specialty="t.specialty")
 TASKS = f"""
-    from fct_tasks as t
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+    from mart_task_timeline as t
     where {w}
 """
 step_a, cap_a = 0.5, 3 * accept_hours
 resp = query(
     f"""
-    select least(floor(date_diff('second', t.pushed_at, t.responded_at) / 3600.0 / ?) * ?, ?)
-               as bin,
-           count(*) as n
-    {TASKS} and t.responded_at is not null
+    select least(floor(t.response_hours / ?) * ?, ?) as bin, count(*) as n
+    {TASKS} and t.response_hours is not null
     group by bin order by bin
     """,
     [step_a, step_a, cap_a, *p],
@@ -113,11 +113,8 @@ resp = query(
 step_c, lo_c, hi_c = 6, -24 * (workdays + 3), 48
 comp = query(
     f"""
-    select greatest(least(
-               floor(date_diff('second', t.complete_deadline, t.completed_at) / 3600.0 / ?) * ?,
-               ?), ?) as bin,
-           count(*) as n
-    {TASKS} and t.completed_at is not null and t.complete_deadline is not null
+    select greatest(least(floor(t.completed_after_hours / ?) * ?, ?), ?) as bin, count(*) as n
+    {TASKS} and t.completed_after_hours is not null
     group by bin order by bin
     """,
     [step_c, step_c, hi_c, lo_c, *p],
@@ -175,50 +172,32 @@ with b:
 # ---- per expert ---------------------------------------------------------------------------
 
 st.subheader(f"专家时效一览：{f.period_label}")
-w_t, p_t = f.where(at="t.pushed_at")
-w_s, p_s = f.where(at="s.deadline")
+w_t, p_t = f.where(hospital="t", at="cast(t.month || '-01' as date)")
 w_x, p_x = f.where(specialty="x.specialty")
 experts = query(
     f"""
-    with tasks as (
-        select t.expert_id,
-               count(*) as tasks,
-               count(*) filter (where t.accept_status = 'on_time') as accept_on_time,
-               count(*) filter (where t.accept_status in ('on_time', 'late', 'overdue'))
-                   as accept_due,
-               count(*) filter (where t.complete_status = 'on_time') as complete_on_time,
-               count(*) filter (where t.complete_status in ('on_time', 'late', 'overdue'))
-                   as complete_due
-        from fct_tasks as t
-        inner join stg_hospitals as h on h.hospital_id = t.hospital_id
+    with t as (
+        select t.expert_id, sum(t.tasks) as tasks, sum(t.strikes) as strikes,
+               {", ".join(f"sum(t.{c}) as {c}" for c in RATE_COUNTS)}
+        from mart_expert_timeliness as t
         where {w_t}
         group by t.expert_id
-    ),
-    strikes as (
-        select s.expert_id, count(*) as strikes
-        from fct_strikes as s
-        inner join stg_hospitals as h on h.hospital_id = s.hospital_id
-        where {w_s}
-        group by s.expert_id
     )
-    select x.expert_id as 专家编号, x.expert_name as 姓名, h.hospital_name as 医院,
-           h.district as 区县, x.specialty as 专科, x.title as 职称,
-           coalesce(t.tasks, 0) as 任务数,
-           round(100.0 * t.accept_on_time / nullif(t.accept_due, 0), 1) as "响应按时率（%）",
-           round(100.0 * t.complete_on_time / nullif(t.complete_due, 0), 1)
-               as "办结按时率（%）",
-           coalesce(s.strikes, 0) as 扣分次数,
+    select x.expert_id as 专家编号, x.expert_name as 姓名, x.hospital_name as 医院,
+           x.district as 区县, x.specialty as 专科, x.title as 职称,
+           coalesce(t.tasks, 0) as 任务数, {", ".join(f"t.{c}" for c in RATE_COUNTS)},
+           coalesce(t.strikes, 0) as 扣分次数,
            case when x.disqualified_at is not null then '已取消资格' else '在库' end as 状态,
            x.disqualified_at as 取消资格时间
-    from fct_experts as x
-    inner join stg_hospitals as h on h.hospital_id = x.hospital_id
-    left join tasks as t using (expert_id)
-    left join strikes as s using (expert_id)
+    from dim_experts as x
+    inner join dim_hospitals as h on h.hospital_id = x.hospital_id
+    left join t using (expert_id)
     where {w_x}
     order by 扣分次数 desc, 任务数 desc, x.expert_id
     """,
-    [*p_t, *p_s, *p_x],
+    [*p_t, *p_x],
 )
+experts = with_rates(experts, RATE_LABELS, after="任务数")
 experts = mask_frame(experts)
 k = st.columns(4)
 k[0].metric("专家", num(len(experts)))
@@ -230,12 +209,7 @@ st.dataframe(
     shown,
     hide_index=True,
     key="exp-table",
-    column_config={
-        "响应按时率（%）": H1,
-        "办结按时率（%）": H1,
-        "取消资格时间": DT,
-        **counts("任务数", "扣分次数"),
-    },
+    column_config=list_columns(shown),
 )
 st.caption(
     "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
@@ -285,7 +259,7 @@ else:
             f"列表按扣分次数、任务数列出前 {num(len(choices))} 名（有任务的共 "
             f"{num(len(with_tasks))} 名）；其他专家请输入专家编号。"
         )
-    w, p = f.where(at="t.pushed_at")
+    w, p = f.where(hospital="t", at="t.pushed_at")
     case_sql, case_p = case_id_in_scope("t.case_id")
     tl = query(
         f"""
@@ -293,10 +267,8 @@ else:
                t.accept_deadline as 响应时限, t.responded_at as 响应时间, t.response as 响应,
                t.accept_status as 响应情况, t.complete_deadline as 办结时限,
                t.completed_at as 办结时间, t.complete_status as 办结情况,
-               s.strike_no as 年度扣分序号, s.kind as 扣分原因, s.action as 处理措施
-        from fct_tasks as t
-        inner join stg_hospitals as h on h.hospital_id = t.hospital_id
-        left join fct_strikes as s using (task_id)
+               t.strike_no as 年度扣分序号, t.strike_kind as 扣分原因, t.strike_action as 处理措施
+        from mart_task_timeline as t
         where t.expert_id = ? and {w}
         order by t.pushed_at, t.task_id
         """,
@@ -304,23 +276,15 @@ else:
     )
     margins = query(
         f"""
-        with t as (
-            select t.* from fct_tasks as t
-            inner join stg_hospitals as h on h.hospital_id = t.hospital_id
-            where t.expert_id = ? and {w}
-        )
+        with t as (select * from mart_task_timeline as t where t.expert_id = ? and {w})
         select task_id as 任务编号, '响应' as 类型, accept_deadline as 时限,
-               date_diff('second', coalesce(responded_at, ?), accept_deadline) / 3600.0
-                   as "余量（小时）",
-               coalesce(strike_kind = 'accept_timeout', false) as 是否扣分
+               accept_margin_hours as "余量（小时）", is_accept_strike as 是否扣分
         from t
         union all
-        select task_id, '办结', complete_deadline,
-               date_diff('second', coalesce(completed_at, ?), complete_deadline) / 3600.0,
-               coalesce(strike_kind = 'complete_timeout', false)
+        select task_id, '办结', complete_deadline, complete_margin_hours, is_complete_strike
         from t where complete_deadline is not null
         """,
-        [expert_id, *p, meta.as_of, meta.as_of],
+        [expert_id, *p],
     )
     is_strike = tl["年度扣分序号"].notna()
     tl = tl.assign(
@@ -348,16 +312,12 @@ else:
         shown.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
         hide_index=True,
         key="exp-timeline",
-        column_config={
-            "扣分": st.column_config.MultiselectColumn(
+        column_config=list_columns(
+            tl,
+            扣分=st.column_config.MultiselectColumn(
                 options=sorted(set(tl["扣分"]) - {""}), color=WARN, pinned=True, width="medium"
             ),
-            "推送时间": DT,
-            "响应时限": DT,
-            "响应时间": DT,
-            "办结时限": DT,
-            "办结时间": DT,
-        },
+        ),
     )
     download_buttons(shown, f"专家任务记录_{expert_id}", f.period, key="exp-dl-timeline")
 
@@ -371,10 +331,11 @@ w, p = f.where(at="s.deadline", specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
 strikes = query(
     f"""
-    with s as (
-        select s.* from fct_strikes as s
-        inner join stg_experts as e using (expert_id)
-        inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+    with live as (select * from mart_strike_evidence where status <> 'voided'),
+    s as (
+        select s.* from live as s
+        inner join dim_experts as e using (expert_id)
+        inner join dim_hospitals as h on h.hospital_id = s.hospital_id
         where {w}
     ),
     history as (
@@ -385,7 +346,7 @@ strikes = query(
                    '；' order by p.strike_no
                ) as evidence
         from s
-        inner join fct_strikes as p
+        inner join live as p
             on p.expert_id = s.expert_id
             and p.strike_year = s.strike_year
             and p.strike_no <= s.strike_no
@@ -400,8 +361,8 @@ strikes = query(
            round(s.late_seconds / 3600.0, 1) as "超时（小时）",
            hi.evidence as 本年度扣分记录
     from s
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = s.hospital_id
+    inner join dim_experts as e using (expert_id)
+    inner join dim_hospitals as h on h.hospital_id = s.hospital_id
     inner join history as hi using (task_id)
     order by s.deadline, s.task_id
     """,
@@ -421,7 +382,7 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
             rows.head(TABLE_ROWS),
             hide_index=True,
             key=f"exp-list-{action}",
-            column_config={"时限": DT, "推送时间": DT, "实际时间": DT, "超时（小时）": H1},
+            column_config=list_columns(rows),
         )
         if len(rows) > TABLE_ROWS:
             st.caption(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts import counts, monthly_bars, show
+from dashboard.charts import list_columns, monthly_bars, show
 from dashboard.common import literal, mask_frame, need_data, num, page_header, profile, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
@@ -18,7 +18,7 @@ from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 page_header("劳务费与归档", "专家鉴定劳务费按办结月份逐月发放；申报按月、按病种和鉴定结果归档。")
 if not need_data():
     st.stop()
-require_marts("mart_fees", "mart_archive_by_hospital")
+require_marts("mart_fees", "mart_archive_by_hospital", "dim_experts", "dim_hospitals")
 evaluation_caption()
 f = sidebar_filters()
 
@@ -32,8 +32,8 @@ fees = query(
            h.hospital_name as 医院, h.district as 区县, e.specialty as 专科,
            fm.reviews as 鉴定件数, fm.amount_yuan as "金额（元）"
     from mart_fees as fm
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = fm.hospital_id
+    inner join dim_experts as e using (expert_id)
+    inner join dim_hospitals as h on h.hospital_id = fm.hospital_id
     where {w}
     order by fm.month, h.hospital_name, fm.expert_id
     """,
@@ -52,9 +52,7 @@ k[3].metric("金额合计（元）", num(fees["金额（元）"].sum()), border=
 if fees.empty:
     st.info("所选期间没有已办结的鉴定。")
 else:
-    st.dataframe(
-        fees, hide_index=True, key="fee-table", column_config=counts("鉴定件数", "金额（元）")
-    )
+    st.dataframe(fees, hide_index=True, key="fee-table", column_config=list_columns(fees))
     download_buttons(fees, "专家劳务费", f.period, key="fee-dl")
     by_month = (
         fees.groupby("月份", as_index=False)
@@ -70,7 +68,7 @@ else:
             by_month,
             hide_index=True,
             key="fee-by-month",
-            column_config=counts("专家人数", "鉴定件数", "金额（元）"),
+            column_config=list_columns(by_month),
         )
     if len(by_month) > 1:
         show(
@@ -89,7 +87,7 @@ archive = query(
     select a.month as 月份, a.disease_name as 病种, a.specialty as 专科,
            a.settlement as 办结方式, a.outcome as 鉴定结果, sum(a.cases) as 件数
     from mart_archive_by_hospital as a
-    inner join stg_hospitals as h using (hospital_id)
+    inner join dim_hospitals as h using (hospital_id)
     where {w}
     group by all
     """,
@@ -118,7 +116,9 @@ k = st.columns(len(results) + 1)
 k[0].metric("归档件数", num(pivot["合计"].sum()), border=True)
 for col, r in zip(k[1:], results, strict=True):
     col.metric(literal(r), num(pivot[r].sum()), border=True)
-st.dataframe(pivot, hide_index=True, key="archive-table", column_config=counts(*results, "合计"))
+st.dataframe(
+    pivot, hide_index=True, key="archive-table", column_config=list_columns(pivot, *results)
+)
 download_buttons(pivot, "月度归档", f.period, key="archive-dl")
 with st.expander("按病种汇总（不分月份）"):
     by_disease = (
@@ -132,5 +132,5 @@ with st.expander("按病种汇总（不分月份）"):
         by_disease,
         hide_index=True,
         key="archive-by-disease",
-        column_config=counts(*results, "合计"),
+        column_config=list_columns(by_disease, *results),
     )

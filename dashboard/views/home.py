@@ -12,9 +12,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import nav
 from dashboard.charts import (
     action_labels,
     kind_labels,
+    list_columns,
     monthly_bars,
     monthly_rates,
     rule_names,
@@ -22,7 +24,6 @@ from dashboard.charts import (
 )
 from dashboard.common import (
     con,
-    district_filter,
     literal,
     mask_frame,
     need_data,
@@ -30,6 +31,7 @@ from dashboard.common import (
     page_header,
     pct,
     profile,
+    profile_name,
     query,
     scope_district,
     table_exists,
@@ -42,6 +44,7 @@ from dashboard.filters import (
     as_of_caption,
     eval_time,
     evaluation,
+    profile_label,
     require_marts,
     sidebar_filters,
     stale_warning,
@@ -50,7 +53,7 @@ from pipelines.errors import DataError
 from pipelines.evaltime import warehouse_cutoff
 from pipelines.report import monthly_report
 from pipelines.rules import refresh_marts
-from pipelines.rules.kpis import COUNTS, VIOLATION_PREFIX
+from pipelines.rules.kpis import COUNTS, VIOLATION_PREFIX, loaded_totals
 
 page_header(
     "门诊慢特病鉴定监管看板",
@@ -88,9 +91,10 @@ def recompute(at: dt.datetime | None) -> None:
     for key in PICKER_KEYS:  # the picker shows the new evaluation time after the rerun
         st.session_state.pop(key, None)
     when = eval_time(evaluation())
+    strikes = query("select coalesce(sum(strikes), 0) as n from mart_expert_timeliness").n[0]
     st.session_state["home-refreshed"] = (
         f"已按评估时间 {when.eval_at:%Y-%m-%d %H:%M:%S} 重新计算：任务 "
-        f"{num(counts.get('fct_tasks'))} 项，扣分 {num(counts.get('fct_strikes'))} 次，违规 "
+        f"{num(counts.get('mart_task_timeline'))} 项，扣分 {num(strikes)} 次，违规 "
         f"{num(counts.get('mart_violations'))} 条。"
     )
     st.rerun()
@@ -165,25 +169,7 @@ def report_button(f: Filters, meta: pd.Series) -> None:
 
 calendar_warning()
 
-scope_sql, scope_params = district_filter("h")
-heads = query(
-    f"""
-    with h as (select * from stg_hospitals as h where {scope_sql}),
-    e as (select e.* from stg_experts as e inner join h using (hospital_id)),
-    c as (select c.* from stg_cases as c inner join h using (hospital_id))
-    select
-        (select count(*) from h) as hospitals,
-        (select count(*) from e) as experts,
-        (select count(*) from c) as cases,
-        (select count(*) from stg_tasks as t inner join e using (expert_id)) as tasks,
-        (select count(*) from c where outcome = '符合') as approved,
-        (select count(*) from c where outcome is not null) as decided,
-        (select count(*) from quarantine where ?) as quarantined,
-        (select min(submitted_at) from c) as first_at,
-        (select max(submitted_at) from c) as last_at
-    """,
-    [*scope_params, scope_district() is None],
-).iloc[0]
+heads = pd.Series(loaded_totals(con(), scope_district()))
 
 c = st.columns(6)
 c[0].metric("定点医疗机构", num(heads.hospitals))
@@ -221,7 +207,8 @@ with right:
     eval_picker(meta)
 if meta.profile != profile().name:
     st.warning(
-        f"规则结果按「{literal(meta.profile)}」配置计算，当前看板使用「{profile().name}」配置，请重新计算。"
+        f"规则结果按「{literal(profile_label(meta.profile))}」配置计算，当前看板使用"
+        f"「{literal(profile().label)}」配置，请重新计算。"
     )
 
 require_marts("mart_monthly_kpis", "mart_hospital_penalty", "mart_at_risk")
@@ -266,7 +253,7 @@ penalty = query(
            round(p.ratio * 100, 1) as "取消资格比例（%）",
            case when p.penalized then '扣分' else '差一人即扣分' end as 考核结果
     from mart_hospital_penalty as p
-    inner join stg_hospitals as h using (hospital_id)
+    inner join dim_hospitals as h using (hospital_id)
     where p.year = ? and (p.penalized or p.one_more_penalized) and {w_pen}
     order by p.penalized desc, p.ratio desc, p.hospital_id
     """,
@@ -286,8 +273,8 @@ risk = query(
     select r.deadline as 时限, r.hours_left as 剩余小时, r.kind, r.task_id as 任务编号,
            r.expert_id as 专家编号, r.expert_name as 姓名, h.hospital_name as 医院, h.district as 区县
     from mart_at_risk as r
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = r.hospital_id
+    inner join dim_experts as e using (expert_id)
+    inner join dim_hospitals as h on h.hospital_id = r.hospital_id
     where {w_risk} and r.status = 'at_risk'
     order by r.deadline, r.task_id
     """,
@@ -371,11 +358,12 @@ with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(
         penalty,
         hide_index=True,
         key="home-penalty",
-        column_config={"取消资格比例（%）": st.column_config.NumberColumn(format="%.1f")},
+        column_config=list_columns(penalty),
     )
-    st.page_link(
-        "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
-    )
+    if nav.shown("hospitals.py", profile_name()):
+        st.page_link(
+            "views/hospitals.py", label="到「医院考核」查看依据", icon=":material/local_hospital:"
+        )
 
 with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
     names = rule_names()
@@ -389,18 +377,23 @@ with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
         ),
         hide_index=True,
         key="home-violations",
+        column_config=list_columns(pd.DataFrame(columns=["问题数"])),
     )
     st.page_link("views/violations.py", label="到「规则核查」查看明细", icon=":material/rule:")
 
 with st.expander(f"当前风险任务（共 {num(len(risk))} 项）"):
     kinds = kind_labels()
+    shown_risk = risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})
     st.dataframe(
-        mask_frame(risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})),
+        mask_frame(shown_risk),
         hide_index=True,
         key="home-risk",
-        column_config={"时限": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config=list_columns(shown_risk),
     )
-    st.page_link("views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:")
+    if nav.shown("experts.py", profile_name()):
+        st.page_link(
+            "views/experts.py", label="到「专家时效」查看并下载名单", icon=":material/timer:"
+        )
 
 # ---- monthly trends -----------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """医院考核 — ZZ-HOSPITAL5 per year: each hospital's share of disqualified experts against the
 profile's rate, the "one more" warnings, and the strikes (tasks, deadlines) behind every
-disqualification. Reads mart_hospital_penalty, fct_disqualifications and fct_strikes.
+disqualification. Reads mart_hospital_penalty, dim_experts (disqualifications) and
+mart_strike_evidence.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import streamlit as st
 
 from dashboard.charts import (
     action_labels,
-    counts,
     kind_labels,
+    list_columns,
     penalty_rate,
     ratio_bars,
     show,
@@ -50,7 +51,7 @@ page_header(
 )
 if not need_data():
     st.stop()
-meta = require_marts("mart_hospital_penalty", "fct_strikes")
+meta = require_marts("mart_hospital_penalty", "mart_strike_evidence", "dim_experts")
 evaluation_caption()
 f = sidebar_filters(month=False)
 year = f.year or int(meta.as_of.year)
@@ -67,7 +68,7 @@ table = query(
            case when p.penalized then '扣分' else '' end as 年终考核,
            case when p.one_more_penalized then '再取消1人即扣分' else '' end as 预警
     from mart_hospital_penalty as p
-    inner join stg_hospitals as h using (hospital_id)
+    inner join dim_hospitals as h using (hospital_id)
     where p.year = ? and {w}
     order by p.penalized desc, p.one_more_penalized desc, p.ratio desc, p.hospital_id
     """,
@@ -83,10 +84,7 @@ k[1].metric("取消资格专家", num(table["取消资格人数"].sum()), border
 k[2].metric("扣分医院", num(len(penalised)), border=True)
 k[3].metric("差一人即扣分医院", num(len(warned)), border=True)
 
-PCT = {
-    "取消资格比例（%）": st.column_config.NumberColumn(format="%.1f"),
-    **counts("专家总数", "取消资格人数"),
-}
+PCT = list_columns(table)
 with_disq = table[table["取消资格人数"] > 0]
 if with_disq.empty:
     st.success(f"{year} 年所选范围内没有医院有专家被取消资格（各院比例均为 0.0%）。")
@@ -131,11 +129,17 @@ with tab_all:
     )
     download_buttons(table, "医院年终考核", str(year), key="hosp-dl-table")
 with tab_pen:
-    st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
+    if penalised.empty:
+        st.info(f"{year} 年所选范围内没有扣分医院。")
+    else:
+        st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
 with tab_warn:
     st.caption(f"这些医院再有 1 名专家被取消资格，比例即达到 {rate:.0%} 扣分线。")
-    st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
-    download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
+    if warned.empty:
+        st.info(f"{year} 年所选范围内没有差一人即扣分的医院。")
+    else:
+        st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
+        download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
 
 # ---- evidence -----------------------------------------------------------------------------
 
@@ -161,27 +165,27 @@ w, p = f.where(specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
 evidence = query(
     f"""
-    select q.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
-           q.disqualified_at as 取消资格时间,
-           case q.source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
+    select e.expert_id as 专家编号, e.expert_name as 姓名, e.specialty as 专科, e.title as 职称,
+           e.disqualified_at as 取消资格时间,
+           case e.disqualified_source when 'strike' then '超时扣分' else '专家登记册' end as 取消依据,
            s.strike_no as 年度扣分序号, s.action as 处理措施, s.task_id as 任务编号,
            {case_sql} as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
            round(s.late_seconds / 3600.0, 1) as "超时（小时）"
-    from fct_disqualifications as q
-    inner join stg_experts as e using (expert_id)
-    inner join stg_hospitals as h on h.hospital_id = e.hospital_id
-    left join fct_strikes as s
-        on s.expert_id = q.expert_id
-        and q.source = 'strike'
-        and s.strike_year = year(q.disqualified_at)
-        and s.deadline <= q.disqualified_at
+    from dim_experts as e
+    inner join dim_hospitals as h on h.hospital_id = e.hospital_id
+    left join mart_strike_evidence as s
+        on s.expert_id = e.expert_id
+        and s.status <> 'voided'
+        and e.disqualified_source = 'strike'
+        and s.strike_year = year(e.disqualified_at)
+        and s.deadline <= e.disqualified_at
     where e.hospital_id = ?
-        and q.disqualified_at >= make_timestamp(?, 1, 1, 0, 0, 0)
-        and q.disqualified_at < make_timestamp(? + 1, 1, 1, 0, 0, 0)
+        and e.disqualified_at >= make_timestamp(?, 1, 1, 0, 0, 0)
+        and e.disqualified_at < make_timestamp(? + 1, 1, 1, 0, 0, 0)
         and {w}
-    order by q.disqualified_at, q.expert_id, s.strike_no
+    order by e.disqualified_at, e.expert_id, s.strike_no
     """,
     [*case_p, hospital_id, year, year, *p],
 )
@@ -195,18 +199,11 @@ st.caption(
     f"{literal(names[hospital_id])} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
     "每名专家列出导致取消资格的各次超时任务及其时限（登记册取消的无扣分记录）。"
 )
-DT = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 st.dataframe(
     evidence,
     hide_index=True,
     key="hosp-evidence-rows",
-    column_config={
-        "取消资格时间": DT,
-        "推送时间": DT,
-        "时限": DT,
-        "实际时间": DT,
-        "超时（小时）": st.column_config.NumberColumn(format="%.1f"),
-    },
+    column_config=list_columns(evidence),
 )
 download_buttons(evidence, f"取消资格依据_{names[hospital_id]}", str(year), key="hosp-dl-evidence")
 
@@ -225,8 +222,8 @@ else:
         ids = book["违规依据"]["申报编号"].dropna().unique().tolist()
         mine = set(
             query(
-                "select c.case_id from stg_cases as c inner join stg_hospitals as h "
-                "using (hospital_id) where h.district = ? and list_contains(?, c.case_id)",
+                "select c.case_id from dim_cases as c "
+                "where c.district = ? and list_contains(?, c.case_id)",
                 [scope_district(), ids],
             )["case_id"]
         )

@@ -16,8 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
-from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
-from pipelines.draws import current_state, draw, freeze_experts
+from dashboard.common import con, literal, need_data, num, page_header, profile, user
+from pipelines.draws import current_state, draw, freeze_experts, reference
+from pipelines.draws.engine import supervisor_name
 from pipelines.draws.experts import REASONS
 
 PROFILE = profile()
@@ -30,13 +31,16 @@ KEYS = (
     "md-reason",
     "md-redraw-seed",
     "md-redraw-reason",
+    "md-projector",
+    "md-slot",
 )
 
-page_header(
-    "双随机抽取",
-    "会议现场随机抽取专家：先冻结候选名单并在投影上公示人数与摘要，再由两人掷骰子确定随机种子；"
-    "种子锁定后逐一揭晓，不设重抽按钮。每一步都记入审计日志。",
-)
+if not (st.session_state.get("md-projector") and st.session_state.get("md-draw")):
+    page_header(
+        "双随机抽取",
+        "会议现场随机抽取专家：先冻结候选名单并在投影上公示人数与摘要，再由两人掷骰子确定随机种子；"
+        "种子锁定后逐一揭晓，不设重抽按钮。每一步都记入审计日志。",
+    )
 
 
 def _reset() -> None:
@@ -54,9 +58,7 @@ def _open(frozen_id: str, draw_id: str | None) -> None:
 
 def setup() -> None:
     """Specialty, n, hospitals to avoid, operator and supervisor → freeze the candidates."""
-    specialties = query(
-        "select distinct specialty from stg_experts where specialty is not null order by 1"
-    )["specialty"].tolist()
+    specialties = reference.specialties(con())
     hospitals = dw.hospital_names()
     st.subheader("抽取设置")
     c1, c2 = st.columns([2, 1])
@@ -80,9 +82,6 @@ def setup() -> None:
         "符合要求，且不在回避医院。"
     )
     if st.button("冻结候选名单", type="primary", key="md-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             frozen = freeze_experts(
                 con(),
@@ -92,7 +91,7 @@ def setup() -> None:
                 PROFILE,
                 avoid,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
             )
         except dw.ERRORS as exc:
             st.error(literal(exc))
@@ -150,7 +149,7 @@ def frozen_view(frozen_id: str, drawn: bool) -> None:
         )
     if rec.population_size < params["n"]:
         st.warning(
-            f"候选专家只有 {rec.population_size} 人，少于抽取人数 {params['n']}：抽取时将全部入选。"
+            f"候选专家只有 {num(rec.population_size)} 人，少于抽取人数 {params['n']}：抽取时将全部入选。"
         )
     with st.expander(f"不作为候选的 {num(len(excluded))} 人及原因", expanded=not drawn):
         st.dataframe(exclusions_frame(excluded), hide_index=True, key="md-excluded")
@@ -225,6 +224,12 @@ def presentation(draw_id: str) -> None:
         + (f"<div class='swap'>重抽原因：{dw.esc(rec.reason)}</div>" if rec.reason else "")
     )
     dw.projector(head + "".join(cards))
+    st.button(
+        "投影模式（全屏，每屏一位，替补与重抽表单不在投影上）",
+        key="md-projector-on",
+        on_click=_project,
+        args=(shown,),
+    )
     if shown < len(picks):
         if st.button(f"揭晓下一位（{shown + 1}/{len(picks)}）", type="primary", key="md-reveal"):
             st.session_state["md-revealed"] = shown + 1
@@ -241,6 +246,76 @@ def presentation(draw_id: str) -> None:
     st.code(dw.verify_command(rec, "专家抽取候选名单.csv", "专家抽取结果.csv"), language="bash")
     if dw.can_draw():
         redraw_form(rec)
+
+
+def _project(revealed: int) -> None:
+    """Enter the projector screen at the last pick revealed (the first when none is)."""
+    st.session_state["md-projector"] = True
+    st.session_state["md-slot"] = max(revealed - 1, 0)
+    st.session_state["md-revealed"] = max(revealed, 1)
+
+
+def _step(by: int, total: int) -> None:
+    """Previous / next pick on the projector screen; going forward reveals the next one."""
+    slot = min(max(st.session_state.get("md-slot", 0) + by, 0), total - 1)
+    st.session_state["md-slot"] = slot
+    st.session_state["md-revealed"] = max(st.session_state.get("md-revealed", 0), slot + 1)
+
+
+def screen_body(rec, state, slot: int) -> str:
+    """One pick in large type: its place, id, name, hospital, and who witnessed the draw."""
+    pick = state.picks[slot]
+    info = dw.experts([pick.id]).set_index("expert_id")
+    name = dw.person_name(info.loc[pick.id, "expert_name"] if pick.id in info.index else None)
+    hospital = dw.hospital_names().get(pick.hospital_id or "", pick.hospital_id or "")
+    swap = next((r for r in state.replacements if r["replacement"] == pick.id), None)
+    swap_line = (
+        dw.fit_line(f"替补：接替 {swap['replaced']}（原因：{swap['reason']}）", "swap", 28)
+        if swap
+        else ""
+    )
+    params, n = rec.params(), len(state.picks)
+    witness = rec.supervisor or "—"
+    return (
+        dw.fit_line(
+            f"{params['specialty']} 专家随机抽取 · 抽取 {n} 人（候选 {num(rec.population_size)} 人）",
+            "scr-head",
+            30,
+        )
+        + dw.fit_line(f"第 {slot + 1} 位 / 共 {n} 位", "scr-slot", 44)
+        + dw.fit_line(pick.id, "scr-id", 52, mono=True)
+        + dw.fit_line(name, "scr-name", 128)
+        + dw.fit_line(hospital, "scr-hosp", 44)
+        + swap_line
+        + dw.fit_line(
+            f"监督人 {witness}",
+            "scr-witness",
+            40,
+            inner=f"监督人 <b class='scr-supervisor'>{dw.esc(witness)}</b>",
+        )
+        + dw.fit_line(
+            f"操作人 {rec.operator or '—'} · 排序第 {pick.rank} 位 · 记录 {rec.draw_id}",
+            "scr-foot",
+            26,
+        )
+    )
+
+
+def projector_screen(draw_id: str) -> None:
+    """The projector view: full window without the sidebar, one pick per screen, no forms."""
+    rec = dw.record(draw_id)
+    state = current_state(con(), draw_id)
+    total = len(state.picks)
+    slot = min(st.session_state.get("md-slot", 0), total - 1)
+    dw.screen(screen_body(rec, state, slot))
+    c1, c2, c3 = st.columns(3)
+    c1.button("◀ 上一位", key="md-prev", on_click=_step, args=(-1, total), disabled=slot == 0)
+    c2.button(
+        "下一位 ▶", key="md-next", on_click=_step, args=(1, total), disabled=slot == total - 1
+    )
+    c3.button(
+        "退出投影", key="md-projector-off", on_click=st.session_state.pop, args=("md-projector",)
+    )
 
 
 def redraw_form(rec) -> None:
@@ -284,9 +359,12 @@ def open_existing() -> None:
         st.rerun()
 
 
-if need_data():
+def main() -> None:
     frozen_id = st.session_state.get("md-frozen")
     draw_id = st.session_state.get("md-draw")
+    if draw_id is not None and st.session_state.get("md-projector"):
+        projector_screen(draw_id)
+        return
     if not dw.can_draw():
         dw.read_only_notice()
         open_existing()
@@ -303,3 +381,7 @@ if need_data():
         else:
             presentation(draw_id)
             frozen_view(frozen_id, drawn=True)
+
+
+if need_data():
+    main()

@@ -9,14 +9,17 @@ page calls pipelines.draws for every step.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
 from dashboard.appraise_view import estimates_section
-from dashboard.common import con, literal, need_data, num, page_header, profile, query, user
-from dashboard.downloads import download_buttons
+from dashboard.common import con, literal, need_data, num, page_header, profile, user
+from dashboard.downloads import book_button, download_buttons, pdf_button
+from dashboard.uploads import save_uploads
 from pipelines.config import load_profile
 from pipelines.draws import (
     current_state,
@@ -27,14 +30,23 @@ from pipelines.draws import (
     review_calendar,
     review_step,
 )
-from pipelines.draws.review import quarter_of
+from pipelines.draws.engine import supervisor_name
+from pipelines.draws.findings import import_findings
+from pipelines.draws.reference import approved_span
+from pipelines.draws.review import case_diseases, quarter_of
+from pipelines.draws.review_results import (
+    OPINIONS,
+    public_results,
+    record_appeal_finding,
+    write_public_pdf,
+)
 from pipelines.draws.spotcheck import check_rate, percent
 
 ACTIVE = profile()
 TY_ENABLED = bool(ACTIVE.data.get("taiyuan_rules", {}).get("enabled"))
 TY = ACTIVE if TY_ENABLED else load_profile("taiyuan")
 RULES = TY["taiyuan_rules"]
-SECTIONS = ["复核日历", "季度复核抽取", "申诉专家抽取"]
+SECTIONS = ["复核日历", "季度复核抽取", "申诉专家抽取", "复核结果与公示"]
 
 page_header(
     "季度复核",
@@ -53,12 +65,11 @@ if not TY_ENABLED:
 
 def review_quarters() -> list:
     """Quarters whose review has cases to draw (the quarter after each quarter of data)."""
-    span = query(
-        "select cast(min(decided_at) as date) as first, cast(max(decided_at) as date) as last "
-        "from stg_cases where outcome = '符合'"
-    ).iloc[0]
-    last = max(quarter_of(span["last"]).next(), quarter_of(dt.date.today()))
-    return dw.quarters_between(quarter_of(span["first"]).next().first_day, last.first_day)
+    first, last = approved_span(con())
+    today = quarter_of(dt.date.today())
+    start = quarter_of(first).next() if first else today
+    end = max(quarter_of(last).next(), today) if last else today
+    return dw.quarters_between(start.first_day, end.first_day)
 
 
 def quarter_box(label: str, key: str, where=st):
@@ -113,9 +124,6 @@ def plan_setup() -> None:
     c1.text_input("操作人", value=user().username, disabled=True, key="rv-operator")
     supervisor = c2.text_input("监督人（必填）", key="rv-supervisor")
     if st.button("冻结复核病例与专家名单", type="primary", key="rv-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             cases, pool = freeze_review(
                 con(),
@@ -123,7 +131,7 @@ def plan_setup() -> None:
                 dt.datetime.now().replace(microsecond=0),
                 TY,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
             )
         except dw.ERRORS as exc:
             st.error(literal(exc))
@@ -193,14 +201,7 @@ def plan_frame(experts_id: str) -> pd.DataFrame:
     params = rec.params()
     state = current_state(con(), experts_id)
     specialty = {c[0]: c[1] for c in params["cases"]}
-    disease = dict(
-        con()
-        .execute(
-            "select case_id, disease_name from stg_cases where list_contains(?, case_id)",
-            [list(specialty)],
-        )
-        .fetchall()
-    )
+    disease = case_diseases(con(), list(specialty))
     info = dw.experts([p.id for p in state.picks]).set_index("expert_id")
     hospitals = dw.hospital_names()
     rows = []
@@ -377,9 +378,6 @@ def appeal_section() -> None:
         case_id = c1.text_input("申诉病例的申报编号", key="rv-appeal-case")
         supervisor = c2.text_input("监督人（必填）", key="rv-appeal-supervisor")
         if st.button("冻结候选专家名单", type="primary", key="rv-appeal-freeze"):
-            if not supervisor.strip():
-                st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-                return
             try:
                 frozen = freeze_appeal(
                     con(),
@@ -387,7 +385,7 @@ def appeal_section() -> None:
                     dt.datetime.now().replace(microsecond=0),
                     TY,
                     operator=user().username,
-                    supervisor=supervisor.strip(),
+                    supervisor=supervisor_name(supervisor, required=True),
                 )
             except dw.ERRORS as exc:
                 st.error(literal(exc))
@@ -425,8 +423,93 @@ def appeal_section() -> None:
     )
 
 
+def _said(message: str) -> None:
+    st.session_state["rv-said"] = message
+    st.rerun()
+
+
+def findings_upload(draw_id: str) -> None:
+    """Import the filled-in list of the reviewed cases (复核结论 符合 / 不符合), all or nothing."""
+    upload = st.file_uploader(
+        "填好的复核名单（申报编号、复核结论 符合/不符合、追回金额、备注）",
+        type=["xlsx", "csv"],
+        key=f"rv-upload-{draw_id}",
+    )
+    if upload is None or not st.button("导入复核结论", key="rv-import"):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            (path,) = save_uploads([upload], Path(tmp))
+            res = import_findings(con(), draw_id, path, recorded_by=user().username)
+        except dw.ERRORS as exc:
+            st.error(f"导入失败，未写入任何结论：{literal(exc)}")
+            return
+    _said(f"已记录复核结论 {num(res.recorded)} 条。")
+
+
+def appeal_finding_form() -> None:
+    """Each appeal panel member's opinion; the majority is the case's final finding."""
+    panels = dw.records(("appeal_panel",))
+    if panels.empty:
+        st.info("还没有申诉复核专家抽取记录。")
+        return
+    panel_id = dw.record_choice(panels, "申诉专家抽取记录", key="rv-af-panel")
+    members = [p.id for p in current_state(con(), panel_id).picks]
+    case_id = dw.record(panel_id).params()["case_id"]
+    st.caption(f"申诉病例 {literal(case_id)}：录入每位专家的意见，按多数意见确定最终结论。")
+    cols = st.columns(max(len(members), 1))
+    opinions = {
+        m: cols[i].selectbox(f"专家 {literal(m)}", OPINIONS, key=f"rv-af-{panel_id}-{m}")
+        for i, m in enumerate(members)
+    }
+    reason = st.text_input("说明（必填）", key="rv-af-reason")
+    if st.button("记录二次复核结论", type="primary", key="rv-af-record"):
+        try:
+            rec = record_appeal_finding(con(), panel_id, opinions, reason, user().username)
+        except dw.ERRORS as exc:
+            st.error(literal(exc))
+            return
+        _said(f"已记录申诉病例 {rec.params()['case_id']} 的二次复核结论：{rec.params()['final']}。")
+
+
+def results_section() -> None:
+    """Per-hospital results of a quarter's review, the published version and, for city roles,
+    the findings import and the appeal panels' opinions."""
+    recs = dw.records(("review_cases",))
+    if recs.empty:
+        st.info("还没有季度复核病例抽取记录。")
+        return
+    draw_id = dw.record_choice(recs, "季度复核病例抽取记录", key="rv-res-pick")
+    quarter = dw.record(draw_id).params().get("quarter", "")
+    title = f"{quarter} 季度复核结果公示（抽取记录 {draw_id}）"
+    df = dw.in_scope(public_results(con(), draw_id), "医院编码")
+    st.markdown(f"#### {literal(title)}")
+    st.dataframe(df, hide_index=True, key="rv-results")
+    st.caption(
+        "最终结论：申诉病例按二次复核专家多数意见，其余按复核结论；公示表不含姓名与身份证号。"
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        book_button({"复核结果公示": df}, "复核结果公示", quarter, key="rv-res-xlsx", title=title)
+    with c2:
+        pdf_button(lambda: _public_pdf(df, title), "复核结果公示", quarter, "rv-res-pdf",
+                   "下载公示 PDF")  # fmt: skip
+    if dw.can_draw():
+        st.markdown("#### 导入复核结论")
+        findings_upload(draw_id)
+        st.markdown("#### 申诉二次复核结论")
+        appeal_finding_form()
+
+
+def _public_pdf(df: pd.DataFrame, title: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_public_pdf(df, title, Path(tmp) / "public.pdf").read_bytes()
+
+
 if need_data():
     QUARTERS = review_quarters()
+    if said := st.session_state.pop("rv-said", None):
+        st.success(literal(said))
     if not dw.can_draw():
         dw.read_only_notice()
     section = st.radio(
@@ -436,5 +519,7 @@ if need_data():
         calendar_section()
     elif section == "季度复核抽取":
         plan_section()
-    else:
+    elif section == "申诉专家抽取":
         appeal_section()
+    else:
+        results_section()

@@ -10,7 +10,6 @@ import datetime as dt
 import re
 import tempfile
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,7 @@ from dashboard.common import (
     num,
     page_header,
     profile,
-    query,
+    scope_district,
     user,
 )
 from dashboard.downloads import download_buttons
@@ -40,8 +39,10 @@ from pipelines.draws import (
     import_findings,
     retrieval_list,
 )
+from pipelines.draws.engine import supervisor_name
 from pipelines.draws.plan import Precision
-from pipelines.draws.spotcheck import percent, rule_text
+from pipelines.draws.reference import approved_span, case_people
+from pipelines.draws.spotcheck import coverage, floor_rate, percent, rule_text
 from pipelines.errors import UsageError
 
 PROFILE = profile()
@@ -107,9 +108,6 @@ def setup() -> None:
     if locked:
         return
     if st.button("冻结名单并生成摘要", type="primary", key="sc-freeze"):
-        if not supervisor.strip():
-            st.error("请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。")
-            return
         try:
             frozen = freeze_spot_check(
                 con(),
@@ -118,7 +116,7 @@ def setup() -> None:
                 rate,
                 PROFILE,
                 operator=user().username,
-                supervisor=supervisor.strip(),
+                supervisor=supervisor_name(supervisor, required=True),
                 precision=precision,
             )
         except dw.ERRORS as exc:
@@ -144,27 +142,31 @@ def precision_inputs(locked: bool) -> Precision | None:
     return plan
 
 
-def floor_text(params: dict) -> str:
-    """The share every hospital must reach: the flat rate, or the floor of a precision plan."""
-    return params["rate"] if "rate" in params else params["precision"]["min_rate"]
+COVERAGE_HEADERS = {
+    "hospital_id": "医院编码",
+    "hospital_name": "医院名称",
+    "frame_n": "鉴定通过件数",
+    "k": "应抽件数",
+    "drawn_n": "抽取件数",
+    "share": "抽查比例",
+    "meets": "达到比例",
+}
 
 
-def strata_table(rec) -> pd.DataFrame:
+def coverage_frame(draw_id: str, columns: list[str]) -> pd.DataFrame:
+    """pipelines' coverage of a spot check (the user's district only), with Chinese headers."""
+    df = coverage(con(), draw_id, scope_district()).to_pandas()[columns]
+    df["hospital_name"] = df["hospital_name"].fillna("")
+    if "share" in df:
+        df["share"] = 100 * df["share"].astype(float)
+    if "meets" in df:
+        df["meets"] = df["meets"].map({True: "是", False: "否"})
+    return df.rename(columns=COVERAGE_HEADERS)
+
+
+def strata_table(frozen_id: str) -> pd.DataFrame:
     """Per hospital: approved cases n and the k fixed at freezing (before the seed)."""
-    params, names = rec.params(), dw.hospital_names()
-    df = pd.DataFrame(
-        [
-            {
-                "医院编码": h,
-                "医院名称": names.get(h, ""),
-                "鉴定通过件数": n,
-                "应抽件数": params["k"][h],
-            }
-            for h, n in params["strata_sizes"].items()
-        ],
-        columns=["医院编码", "医院名称", "鉴定通过件数", "应抽件数"],
-    )
-    return dw.in_scope(df, "医院编码")
+    return coverage_frame(frozen_id, ["hospital_id", "hospital_name", "frame_n", "k"])
 
 
 def frozen_step(frozen_id: str) -> None:
@@ -186,7 +188,7 @@ def frozen_step(frozen_id: str) -> None:
     )
     with st.expander("各医院鉴定通过件数与应抽件数", expanded=False):
         st.dataframe(
-            strata_table(rec),
+            strata_table(frozen_id),
             hide_index=True,
             key="sc-strata",
             column_config={
@@ -216,46 +218,17 @@ def frozen_step(frozen_id: str) -> None:
     c2.button("放弃此名单，重新设置", key="sc-reset", on_click=_reset)
 
 
-def coverage(rec, picks) -> pd.DataFrame:
-    """Per hospital: approved n, drawn k, k / n — every hospital must be at or above the rate."""
-    params, names = rec.params(), dw.hospital_names()
-    rate = Fraction(floor_text(params))
-    drawn: dict[str, int] = {}
-    for p in picks:
-        drawn[p.hospital_id] = drawn.get(p.hospital_id, 0) + 1
-    rows = []
-    for h, n in params["strata_sizes"].items():
-        k = drawn.get(h, 0)
-        rows.append(
-            {
-                "医院编码": h,
-                "医院名称": names.get(h, ""),
-                "鉴定通过件数": n,
-                "抽取件数": k,
-                "抽查比例": 100 * k / n,
-                "达到比例": "是" if Fraction(k, n) >= rate else "否",
-            }
-        )
-    return dw.in_scope(pd.DataFrame(rows), "医院编码")
-
-
 def retrieval_frame(draw_id: str, picks) -> pd.DataFrame:
     """The retrieval list (调阅清单) with the insured person and each pick's key, as on screen."""
-    df = retrieval_list(con(), draw_id).to_pandas()
-    people = (
-        con()
-        .execute(
-            "select case_id as 申报编号, person_name as 姓名, person_id as 身份证号 "
-            "from stg_cases where list_contains(?, case_id)",
-            [df["申报编号"].tolist()],
-        )
-        .df()
-    )
+    district = scope_district()
+    df = retrieval_list(con(), draw_id, district).to_pandas()
+    people = case_people(con(), df["申报编号"].tolist(), district).to_pandas()
+    people.columns = ["申报编号", "姓名", "身份证号"]
     keys = pd.DataFrame({"申报编号": [p.id for p in picks], "密钥": [p.key for p in picks]})
     df = df.merge(people, on="申报编号", how="left").merge(keys, on="申报编号", how="left")
     order = ["申报编号", "姓名", "身份证号", "医院编码", "医院名称", "院内序号", "病种名称"]
     order += ["办结时间", "密钥", "抽查结论", "追回金额", "备注"]
-    return dw.in_scope(df[order], "医院编码")
+    return df[order]
 
 
 def latest_findings(draw_id: str) -> pd.DataFrame:
@@ -312,7 +285,7 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
         key=f"sc-editor-{draw_id}-{version}",
         column_config={
             "抽查结论": st.column_config.SelectboxColumn("抽查结论", options=["合格", "不合格"]),
-            "追回金额": st.column_config.NumberColumn("追回金额", min_value=0.0, format="%.2f"),
+            "追回金额": st.column_config.NumberColumn("追回金额", min_value=0.0, format="%,.2f"),
             "备注": st.column_config.TextColumn("备注"),
         },
     )
@@ -357,8 +330,8 @@ def findings_editor(draw_id: str, listing: pd.DataFrame) -> None:
 
 
 def summary(draw_id: str, period: str) -> None:
-    df = findings_summary(con(), draw_id).to_pandas()
-    df = dw.in_scope(df, "hospital_id").rename(
+    df = findings_summary(con(), draw_id, scope_district()).to_pandas()
+    df = df.rename(
         columns={
             "hospital_id": "医院编码",
             "hospital_name": "医院名称",
@@ -403,7 +376,7 @@ def result(draw_id: str) -> None:
     c = st.columns(4)
     c[0].metric("期间", period)
     c[1].metric(
-        "抽查比例" if "rate" in params else "最低抽查比例", percent(Decimal(floor_text(params)))
+        "抽查比例" if "rate" in params else "最低抽查比例", percent(Decimal(floor_rate(params)))
     )
     if "precision" in params:
         st.caption(literal(rule_text(params)))
@@ -416,10 +389,10 @@ def result(draw_id: str) -> None:
     c2.code(rec.population_digest or "", language=None)
 
     st.markdown("#### 各医院抽查比例")
-    cov = coverage(rec, picks)
+    cov = coverage_frame(draw_id, [c for c in COVERAGE_HEADERS if c != "k"])
     short = cov[cov["达到比例"] == "否"]
     if short.empty:
-        st.success(f"每家医院的抽查比例均不低于 {percent(Decimal(floor_text(params)))}。")
+        st.success(f"每家医院的抽查比例均不低于 {percent(Decimal(floor_rate(params)))}。")
     else:
         st.error(f"{len(short)} 家医院低于抽查比例，请核对记录。")
     st.dataframe(
@@ -438,7 +411,7 @@ def result(draw_id: str) -> None:
     st.caption(
         f"共 {num(len(listing))} 件；下载后按“抽查结论（合格/不合格）、追回金额、备注”填写，再在下方导入。"
     )
-    st.dataframe(mask_frame(listing), hide_index=True, key="sc-list")
+    st.dataframe(mask_frame(listing).fillna(""), hide_index=True, key="sc-list")
     download_buttons(listing, "抽查名单", period, key="sc-list-dl")
 
     st.markdown("#### 公示与复核文件")
@@ -455,7 +428,9 @@ def result(draw_id: str) -> None:
     else:
         st.caption("您的角色只能查看抽查结论。")
         st.dataframe(
-            listing[["申报编号", "医院名称"]].merge(latest_findings(draw_id), on="申报编号"),
+            listing[["申报编号", "医院名称"]]
+            .merge(latest_findings(draw_id), on="申报编号")
+            .fillna({"备注": ""}),
             hide_index=True,
             key="sc-findings-ro",
         )
@@ -476,11 +451,7 @@ def existing() -> None:
 
 
 if need_data():
-    span = query(
-        "select cast(min(decided_at) as date) as first, cast(max(decided_at) as date) as last "
-        "from stg_cases where outcome = '符合'"
-    ).iloc[0]
-    QUARTERS = dw.quarters_between(span["first"], span["last"])
+    QUARTERS = dw.quarters_between(*approved_span(con()))
     # Each field falls back to its default on its own: Streamlit drops a widget's state after a
     # run that did not draw it (another mode, another page, a run cut short by the next click),
     # and a rate that came back as 0.0 was seen under load.

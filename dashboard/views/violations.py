@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts import count_bars, counts, rule_names, show
+from dashboard.charts import count_bars, list_columns, rule_names, show
 from dashboard.common import (
     case_id_in_scope,
     case_ids_in_text_in_scope,
@@ -30,7 +30,7 @@ from dashboard.filters import (
 page_header("规则核查", "按规则列出截至评估时间发现的问题；选择一条规则查看全部问题行。")
 if not need_data():
     st.stop()
-require_marts("mart_violations", "fct_tasks", "fct_cases")
+require_marts("mart_violation_events", "dim_hospitals")
 evaluation_caption()
 f = sidebar_filters()
 names = rule_names()
@@ -53,7 +53,12 @@ st.subheader(f"各规则问题数：{f.period_label}")
 k = st.columns(3)
 k[0].metric("问题总数", num(by_rule["问题数"].sum()), border=True)
 k[1].metric("涉及规则", num(len(by_rule)), border=True)
-k[2].metric("问题最多的规则", by_rule["规则编号"].iloc[0] if len(by_rule) else "—", border=True)
+k[2].metric(
+    "问题最多的规则",
+    by_rule["规则说明"].iloc[0] if len(by_rule) else "—",
+    border=True,
+    help=f"规则编号 {literal(by_rule['规则编号'].iloc[0])}" if len(by_rule) else None,
+)
 st.caption(
     "问题按相关任务的推送时间或申报的提交时间计入期间；没有发生时间的（如专家资格）按评估时间计入。"
 )
@@ -74,7 +79,7 @@ st.dataframe(
     by_rule,
     hide_index=True,
     key="vio-by-rule",
-    column_config=counts("问题数", "涉及医院", "涉及专家", "涉及申报"),
+    column_config=list_columns(by_rule),
 )
 download_buttons(by_rule, "规则核查汇总", f.period, key="vio-dl-summary")
 
@@ -90,7 +95,7 @@ rows = query(
     f"""
     select v.rule_id as 规则编号, v.detail as 问题说明, {case_sql} as 申报编号,
            v.task_id as 任务编号, v.expert_id as 专家编号, h.hospital_name as 医院,
-           h.district as 区县, coalesce(t.pushed_at, c.submitted_at) as 发生时间,
+           h.district as 区县, v.occurred_at as 发生时间,
            v.hospital_id as 医院编号
     {VIOLATION_ROWS}
     where v.rule_id = ? and {w}
@@ -106,10 +111,10 @@ st.dataframe(
     rows,
     hide_index=True,
     key="vio-rows",
-    column_config={
-        "发生时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-        "问题说明": st.column_config.TextColumn(width="large"),
-        "规则编号": st.column_config.TextColumn(pinned=True),
-    },
+    column_config=list_columns(
+        rows,
+        问题说明=st.column_config.TextColumn(width="large"),
+        规则编号=st.column_config.TextColumn(pinned=True),
+    ),
 )
 download_buttons(rows, f"规则核查_{rule}", f.period, key="vio-dl-rows")

@@ -180,18 +180,6 @@ class Appraisal:
     def unchecked_n(self) -> int:
         return sum(s.unchecked_n for s in self.strata)
 
-    def restricted(self, hospital_ids: set[str] | None) -> Appraisal:
-        """The same estimates over some hospitals only (a district's): its own population row."""
-        if hospital_ids is None:
-            return self
-        strata = [s for s in self.strata if s.hospital_id in hospital_ids]
-        return dataclasses.replace(
-            self,
-            strata=strata,
-            hospitals=[e for e in self.hospitals if e.hospital_id in hospital_ids],
-            total=population_estimate(strata, z_value(self.confidence)),
-        )
-
     @property
     def empty(self) -> list[Stratum]:
         """Hospitals with no checked pick: reported, left out of the population row."""
@@ -258,9 +246,10 @@ def population_estimate(strata: Sequence[Stratum], z: float) -> Estimate:
 
 
 def strata_sums(
-    con: duckdb.DuckDBPyConnection, draw_id: str
+    con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None
 ) -> tuple[log.DrawRecord, list[Stratum]]:
-    """The draw record and its per-hospital sums (frame from the frozen sizes, latest findings)."""
+    """The draw record and its per-hospital sums (frame from the frozen sizes, latest findings);
+    with `district`, only that district's hospitals (filtered in SQL)."""
     rec = log.get_record(con, draw_id)
     if rec.kind not in ("spot_check", "review_cases"):
         raise UsageError(
@@ -274,7 +263,11 @@ def strata_sums(
         }
     )
     table = _query(
-        con, draw_id, "draw_appraise_strata", {"draw_id": draw_id}, {"draw_frame": frame}
+        con,
+        draw_id,
+        "draw_appraise_strata",
+        {"draw_id": draw_id, "district": district},
+        {"draw_frame": frame},
     )
     ints = ("sum_fen", "sum_fen2")  # HUGEINT arrives as Decimal(38, 0)
     rows = [{k: int(v) if k in ints else v for k, v in r.items()} for r in table.to_pylist()]
@@ -282,11 +275,15 @@ def strata_sums(
 
 
 def appraise(
-    con: duckdb.DuckDBPyConnection, draw_id: str, confidence: str | Decimal | None = None
+    con: duckdb.DuckDBPyConnection,
+    draw_id: str,
+    confidence: str | Decimal | None = None,
+    district: str | None = None,
 ) -> Appraisal:
-    """The estimates of a draw from its latest findings (RULES "What a spot check tells")."""
+    """The estimates of a draw from its latest findings (RULES "What a spot check tells"); with
+    `district`, over that district's hospitals only, the district being the population."""
     c = parse_confidence(confidence)
-    rec, strata = strata_sums(con, draw_id)
+    rec, strata = strata_sums(con, draw_id, district)
     z = z_value(c)
     return Appraisal(
         draw_id=draw_id,

@@ -18,7 +18,13 @@ import duckdb
 from pipelines.config import load_profile
 from pipelines.db import connect
 from pipelines.draws import log
-from pipelines.draws.engine import DrawResult, population_table, replace
+from pipelines.draws.engine import (
+    NO_SUPERVISOR,
+    DrawResult,
+    population_table,
+    replace,
+    supervisor_name,
+)
 from pipelines.draws.experts import draw_experts
 from pipelines.draws.findings import findings_summary, import_findings, write_retrieval_list
 from pipelines.draws.keys import Pick
@@ -183,7 +189,7 @@ def cmd_draw_experts(args: argparse.Namespace) -> int:
     Example: python -m pipelines draw-experts --specialty 心血管内科 --n 5 \\
         --seed 48213907561239847702 --avoid-hospital H001 --as-of "2026-07-06 09:00" --out 专家.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     if args.n < 1:
         raise UsageError(f"--n 抽取人数应至少为 1，实际为 {args.n}")
@@ -242,7 +248,7 @@ def cmd_review_plan(args: argparse.Namespace) -> int:
     Example: python -m pipelines review-plan --profile taiyuan --quarter 2026Q3 \\
         --seed 48213907561239847702 --out 复核方案_2026Q3.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     profile = load_profile(args.profile)
     quarter = parse_quarter(args.quarter)
@@ -309,7 +315,7 @@ def cmd_appeal_panel(args: argparse.Namespace) -> int:
     Example: python -m pipelines appeal-panel --profile taiyuan --case C2026000123 \\
         --seed 48213907561239847702 --out 申诉专家_C2026000123.csv
     """
-    from pipelines.cli import evaluation
+    from pipelines.cliutil import evaluation
 
     profile = load_profile(args.profile)
     con = connect(args.db)
@@ -479,7 +485,12 @@ def cmd_draw_export(args: argparse.Namespace) -> int:
 
 def _people(p: argparse.ArgumentParser) -> None:
     p.add_argument("--operator", default=default_operator(), help="操作人（默认：当前系统用户）")
-    p.add_argument("--supervisor", default="", help="监督人（纪检等部门见证人）")
+    p.add_argument(
+        "--supervisor",
+        default="",
+        type=lambda name: supervisor_name(name, required=False),
+        help=f"监督人（纪检等部门见证人；不填则记录为“{NO_SUPERVISOR}”）",
+    )
 
 
 def _verb(

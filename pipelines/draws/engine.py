@@ -40,6 +40,23 @@ from pipelines.draws.log import POPULATION_COLUMNS, POPULATION_SCHEMA, DrawRecor
 from pipelines.errors import DataError, UsageError
 
 AVOID_REASON = "回避：与所复核病例同院"
+NO_SUPERVISOR = "监督人未填写"
+SUPERVISOR_NEEDED = "请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。"
+
+
+def supervisor_name(name: str | None, *, required: bool) -> str:
+    """The 监督人 (witness) to record for a draw (shared/RULES.md "Verifiable draws").
+
+    The name as typed, trimmed. Without one, a page (where the witness signs the record) is
+    refused with SUPERVISOR_NEEDED; the command line (e.g. a scheduled run) records NO_SUPERVISOR
+    explicitly, so the record never looks witnessed when it was not.
+    """
+    text = (name or "").strip()
+    if text and text != NO_SUPERVISOR:
+        return text
+    if required:
+        raise UsageError(SUPERVISOR_NEEDED)
+    return NO_SUPERVISOR
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,9 +26,11 @@ from pipelines.draws.engine import current_state
 from pipelines.errors import DataError, UsageError
 
 RESULTS = ("合格", "不合格")
+# TY-REVIEW findings are written 符合 / 不符合 (复核结论); stored in the spot-check words
+REVIEW_WORDS = {"符合": "合格", "不符合": "不合格"}
 HEADERS = {
     "case_id": ("申报编号", "case_id"),
-    "result": ("抽查结论", "result"),
+    "result": ("抽查结论", "复核结论", "result"),
     "recover_yuan": ("追回金额", "追回金额（元）", "追回金额(元)", "recover_yuan"),
     "note": ("备注", "note"),
 }
@@ -78,9 +80,12 @@ def _query(
         cur.close()
 
 
-def retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
-    """The drawn cases of a draw with Chinese headers and empty finding columns (调阅清单)."""
-    return _query(con, draw_id, "draw_retrieval_list", {})
+def retrieval_list(
+    con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None
+) -> pa.Table:
+    """The drawn cases of a draw with Chinese headers and empty finding columns (调阅清单);
+    with `district`, only that district's hospitals (filtered in SQL)."""
+    return _query(con, draw_id, "draw_retrieval_list", {"district": district})
 
 
 def write_retrieval_list(con: duckdb.DuckDBPyConnection, draw_id: str, path: str | Path) -> int:
@@ -172,6 +177,7 @@ def parse_findings(path: str | Path, picked: set[str]) -> tuple[list[dict[str, A
             return cells[j] if 0 <= j < len(cells) else None
 
         case_id, result = _cell(get("case_id")), _cell(get("result"))
+        result = REVIEW_WORDS.get(result, result)
         where = f"{p.name} 第 {line} 行"
         if not case_id and not result:
             continue
@@ -186,7 +192,9 @@ def parse_findings(path: str | Path, picked: set[str]) -> tuple[list[dict[str, A
             skipped += 1
             continue
         if result not in RESULTS:
-            raise DataError(f"{where}：抽查结论应为“合格”或“不合格”，实际为 {result!r}")
+            raise DataError(
+                f"{where}：抽查结论应为“合格”或“不合格”（季度复核也可写“符合”或“不符合”），实际为 {result!r}"
+            )
         amount = _money(get("recover_yuan"), where)
         if result == "合格" and amount > 0:
             raise DataError(f"{where}：抽查结论为合格，追回金额应为 0，实际为 {amount}")
@@ -241,6 +249,10 @@ def import_findings(
     return ImportResult(recorded=len(findings), skipped=skipped)
 
 
-def findings_summary(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
-    """Per hospital: drawn, checked, 合格, 不合格 and the amount to recover (latest findings)."""
-    return _query(con, draw_id, "draw_findings_summary", {"draw_id": draw_id})
+def findings_summary(
+    con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None
+) -> pa.Table:
+    """Per hospital: drawn, checked, 合格, 不合格 and the amount to recover (latest findings);
+    with `district`, only that district's hospitals (filtered in SQL)."""
+    params = {"draw_id": draw_id, "district": district}
+    return _query(con, draw_id, "draw_findings_summary", params)

@@ -40,11 +40,12 @@ KIND_PREFIX = {
     "outage": "OG",
     "action_done": "AD",
     "sanction": "SN",
+    "appeal_finding": "AF",
     "targeted": "TP",
 }
 # supervisors' decisions on the rules' results (ZZ-DISPUTE, ZZ-ACTION): chained like the draws,
 # their content in `parameters`, who decided in `operator`, why in `reason`
-DECISION_KINDS = ("strike_decision", "outage", "action_done", "sanction")
+DECISION_KINDS = ("strike_decision", "outage", "action_done", "sanction", "appeal_finding")
 DRAW_KINDS = ("spot_check", "expert_draw", "review_cases", "review_experts", "appeal_panel")
 KIND_LABEL = {
     "population_frozen": "名单冻结",
@@ -58,6 +59,7 @@ KIND_LABEL = {
     "outage": "系统故障时段 (ZZ-DISPUTE)",
     "action_done": "处置登记 (ZZ-ACTION)",
     "sanction": "处理决定 (TY-PENALTY)",
+    "appeal_finding": "申诉二次复核结论 (TY-REVIEW)",
     "targeted": "明察暗访定向抽取（不参与推断）",
 }
 COLUMNS = (

@@ -367,6 +367,15 @@ def review_plan(
     return ReviewPlan(quarter, case_draw, expert_draw, params["assignments"], params["unassigned"])
 
 
+def case_diseases(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> dict[str, str]:
+    """case_id → disease_name of the given cases (the review plan's table)."""
+    rows = con.execute(
+        "select case_id, disease_name from stg_cases where list_contains(?, case_id)",
+        [list(case_ids)],
+    ).fetchall()
+    return dict(rows)
+
+
 def first_reviewers(con: duckdb.DuckDBPyConnection, case_id: str) -> list[str]:
     """Experts who certified the case (stg_tasks) or reviewed it in a quarterly review."""
     ids = {

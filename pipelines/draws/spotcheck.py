@@ -16,9 +16,11 @@ import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.db import sql
+from pipelines.draws import log
 from pipelines.draws.engine import (
     DrawResult,
     FrozenPopulation,
+    current_state,
     draw,
     freeze_population,
     table_strata_sizes,
@@ -157,3 +159,40 @@ def spot_check(
         precision=precision,
     )
     return draw(con, frozen, seed, operator=operator, supervisor=supervisor, at=at)
+
+
+def floor_rate(params: dict) -> str:
+    """The share every hospital must reach: the flat rate, or the floor of a precision plan."""
+    return params["rate"] if "rate" in params else params["precision"]["min_rate"]
+
+
+def coverage(con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None = None) -> pa.Table:
+    """Per hospital of a spot check (or of its frozen list, before the seed): hospital_id,
+    hospital_name, frame_n (approved cases), k (fixed at freezing), drawn_n, share = drawn_n /
+    frame_n and meets (drawn_n ≥ rate × frame_n, exact) — draw_coverage.sql. With `district`
+    only that district's hospitals are read (in SQL), as a district user may see.
+    """
+    rec = log.get_record(con, draw_id)
+    params = rec.params()
+    if params.get("for_kind", rec.kind) != "spot_check":
+        raise UsageError(f"记录 {draw_id} 不是抽查记录（类型 {rec.kind}）")
+    sizes, k = params["strata_sizes"], params["k"]
+    frame = pa.table(
+        {
+            "hospital_id": pa.array(list(sizes), pa.string()),
+            "frame_n": pa.array(list(sizes.values()), pa.int64()),
+            "k": pa.array([k.get(h, 0) for h in sizes], pa.int64()),
+        }
+    )
+    drawn = [] if rec.kind == "population_frozen" else current_state(con, draw_id).picks
+    picks = pa.table({"hospital_id": pa.array([p.hospital_id for p in drawn], pa.string())})
+    cur = con.cursor()
+    try:
+        cur.register("draw_frame", frame)
+        cur.register("draw_picks", picks)
+        query = sql("draw_coverage")
+        return cur.execute(
+            query, {"rate": floor_rate(params), "district": district}
+        ).to_arrow_table()
+    finally:
+        cur.close()

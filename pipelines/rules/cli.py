@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.cli import evaluation
+from pipelines.cliutil import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import UsageError
@@ -311,7 +311,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The monthly supervision report for leadership (PDF, Chinese), the city or one district:
     the month's KPIs beside the previous month and the same month last year, 12-month trends,
-    strikes and the actions taken, penalised hospitals, violations by rule, the at-risk outlook;
+    strikes and the actions taken, penalised and nearly penalised hospitals, violations by rule,
+    the random case draws of the last 12 months with their estimates, the at-risk outlook;
     the data cut-off and the evaluation time on the first page.
 
     Example: python -m pipelines report --month 2026-03 --district 中原区 --out 月报_2026-03.pdf

@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from pipelines.config import Profile
@@ -78,6 +79,18 @@ def rate(sums: dict[str, int], name: str) -> float | None:
     return sums.get(num, 0) / sums[den] if sums.get(den) else None
 
 
+def with_rates(frame: pd.DataFrame, labels: dict[str, str], after: str) -> pd.DataFrame:
+    """A frame of summed counts (columns named as in RATES) with each rate of `labels` (rate name →
+    column label) as a percentage to one decimal inserted after column `after`, its counts dropped:
+    the pages' rates come from the same definition as `rate` (None/NaN when nothing is due)."""
+    out = frame.copy()
+    at = out.columns.get_loc(after) + 1
+    for i, (name, label) in enumerate(labels.items()):
+        num, den = (out[c].astype("float64") for c in RATES[name])
+        out.insert(at + i, label, (100 * num / den.where(den > 0)).round(1))
+    return out.drop(columns=list(dict.fromkeys(c for n in labels for c in RATES[n])))
+
+
 def metrics(sums: dict[str, int]) -> list[tuple[str, Any]]:
     """(metric, value) of one month in `kpis` order: the counts, the rates, the violations in all
     and per rule (`violations:ZZ-ACCEPT`, rules with none left out)."""
@@ -128,7 +141,46 @@ def rule_names(profile: Profile) -> dict[str, str]:
         "ZZ-EXPERT-QUAL": "在库专家不符合资格要求",
         "ZZ-BENEFIT": "待遇开始时间不符",
         "TY-CYCLE": "申报至享受待遇超过时限",
+        "TY-PUBLICITY": "定额病种公示不足或未公示",
+        "TY-ENTRY": "公示期满后未按时录入",
+        "TY-BENEFIT": "待遇未自录入次月1日起",
+        "TY-RECERT": "重新认定超过时限",
+        "TY-PANEL": "认定专家组不符合要求",
+        "TY-PENALTY": "暂停或取消期间仍认定、签署意见",
     }
+
+
+def loaded_cases(con: duckdb.DuckDBPyConnection) -> int:
+    """How many cases are loaded (0: nothing to show yet)."""
+    return con.execute("select count(*) from stg_cases").fetchone()[0]
+
+
+def loaded_totals(con: duckdb.DuckDBPyConnection, district: str | None) -> dict[str, Any]:
+    """What is loaded for the district (None: the city), as 总览's header shows it: hospitals,
+    experts, cases, tasks, decided and approved cases, the first and last submission, and the
+    quarantined rows (city only: a raw line has no trustworthy district; None for a district)."""
+    row = con.execute(
+        """
+        with h as (select * from stg_hospitals where ? is null or district = ?),
+        e as (select e.* from stg_experts as e inner join h using (hospital_id)),
+        c as (select c.* from stg_cases as c inner join h using (hospital_id))
+        select
+            (select count(*) from h) as hospitals,
+            (select count(*) from e) as experts,
+            (select count(*) from c) as cases,
+            (select count(*) from stg_tasks as t inner join e using (expert_id)) as tasks,
+            (select count(*) from c where outcome = '符合') as approved,
+            (select count(*) from c where outcome is not null) as decided,
+            (select count(*) from quarantine where ? is null) as quarantined,
+            (select min(submitted_at) from c) as first_at,
+            (select max(submitted_at) from c) as last_at
+        """,
+        [district, district, district],
+    )
+    out = dict(zip([d[0] for d in row.description], row.fetchone(), strict=True))
+    if district is not None:
+        out["quarantined"] = None
+    return out
 
 
 def check_district(con: duckdb.DuckDBPyConnection, district: str | None) -> None:

@@ -32,7 +32,16 @@ MARTS = [
     "mart_at_risk",
     "mart_action_ledger",
     "mart_strike_evidence",
+    "dim_hospitals",
+    "dim_experts",
+    "dim_cases",
+    "mart_violation_events",
+    "mart_expert_timeliness",
+    "mart_task_timeline",
     "mart_monthly_kpis",
+    "mart_ty_cases",
+    "mart_ty_recerts",
+    "mart_ty_hospital",
     "mart_meta",
 ]
 

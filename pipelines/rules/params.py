@@ -45,6 +45,10 @@ def rule_params(profile: Profile) -> dict[str, Any]:
         "reapply_max_failures": int(profile["reapply"]["max_failed_submissions"]),
         "ty_enabled": bool(taiyuan.get("enabled", False)),
         "ty_cycle_workdays": taiyuan.get("cycle_workdays"),
+        "ty_publicity_workdays": taiyuan.get("publicity_workdays"),
+        "ty_entry_workdays": taiyuan.get("entry_workdays"),
+        "ty_recert_workdays": taiyuan.get("recert_workdays"),
+        "ty_panel_min": taiyuan.get("panel_min_experts"),
     }
 
 

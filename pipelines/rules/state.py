@@ -25,7 +25,7 @@ from pipelines.workcal import ensure_calendar
 @cache
 def _models_digest() -> str:
     h = hashlib.sha256()
-    for path in sorted(SQL_DIR.glob("*.sql")):
+    for path in sorted(SQL_DIR.rglob("*.sql"), key=lambda p: p.name):
         if path.name.startswith(MODEL_PREFIXES):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -52,6 +52,8 @@ select
         (select count(*) || ':' || coalesce(sum(hash(e)), 0) from stg_experts as e),
         (select count(*) || ':' || coalesce(sum(hash(h)), 0) from stg_hospitals as h),
         (select count(*) || ':' || coalesce(sum(hash(d)), 0) from ref_diseases as d),
+        (select count(*) || ':' || coalesce(sum(hash(o)), 0) from stg_panel_opinions as o),
+        (select count(*) || ':' || coalesce(sum(hash(r)), 0) from stg_recerts as r),
         (select count(*) || ':' || coalesce(max(record_no), 0) from draw_log
             where kind in ('strike_decision', 'outage', 'action_done'))
     ) as source_state

@@ -1,7 +1,8 @@
 """Every rule breach the data can show, one audit query per rule (`audit_*.sql`, `mart_violations.sql`).
 
 ZZ-ACCEPT, ZZ-COMPLETE, ZZ-STRIKE-AFTER, ZZ-ASSIGN, ZZ-VERDICT, ZZ-REAPPLY, ZZ-UPLOAD,
-ZZ-EXPERT-QUAL, ZZ-BENEFIT and, when the profile enables the Taiyuan rules, TY-CYCLE.
+ZZ-EXPERT-QUAL, ZZ-BENEFIT and, when the profile enables the Taiyuan rules, TY-CYCLE,
+TY-PUBLICITY, TY-ENTRY, TY-BENEFIT, TY-RECERT and TY-PANEL (`audit_ty_<rule>.sql`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 -- What a spot check tells (RULES "What a spot check tells"): the per-hospital sums the estimates
 -- need, from the latest finding per drawn case of one draw. Inputs: draw_frame(hospital_id,
 -- frame_n) — the frozen population per hospital — and draw_picks(case_id, hospital_id) — the
--- draw's random picks as they stand. Amounts are summed in fen as integers so Σy² is exact.
+-- draw's random picks as they stand; $district keeps one district's hospitals (null: the city). Amounts are summed in fen as integers so Σy² is exact.
 with frame as (
     select
         hospital_id,
@@ -19,7 +19,8 @@ picks as (
 hospitals as (
     select
         hospital_id,
-        hospital_name
+        hospital_name,
+        district
     from stg_hospitals
 ),
 
@@ -58,6 +59,7 @@ final as (
     from frame
     left join checked on frame.hospital_id = checked.hospital_id
     left join hospitals on frame.hospital_id = hospitals.hospital_id
+    where $district is null or hospitals.district = $district
 )
 
 select * from final

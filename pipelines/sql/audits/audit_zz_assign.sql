@@ -6,7 +6,9 @@
 with
 
 cases as (
+    -- Taiyuan's 定额 cases are certified by hospital panels, never pushed (TY-PANEL instead)
     select * from fct_cases
+    where case_id not in (select case_id from stg_cases where category = '定额')
 ),
 
 tasks as (

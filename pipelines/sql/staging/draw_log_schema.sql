@@ -103,3 +103,40 @@ from (
     where kind = 'action_done'
 )
 where rn = 1;
+
+-- TY-PENALTY: the sanctions the centre decided (kind sanction, pipelines/sanctions.py); valid_to
+-- is the last day in force, empty for a revocation or a one-off measure (in force from its date).
+create view if not exists sanctions_recorded as
+select
+    draw_id as sanction_id,
+    json_extract_string(parameters, '$.subject_type') as subject_type,
+    json_extract_string(parameters, '$.subject_id') as subject_id,
+    json_extract_string(parameters, '$.measure') as measure,
+    cast(json_extract_string(parameters, '$.valid_from') as date) as valid_from,
+    cast(json_extract_string(parameters, '$.valid_to') as date) as valid_to,
+    cast(json_extract_string(parameters, '$.amount_yuan') as decimal(18, 2)) as amount_yuan,
+    operator as decided_by,
+    reason,
+    created_at as recorded_at
+from draw_log
+where kind = 'sanction';
+
+-- TY-REVIEW appeals: the latest appeal panel finding per case (kind appeal_finding; `final` is
+-- the panel's majority, 符合 / 不符合).
+create view if not exists appeal_findings_latest as
+select * exclude (rn)
+from (
+    select
+        json_extract_string(parameters, '$.case_id') as case_id,
+        json_extract_string(parameters, '$.panel_id') as panel_id,
+        json_extract_string(parameters, '$.final') as final,
+        operator as recorded_by,
+        created_at as recorded_at,
+        draw_id as record_id,
+        row_number() over (
+            partition by json_extract_string(parameters, '$.case_id') order by record_no desc
+        ) as rn
+    from draw_log
+    where kind = 'appeal_finding'
+)
+where rn = 1;

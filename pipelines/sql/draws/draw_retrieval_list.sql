@@ -1,6 +1,7 @@
 -- ZZ-SPOTCHECK retrieval list (调阅清单): the drawn cases of one draw with what the inspectors
 -- need to fetch the files, and empty columns for the findings. No personal data (no name, no ID
--- number). Input view draw_picks(case_id, hospital_id, rank).
+-- number). Input view draw_picks(case_id, hospital_id, rank); $district keeps one district's
+-- hospitals (null: the city).
 with picks as (
     select
         case_id,
@@ -20,7 +21,8 @@ cases as (
 hospitals as (
     select
         hospital_id,
-        hospital_name
+        hospital_name,
+        district
     from stg_hospitals
 ),
 
@@ -38,6 +40,7 @@ final as (
     from picks
     left join cases on picks.case_id = cases.case_id
     left join hospitals on picks.hospital_id = hospitals.hospital_id
+    where $district is null or hospitals.district = $district
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- ZZ-SPOTCHECK findings per hospital for one draw: cases drawn, checked, 合格 / 不合格 and the
--- amount to recover, from the latest finding per case. Input view draw_picks(case_id, hospital_id).
+-- amount to recover, from the latest finding per case. Input view draw_picks(case_id, hospital_id);
+-- $district keeps one district's hospitals (null: the city).
 with picks as (
     select
         case_id,
@@ -10,7 +11,8 @@ with picks as (
 hospitals as (
     select
         hospital_id,
-        hospital_name
+        hospital_name,
+        district
     from stg_hospitals
 ),
 
@@ -35,6 +37,7 @@ final as (
     from picks
     left join hospitals on picks.hospital_id = hospitals.hospital_id
     left join findings on picks.case_id = findings.case_id
+    where $district is null or hospitals.district = $district
     group by picks.hospital_id
 )
 

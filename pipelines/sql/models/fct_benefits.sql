@@ -1,11 +1,9 @@
 -- fct_benefits: every case with a benefit start date as of $as_of and the dates it is held to:
 -- ZZ-BENEFIT (集中办结: 1st of the month after the decision; 即时办结: no later than the
--- instant_workdays-th working day after the submission date) and, when the profile enables the
--- Taiyuan rules, TY-CYCLE (no later than the cycle_workdays-th working day after submission).
+-- instant_workdays-th working day after the submission date). TY-CYCLE is fct_ty_cases'.
 -- refs: fct_cases
 -- checks: calendar_gap_year
 -- reach: stg_cases.submitted_at + $instant_workdays
--- reach: stg_cases.submitted_at + $ty_cycle_workdays
 with
 
 cases as (
@@ -32,15 +30,12 @@ windows as (
         c.outcome is not distinct from '符合' as is_approved,
         cast(date_trunc('month', c.decided_at) + interval 1 month as date) as batch_start_day,
         s.day is null as is_submitted_day_uncovered,
-        case when c.settlement = '即时办结' then i.day end as instant_deadline_day,
-        case when $ty_enabled then y.day end as cycle_deadline_day
+        case when c.settlement = '即时办结' then i.day end as instant_deadline_day
     from cases as c
     left join calendar as s
         on s.day = cast(c.submitted_at as date)
     left join workdays as i
         on i.workday_no = s.workday_no + $instant_workdays
-    left join workdays as y
-        on y.workday_no = s.workday_no + $ty_cycle_workdays
 ),
 
 gaps as (
@@ -48,7 +43,6 @@ gaps as (
     select
         w.*,
         w.is_approved and w.settlement = '即时办结' as needs_instant_window,
-        w.is_approved and $ty_enabled as needs_cycle_window,
         e.last_covered_day,
         e.first_uncovered_year
     from windows as w
@@ -69,14 +63,10 @@ final as (
         benefit_start,
         batch_start_day,
         instant_deadline_day,
-        cycle_deadline_day,
         case
-            when (needs_instant_window or needs_cycle_window) and is_submitted_day_uncovered
+            when needs_instant_window and is_submitted_day_uncovered
                 then year(submitted_on)
             when needs_instant_window and instant_deadline_day is null
-                and benefit_start > last_covered_day
-                then first_uncovered_year
-            when needs_cycle_window and cycle_deadline_day is null
                 and benefit_start > last_covered_day
                 then first_uncovered_year
         end as calendar_gap_year

@@ -8,13 +8,15 @@
 --   cases_submitted / cases_decided / cases_approved   submission (outcome known by $as_of)
 --   tasks_pushed, accept_due / accept_on_time,          push; *_due counts tasks whose deadline
 --   complete_due / complete_on_time                     has passed or that were answered
+--                                                       (summed from mart_expert_timeliness)
 --   strikes_<action> (sms, notify_hospital,             the strike's missed deadline (ZZ-STRIKE;
 --   disqualify, after_disqualified)                     voided strikes left out, ZZ-DISPUTE)
 --   experts_disqualified                                the disqualification (ZZ-STRIKE, register)
 --   fee_reviews / fee_yuan                              completion (ZZ-FEE, mart_fees)
---   violations:<rule_id>                                the task's push, else the case's
---                                                       submission, else the evaluation time
--- refs: fct_tasks, fct_cases, fct_strikes, fct_disqualifications, mart_fees, mart_violations
+--   violations:<rule_id>                                counted_at of mart_violation_events: the
+--                                                       task's push, else the case's submission,
+--                                                       else the evaluation time
+-- refs: fct_cases, fct_strikes, fct_disqualifications, mart_fees, mart_expert_timeliness, mart_violation_events
 with
 
 experts as (
@@ -35,15 +37,16 @@ case_counts as (
 
 task_counts as (
     select
-        strftime(pushed_at, '%Y-%m') as month,
+        month,
         hospital_id,
-        expert_specialty as specialty,
-        count(*) as tasks_pushed,
-        count(*) filter (where accept_status in ('on_time', 'late', 'overdue')) as accept_due,
-        count(*) filter (where accept_status = 'on_time') as accept_on_time,
-        count(*) filter (where complete_status in ('on_time', 'late', 'overdue')) as complete_due,
-        count(*) filter (where complete_status = 'on_time') as complete_on_time
-    from fct_tasks
+        specialty,
+        sum(tasks) as tasks_pushed,
+        sum(accept_due) as accept_due,
+        sum(accept_on_time) as accept_on_time,
+        sum(complete_due) as complete_due,
+        sum(complete_on_time) as complete_on_time
+    from mart_expert_timeliness
+    where tasks > 0
     group by all
 ),
 
@@ -98,15 +101,12 @@ unioned as (
     group by all
     union all
     select
-        strftime(coalesce(t.pushed_at, c.submitted_at, $as_of), '%Y-%m'),
-        v.hospital_id,
-        coalesce(e.specialty, c.specialty),
-        'violations:' || v.rule_id,
+        strftime(counted_at, '%Y-%m'),
+        hospital_id,
+        specialty,
+        'violations:' || rule_id,
         count(*)
-    from mart_violations as v
-    left join fct_tasks as t on t.task_id = v.task_id
-    left join fct_cases as c on c.case_id = v.case_id
-    left join experts as e on e.expert_id = v.expert_id
+    from mart_violation_events
     group by all
 ),
 

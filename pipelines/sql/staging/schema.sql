@@ -51,7 +51,11 @@ create table if not exists stg_cases (
     outcome varchar,                      -- 符合 / 不符合 / null while pending
     decided_at timestamp,
     benefit_start date,
-    load_id integer
+    load_id integer,
+    category varchar,                     -- Taiyuan: 定额 / 非定额
+    publicity_from date,                  -- Taiyuan: TY-PUBLICITY
+    publicity_to date,
+    entered_at timestamp                  -- Taiyuan: TY-ENTRY, TY-CYCLE
 );
 
 create table if not exists stg_tasks (
@@ -63,6 +67,25 @@ create table if not exists stg_tasks (
     response varchar,                     -- 受理 / 不受理 / null
     completed_at timestamp,
     verdict varchar,                      -- 符合 / 不符合 / null
+    load_id integer
+);
+
+-- Taiyuan: one row per panel member per case (TY-PANEL); key (case_id, expert_id)
+create table if not exists stg_panel_opinions (
+    case_id varchar not null,
+    expert_id varchar not null,
+    opinion varchar not null,             -- 符合 / 不符合
+    signed_at timestamp not null,
+    load_id integer
+);
+
+-- Taiyuan: re-certification requests (TY-RECERT)
+create table if not exists stg_recerts (
+    recert_id varchar not null,
+    case_id varchar not null,
+    requested_at timestamp not null,
+    completed_at timestamp,
+    outcome varchar,                      -- 符合 / 不符合 / null while open
     load_id integer
 );
 
@@ -87,6 +110,10 @@ create table if not exists load_log (
 alter table load_log add column if not exists data_cutoff timestamp;
 alter table stg_hospitals add column if not exists group_id varchar;
 alter table stg_experts add column if not exists phone varchar;
+alter table stg_cases add column if not exists category varchar;
+alter table stg_cases add column if not exists publicity_from date;
+alter table stg_cases add column if not exists publicity_to date;
+alter table stg_cases add column if not exists entered_at timestamp;
 
 create table if not exists quarantine (
     load_id integer,

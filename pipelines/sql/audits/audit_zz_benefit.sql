@@ -5,7 +5,9 @@
 with
 
 benefits as (
+    -- Taiyuan's 定额 cases start on the 1st after their entry (TY-BENEFIT instead)
     select * from fct_benefits
+    where case_id not in (select case_id from stg_cases where category = '定额')
 ),
 
 checked as (
