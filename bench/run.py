@@ -8,6 +8,7 @@
 Each stage runs in a fresh process (peak memory = that process's own high-water mark, VmHWM);
 its time is the median of its runs (bench.stages.more_runs). Results go to bench/RESULTS.md; the previous run moves
 under "Previous run". See bench/README.md for what each stage, the floor and the peer are.
+A full run (no --quick) ends with issue 13's targets beside shared/perf (bench/yardsticks.py).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ RULE_STAGES = [
 ]
 PEER_STAGES = ["strikes", "penalties", "spot-check"]
 FRESH = " (fresh marts)"  # the same stage on a warehouse whose marts match its as_of and data
-GROUPS = ["generate", "ingest", "rules", "peer", "refresh", "pages"]
+GROUPS = ["generate", "ingest", "rules", "peer", "refresh", "pages", "yardsticks"]
 FORMATS = ["csv", "parquet"]
 TABLES = ["hospitals", "experts", "cases", "tasks"]
 VIEWS = ROOT / "dashboard" / "views"
@@ -797,6 +798,11 @@ def main(argv: list[str] | None = None) -> int:
         name, title = "standard", "Run"
     judge(bench.rows)
     body = section(title, bench, load_start, cmd.strip())
+    if "yardsticks" in args.groups and not (args.quick or args.national or args.scale != 1.0):
+        from bench import yardsticks
+
+        body += yardsticks.section()
+        print(body[body.rfind("## Issue 13") :])
     if set(args.groups) == set(GROUPS):
         write_results(args.results, name, body)
         print(f"\nResults written to {args.results}")

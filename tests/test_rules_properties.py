@@ -40,12 +40,13 @@ def reset(con) -> None:
         con.execute(f"delete from {table}")
 
 
-def load_log(con, log, registers=None) -> None:
-    reset(con)
+def task_rows(log, numbers=None) -> list[dict]:
+    """stg_tasks rows of a task log (task ids T000, T001, … or the given numbers)."""
     tasks = []
     for i, (expert_id, push_h, response, response_s, complete_s) in enumerate(log):
         pushed = START + dt.timedelta(hours=push_h)
-        row = {"task_id": f"T{i:03d}", "case_id": "C1", "expert_id": expert_id, "pushed_at": pushed}
+        task_id = f"T{(numbers[i] if numbers else i):03d}"
+        row = {"task_id": task_id, "case_id": "C1", "expert_id": expert_id, "pushed_at": pushed}
         if response:
             row |= {"responded_at": pushed + dt.timedelta(seconds=response_s), "response": response}
         if response == "受理" and complete_s is not None:
@@ -54,6 +55,12 @@ def load_log(con, log, registers=None) -> None:
                 "verdict": "符合",
             }
         tasks.append(row)
+    return tasks
+
+
+def load_log(con, log, registers=None) -> None:
+    reset(con)
+    tasks = task_rows(log)
     load(
         con,
         hospitals=[hospital(h) for h in HOSPITALS],

@@ -11,7 +11,7 @@ import datetime as dt
 import inspect
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from pipelines.cliutil import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import UsageError
-from pipelines.output import write_csv
+from pipelines.output import write_table
 from pipelines.rules.archive import monthly_archive
 from pipelines.rules.fees import expert_fees
 from pipelines.rules.penalty import hospital_penalties
@@ -81,11 +81,6 @@ def open_db(path: str) -> duckdb.DuckDBPyConnection:
     return connect(path, read_only=True)
 
 
-def rows(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-    """The named columns of an Arrow table as row tuples, for write_csv."""
-    return zip(*(table.column(c).to_pylist() for c in columns), strict=True)
-
-
 def export(
     args: argparse.Namespace,
     columns: Sequence[str],
@@ -99,7 +94,7 @@ def export(
         table = compute(con, load_profile(args.profile), when.eval_at)
     finally:
         con.close()
-    write_csv(args.out, columns, rows(table, columns))
+    write_table(args.out, table, columns)
     return table, when.eval_at
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import duckdb
 
@@ -12,7 +13,8 @@ from pipelines.config import Profile
 from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
-from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters
+from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
+from pipelines.rules.incremental import delta_values, keyed, refresh_delta
 
 MARTS = [
     "fct_tasks",
@@ -42,6 +44,24 @@ MARTS = [
     "mart_ty_hospital",
     "mart_meta",
 ]
+
+
+def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The mart_meta row of the marts as they stand before this refresh (None: none)."""
+    try:
+        cursor = con.execute("select * from mart_meta")
+    except duckdb.CatalogException:
+        return None
+    rows = cursor.fetchall()
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, rows[0], strict=True)) if len(rows) == 1 else None
+
+
+def _delta(name: str, delta: dict | None, previous: dict | None) -> bool:
+    """Whether the keyed model's stored table can be brought forward in place (`incremental`)."""
+    if delta is None or keyed(name) is None or refs(name):
+        return False
+    return name in (previous.get("marts") or [])
 
 
 def refresh_marts(
@@ -75,11 +95,16 @@ def refresh_marts(
         when = resolve(con, as_of)
         values = parameters(profile, when.facts_at, dict(REFRESH_EXTRA), eval_at=when.eval_at)
         values["data_cutoff"] = when.cutoff
+        previous = _previous_meta(con)
         values.update(mart_state(con, profile))
+        delta = delta_values(previous, values, when.facts_at)
         for name in MARTS:
             values["marts"] = list(done)
             try:
-                materialise(con, name, values, done)
+                if _delta(name, delta, previous):
+                    refresh_delta(con, name, values | delta)
+                else:
+                    materialise(con, name, values, done)
             except CalendarGapError as exc:
                 gaps.append((name, exc.year))
                 con.execute(f"drop table if exists {name}")

@@ -3,6 +3,11 @@
 -- refs:
 -- checks: calendar_gap_year
 -- reach: stg_tasks.responded_at + $complete_workdays
+-- keyed: stg_tasks(task_id, case_id, expert_id, pushed_at, responded_at, response, completed_at,
+--     verdict)
+-- present: pushed_at <= $as_of
+-- settled: responded_at <= $as_of
+--     and (completed_at <= $as_of or completed_at is null and not is_accepted_on_time)
 with
 
 tasks as (

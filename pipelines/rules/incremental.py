@@ -1,0 +1,142 @@
+"""Reuse a materialised model's settled rows at another evaluation time (issue 13).
+
+A model with one row per row of a staging table can say so in three header lines:
+
+    -- keyed: stg_tasks(task_id, case_id, expert_id, pushed_at, responded_at, response, ...)
+    -- present: pushed_at <= $as_of
+    -- settled: responded_at <= $as_of
+    --     and (completed_at <= $as_of or completed_at is null and not is_accepted_on_time)
+
+`keyed`: each row of the model belongs to one row of that table (by the first column, its key);
+the model reads the table row by row and only the columns listed, and passes them through as they
+were at `$as_of` (later events nulled) — so computing it over some of the table's rows gives
+exactly those rows' answers, and a stored row is as good a source as the staging row for any
+earlier evaluation time. `present`: which rows exist at `$as_of`. `settled`: a present row whose
+every event lies at or before `$as_of`, so that the row is the same at every later evaluation
+time (over the model's own output columns; null counts as not settled).
+
+When the table was materialised at a time Y (`mart_meta`, same data, rules and calendar) and a
+command asks for X <= Y, the rows present and settled at X are read from the table; only the
+others (present at X, not settled: tasks still open, a few percent) are computed from the
+staging table — dbt's incremental model with a `unique_key`, turned around to answer an earlier
+time from a later materialisation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from functools import cache
+from typing import Any
+
+import duckdb
+
+from pipelines.errors import CalendarGapError
+from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar
+
+_KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
+_PRESENT = re.compile(r"^--\s*present:\s*(.+?)\s*$", re.MULTILINE)
+_SETTLED = re.compile(r"^--\s*settled:\s*(.+?)\s*$", re.MULTILINE)
+_GO_ON = re.compile(r"\s*\n--\s{4,}")  # a header line goes on over lines indented `--     …`
+
+
+@cache
+def keyed(name: str) -> tuple[str, list[str], str, str] | None:
+    """(table, columns read (key first), present, settled) of a model with all three header
+    lines, else None."""
+    text = _GO_ON.sub(" ", _text(name))
+    found = _KEYED.search(text), _PRESENT.search(text), _SETTLED.search(text)
+    if not all(found):
+        return None
+    table, columns = found[0].group(1), [c.strip() for c in found[0].group(2).split(",")]
+    present = found[1].group(1)
+    settled = found[2].group(1)
+    return table, columns, present, settled
+
+
+def reuse_body(name: str) -> str:
+    """The model's CTE body answering at `$as_of` from its table materialised at a later time:
+    the settled rows as stored, the other present rows computed again from what they carry."""
+    table, columns, present, settled = keyed(name)
+    query = _parts(name)[0]
+    stored = f"main.{name}"
+    is_settled = f"coalesce({settled}, false)"
+    return (
+        f"select * from {stored} where ({present}) and {is_settled}\n"
+        f"union all\n(\nwith {table} as (\n"
+        f"    select {', '.join(columns)} from {stored}\n"
+        f"    where ({present}) and not {is_settled}\n"
+        f"),\n{query[len('with') :].lstrip()}\n)"
+    )
+
+
+def reuse_bodies(models: Collection[str]) -> dict[str, str]:
+    """Each model's CTE body reading its settled rows (see `reuse_body`)."""
+    return {m: reuse_body(m) for m in models}
+
+
+# ---- a refresh after a load: only the changed and the open rows ------------------------------
+
+_AS_OF = re.compile(r"\$as_of\b")
+# parts of mart_state's source_state (tasks|cases|experts|hospitals|diseases|draw_log) a keyed
+# model may read besides its table and stg_cases: they must be unchanged for a delta refresh
+_SAME_PARTS = (2, 4)
+
+
+def _at_previous(predicate: str) -> str:
+    return _AS_OF.sub("$prev_as_of", predicate)
+
+
+def _delta_sql(name: str) -> tuple[str, str, str]:
+    """The three statements of `refresh_delta`: the keys to compute again, the delete, the
+    insert (the model over those keys' staging rows)."""
+    table, columns, present, settled = keyed(name)
+    key, query = columns[0], _parts(name)[0]
+    was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
+    unchanged = "coalesce(load_id <= $prev_load_id, false)"
+    again = (
+        f"create or replace temp table _again as\n"
+        f"select {key} from main.{table}\n"
+        f"where not {unchanged} or pushed_at > $prev_as_of\n"
+        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})\n"
+        f"union\nselect {key} from main.{name} where not ({was_settled})"
+    )
+    delete = (
+        f"delete from main.{name} where {key} in (select {key} from _again)\n"
+        f"    or {key} not in (select {key} from main.{table})"
+    )
+    insert = (
+        f"insert into main.{name}\nwith {table} as (\n"
+        f"    select * from main.{table} where {key} in (select {key} from _again)\n"
+        f"),\n{query[len('with') :].lstrip()}"
+    )
+    return again, delete, insert
+
+
+def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring the model's table from `$prev_as_of` to `$as_of` in place (dbt-duckdb's incremental
+    `delete+insert` on the model's unique key, the keys found by load ids rather than a time
+    column): the rows whose staging row or case changed since load `$prev_load_id`, that were
+    pushed later or were still open then, or whose task is gone, are deleted and computed again;
+    every other stored row was settled then and stays as it is. Raises CalendarGapError (the
+    table then holds a gap) like `engine.materialise`."""
+    for statement in _delta_sql(name):
+        con.execute(statement, bind(statement, values))
+    con.execute("drop table _again")
+    if checks_calendar(name):
+        year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
+        if year is not None:
+            raise CalendarGapError(int(year))
+
+
+def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
+    """`$prev_as_of` and `$prev_load_id` for `delta_statement` when the stored marts (`meta`, the
+    mart_meta row before this refresh) can be carried forward to `state` at `as_of`; else None."""
+    if not meta or meta.get("as_of") is None or as_of is None or meta["as_of"] > as_of:
+        return None
+    if any(meta.get(k) != state[k] for k in ("rules_version", "calendar_fingerprint")):
+        return None
+    old, new = str(meta.get("source_state", "")).split("|"), state["source_state"].split("|")
+    if len(old) != len(new) or any(old[i] != new[i] for i in _SAME_PARTS):
+        return None
+    return {"prev_as_of": meta["as_of"], "prev_load_id": int(meta.get("last_load_id") or 0)}
