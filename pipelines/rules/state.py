@@ -55,7 +55,7 @@ select
         (select count(*) || ':' || coalesce(sum(hash(o)), 0) from stg_panel_opinions as o),
         (select count(*) || ':' || coalesce(sum(hash(r)), 0) from stg_recerts as r),
         (select count(*) || ':' || coalesce(max(record_no), 0) from draw_log
-            where kind in ('strike_decision', 'outage', 'action_done'))
+            where kind in ('strike_decision', 'outage', 'action_done', 'sanction'))
     ) as source_state
 """
 
