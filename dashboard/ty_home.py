@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import list_columns, rule_names
-from dashboard.common import num, pct, profile
+from dashboard.common import literal, num, pct, profile
 from dashboard.filters import Filters
 from pipelines.report import ty_labels
 from pipelines.rules.kpis import TY_SHAPE, VIOLATION_PREFIX, rate
@@ -39,7 +39,7 @@ def cards(values: dict[str, object], labels: dict[str, str]) -> None:
         cols = st.columns(len(row))
         for col, metric in zip(cols, row, strict=True):
             shown = pct(values[metric]) if metric in TY_SHAPE.rates else num(values[metric])
-            col.metric(labels[metric], shown, border=True)
+            col.metric(literal(labels[metric]), shown, border=True)
 
 
 def violations(kpi: pd.DataFrame, f: Filters) -> None:
@@ -75,13 +75,10 @@ def monthly(kpi: pd.DataFrame, labels: dict[str, str]) -> None:
     with st.expander("指标明细（按月）"):
         st.dataframe(table, hide_index=True, key="ty-home-monthly",
                      column_config=list_columns(table, *table.columns[1:]))  # fmt: skip
-        st.caption(TY_NOTE)
-
-
-TY_NOTE = (
-    "定额病种认定按提交时间、重新认定按申请时间、问题按病例提交时间计入月份；"
-    "在执行处理决定为期末月内任一日有效的处理决定。"
-)
+        st.caption(
+            "定额病种认定按提交时间、重新认定按申请时间、问题按病例提交时间计入月份；"
+            "在执行处理决定为期末月内任一日有效的处理决定。"
+        )
 
 
 def ty_overview(kpi: pd.DataFrame, f: Filters) -> None:
