@@ -26,9 +26,18 @@ from pipelines.draws.appraise import DEFAULT_CONFIDENCE, Appraisal, appraise, he
 from pipelines.draws.pdf import RecordPDF, _Writer, cjk_pdf
 from pipelines.draws.spotcheck import percent
 from pipelines.evaltime import EvalTime
-from pipelines.rules.kpis import VIOLATION_PREFIX, by_month, kpi_rows, metrics, rule_names
+from pipelines.rules.kpis import (
+    TY_SHAPE,
+    VIOLATION_PREFIX,
+    by_month,
+    kpi_rows,
+    metrics,
+    rule_names,
+    shape,
+)
 from pipelines.rules.penalty import hospital_penalties
 from pipelines.rules.risk import at_risk
+from pipelines.sanctions import ENDING_DAYS, sanction_rows
 
 ACTIONS = {
     "sms": "短信通知",
@@ -40,11 +49,31 @@ STATUS = {"pending": "待处置", "done": "已处置", "voided": "已撤销"}
 # 接近扣分: a hospital not (yet) penalised whose share of disqualified experts is at least this
 NEAR_RATIO = Fraction(4, 100)
 RANDOM_DRAWS = {"spot_check": "鉴定通过病例抽查", "review_cases": "季度复核病例抽取"}
-COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
+COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+
+
+def ty_labels(profile: Profile) -> dict[str, str]:
+    """Taiyuan's metrics (mart_ty_monthly_kpis) as the report names them, in table order."""
+    t = profile["taiyuan_rules"]
+    return {
+        "quota_certified": "定额病种认定通过",
+        "cycle_on_time_rate": f"{t['cycle_workdays']}个工作日内享受待遇按时率",
+        "publicity_rate": "公示合规率",
+        "entry_on_time_rate": f"{t['entry_workdays']}个工作日内录入按时率",
+        "panel_rate": "认定专家组合规率",
+        "recerts": "重新认定申请",
+        "recert_on_time_rate": f"{t['recert_workdays']}个工作日内重新认定按时率",
+        "sanctions_new": "新生效处理决定",
+        "sanctions_in_force": "在执行处理决定",
+        "sanctions_ending": "到期处理决定",
+        "violations": "规则核查问题",
+    }
 
 
 def labels(profile: Profile) -> dict[str, str]:
     """The report's Chinese name of each metric it shows, in the order of its KPI table."""
+    if shape(profile) is TY_SHAPE:
+        return ty_labels(profile)
     d = profile["deadlines"]
     return {
         "cases_submitted": "申报件数",
@@ -102,9 +131,14 @@ class Report:
     hospitals: list[list[Any]]
     risk: Counter
     draws: list[tuple[log.DrawRecord, Appraisal]]
+    sanctions: list[dict] = dataclasses.field(default_factory=list)
+
+    @property
+    def taiyuan(self) -> bool:
+        return shape(self.profile) is TY_SHAPE
 
     def kpis(self, month: str) -> dict[str, Any]:
-        return dict(metrics(self.sums.get(month, {})))
+        return dict(metrics(self.sums.get(month, {}), shape(self.profile)))
 
     def shown(self, month: str) -> dict[str, str]:
         """The month's values as printed; all — when nothing at all was recorded that month."""
@@ -197,6 +231,9 @@ def gather(
     """Everything the report shows for the month and the city (district None) or one district."""
     at, ids = when.eval_at, _district_hospitals(con, district)
     sums = by_month(kpi_rows(con, profile, at, district=district))
+    if shape(profile) is TY_SHAPE:
+        sanctions = sanction_rows(con, at.date(), district)
+        return Report(month, district, when, profile, sums, {}, [], Counter(), [], sanctions)
     ledger = _in_scope(action_ledger(con, at, profile), ids)
     actions = Counter(
         (r["action"], r["status"]) for r in ledger if f"{r['deadline']:%Y-%m}" == month
@@ -322,6 +359,13 @@ def rate_chart(
 # ---- the document --------------------------------------------------------------------------------
 
 
+ZZ_BASIS = "申报按提交时间、任务按推送时间、扣分按所超时限、劳务费按完成时间计入月份"
+TY_BASIS = (
+    "定额病种认定按提交时间、重新认定按申请时间、问题按病例提交时间计入月份；"
+    "处理决定按生效与到期日期，在执行为当月任一日有效"
+)
+
+
 def _title(pdf: RecordPDF, w: _Writer, r: Report) -> None:
     y, m = r.month.split("-")
     pdf.set_font("cjk", "B", 18)
@@ -337,10 +381,7 @@ def _title(pdf: RecordPDF, w: _Writer, r: Report) -> None:
             ),
             ("评估时间", f"{r.when.eval_at:%Y-%m-%d %H:%M:%S}"),
             ("规则配置", r.profile.label),
-            (
-                "统计口径",
-                "申报按提交时间、任务按推送时间、扣分按所超时限、劳务费按完成时间计入月份",
-            ),
+            ("统计口径", TY_BASIS if r.taiyuan else ZZ_BASIS),
         ]
     )
     if (note := r.when.note()) is not None:
@@ -369,6 +410,38 @@ def _kpi_table(w: _Writer, r: Report) -> None:
         "变化：件数、次数与金额为增减数（括号内为增减幅度），比率为增减的百分点；— 为该月无数据。",
         8,
     )
+
+
+def _ty_trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
+    pdf.add_page()
+    w.heading("四、近12个月趋势")
+    months, lab = r.trend, labels(r.profile)
+    k = [r.kpis(m) for m in months]
+
+    def col(metric: str) -> list:
+        return [row[metric] for row in k]
+
+    top = pdf.get_y() + 10
+    bar_chart(pdf, (30, top, 160, 45), months,
+              {lab[m]: col(m) for m in ("quota_certified", "recerts")}, "定额病种认定与重新认定（件）")  # fmt: skip
+    rates = ("cycle_on_time_rate", "publicity_rate", "entry_on_time_rate", "panel_rate",
+             "recert_on_time_rate")  # fmt: skip
+    rate_chart(pdf, (30, top + 70, 160, 45), months, {lab[m]: col(m) for m in rates},
+               "时效与合规率")  # fmt: skip
+    bar_chart(pdf, (30, top + 150, 160, 40), months,
+              {lab[m]: col(m) for m in ("sanctions_new", "sanctions_in_force")}, "处理决定（项）")  # fmt: skip
+
+
+def _sanctions(w: _Writer, r: Report) -> None:
+    """TY-PENALTY: the sanctions in force at the evaluation time and those ending soon, by measure."""
+    w.heading("二、处理决定（评估时间在执行与即将到期）")
+    in_force = Counter(s["measure"] for s in r.sanctions if s["in_force"])
+    ending = Counter(s["measure"] for s in r.sanctions if s["in_force"] and s["ending_soon"])
+    if not in_force:
+        w.para("评估时间无在执行的处理决定。")
+        return
+    rows = [[m, shown(n), shown(ending.get(m, 0))] for m, n in sorted(in_force.items())]
+    w.table(["处理措施", "在执行", f"其中{ENDING_DAYS}日内到期"], rows, (90, 45, 45))
 
 
 def _trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
@@ -479,6 +552,11 @@ def render(r: Report) -> bytes:
     w = _Writer(pdf)
     _title(pdf, w, r)
     _kpi_table(w, r)
+    if r.taiyuan:
+        _sanctions(w, r)
+        _violations(w, r)
+        _ty_trends(pdf, w, r)
+        return bytes(pdf.output())
     _actions(w, r)
     _violations(w, r)
     _hospitals(w, r)

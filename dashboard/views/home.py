@@ -49,11 +49,12 @@ from dashboard.filters import (
     sidebar_filters,
     stale_warning,
 )
+from dashboard.ty_home import ty_overview
 from pipelines.errors import DataError
 from pipelines.evaltime import warehouse_cutoff
 from pipelines.report import monthly_report
 from pipelines.rules import refresh_marts
-from pipelines.rules.kpis import COUNTS, VIOLATION_PREFIX, loaded_totals
+from pipelines.rules.kpis import COUNTS, TY_SHAPE, VIOLATION_PREFIX, loaded_totals, shape
 
 page_header(
     "门诊慢特病鉴定监管看板",
@@ -135,14 +136,15 @@ PAGE_COLUMNS = [
 ]  # fmt: skip
 
 
-def month_sums(f: Filters) -> pd.DataFrame:
-    """month, metric, n: mart_monthly_kpis summed over the filters (the chosen year, all months)."""
+def month_sums(f: Filters, mart: str = "mart_monthly_kpis") -> pd.DataFrame:
+    """month, metric, n: the mart (mart_monthly_kpis, or Taiyuan's) summed over the filters (the
+    chosen year, all months)."""
     w, p = f.where(hospital="k", specialty="k.specialty")
     year = "true" if f.year is None else "k.month like ?"
     return query(
         f"""
         select k.month, k.metric, sum(k.value) as n
-        from mart_monthly_kpis as k
+        from {mart} as k
         where {w} and {year}
         group by k.month, k.metric
         """,
@@ -214,6 +216,11 @@ if meta.profile != profile().name:
 require_marts("mart_monthly_kpis", "mart_hospital_penalty", "mart_at_risk")
 
 f = sidebar_filters()
+if shape(profile()) is TY_SHAPE:  # Taiyuan's measures (mart_ty_monthly_kpis)
+    require_marts(TY_SHAPE.mart)
+    ty_overview(month_sums(f, TY_SHAPE.mart), f)
+    report_button(f, meta)
+    st.stop()
 d = profile()["deadlines"]
 acc_label = f"{d['accept_hours']}小时响应按时率"
 cmp_label = f"{d['complete_workdays']}个工作日办结按时率"

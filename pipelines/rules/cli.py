@@ -281,7 +281,9 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     """The month's numbers for the city or one district (mart_monthly_kpis): the same the 总览
     page and the monthly report show. Counts, then approval_rate, accept_on_time_rate,
     complete_on_time_rate (4 decimals, empty when nothing was due), violations in all and per rule
-    (violations:ZZ-ACCEPT …).
+    (violations:ZZ-ACCEPT …). Under --profile taiyuan, Taiyuan's (mart_ty_monthly_kpis): 定额
+    cases certified, cycle/entry/re-certification timeliness, publicity and panel compliance,
+    sanctions new/in force/ending, then their rates and the TY violations.
 
     Columns: metric, value.
     Example: python -m pipelines kpis --month 2026-03 --district 中原区 --out kpis_2026-03.csv
@@ -298,11 +300,19 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
     _, as_of = export(args, KPI_COLUMNS, compute)
     got = dict(pairs)
+    if "quota_certified" in got:  # Taiyuan (mart_ty_monthly_kpis)
+        said = (
+            f"定额病种认定 {got['quota_certified']:,} 件，在执行处理决定 "
+            f"{got['sanctions_in_force']:,} 项，规则核查问题 {got['violations']:,} 条"
+        )
+    else:
+        said = (
+            f"申报 {got['cases_submitted']:,} 件，超时扣分 "
+            f"{sum(v for k, v in pairs if k.startswith('strikes_')):,} 次，鉴定费 "
+            f"{got['fee_yuan']:,} 元"
+        )
     print(
-        f"{month} {args.district or '全市'}（评估时间 {as_of:%Y-%m-%d %H:%M:%S}）：申报 "
-        f"{got['cases_submitted']:,} 件，超时扣分 "
-        f"{sum(v for k, v in pairs if k.startswith('strikes_')):,} 次，鉴定费 "
-        f"{got['fee_yuan']:,} 元 → {args.out}",
+        f"{month} {args.district or '全市'}（评估时间 {as_of:%Y-%m-%d %H:%M:%S}）：{said} → {args.out}",
         file=sys.stderr,
     )
     return 0

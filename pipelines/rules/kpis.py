@@ -7,6 +7,7 @@ and denominator, so no caller computes a number of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -42,9 +43,49 @@ RATES = {
     "approval_rate": ("cases_approved", "cases_decided"),
     "accept_on_time_rate": ("accept_on_time", "accept_due"),
     "complete_on_time_rate": ("complete_on_time", "complete_due"),
+    # Taiyuan (mart_ty_monthly_kpis)
+    "cycle_on_time_rate": ("cycle_on_time", "cycle_due"),
+    "publicity_rate": ("publicity_ok", "quota_certified"),
+    "entry_on_time_rate": ("entry_on_time", "entry_due"),
+    "panel_rate": ("panel_ok", "quota_certified"),
+    "recert_on_time_rate": ("recerts_on_time", "recerts_due"),
 }
+# Taiyuan's counts (mart_ty_monthly_kpis), in the order `kpis --profile taiyuan` writes them
+TY_COUNTS = [
+    "quota_certified",
+    "cycle_due",
+    "cycle_on_time",
+    "publicity_ok",
+    "entry_due",
+    "entry_on_time",
+    "panel_ok",
+    "recerts",
+    "recerts_due",
+    "recerts_on_time",
+    "sanctions_new",
+    "sanctions_in_force",
+    "sanctions_ending",
+]
 VIOLATION_PREFIX = "violations:"
 KPI_COLUMNS = ["metric", "value"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """Which mart holds a profile's monthly numbers, its counts and its rates (in `kpis` order)."""
+
+    mart: str
+    counts: list[str]
+    rates: list[str]
+
+
+ZZ_SHAPE = Shape("mart_monthly_kpis", COUNTS, list(RATES)[:3])
+TY_SHAPE = Shape("mart_ty_monthly_kpis", TY_COUNTS, list(RATES)[3:])
+
+
+def shape(profile: Profile) -> Shape:
+    """Taiyuan's numbers under a profile that enables the Taiyuan rules, else Zhengzhou's."""
+    return TY_SHAPE if profile.data.get("taiyuan_rules", {}).get("enabled") else ZZ_SHAPE
 
 
 def kpi_rows(
@@ -57,7 +98,7 @@ def kpi_rows(
 ) -> pa.Table:
     """The mart's rows for one month and/or district (None: all)."""
     where = {k: v for k, v in {"month": month, "district": district}.items() if v is not None}
-    return run(con, "mart_monthly_kpis", profile, as_of, where=where)
+    return run(con, shape(profile).mart, profile, as_of, where=where)
 
 
 def by_month(rows: pa.Table) -> dict[str, dict[str, int]]:
@@ -91,11 +132,11 @@ def with_rates(frame: pd.DataFrame, labels: dict[str, str], after: str) -> pd.Da
     return out.drop(columns=list(dict.fromkeys(c for n in labels for c in RATES[n])))
 
 
-def metrics(sums: dict[str, int]) -> list[tuple[str, Any]]:
-    """(metric, value) of one month in `kpis` order: the counts, the rates, the violations in all
-    and per rule (`violations:ZZ-ACCEPT`, rules with none left out)."""
-    out: list[tuple[str, Any]] = [(m, sums.get(m, 0)) for m in COUNTS]
-    out += [(name, rate(sums, name)) for name in RATES]
+def metrics(sums: dict[str, int], kind: Shape = ZZ_SHAPE) -> list[tuple[str, Any]]:
+    """(metric, value) of one month in `kpis` order: the profile's counts, its rates, the
+    violations in all and per rule (`violations:ZZ-ACCEPT`, rules with none left out)."""
+    out: list[tuple[str, Any]] = [(m, sums.get(m, 0)) for m in kind.counts]
+    out += [(name, rate(sums, name)) for name in kind.rates]
     rules = sorted(m for m in sums if m.startswith(VIOLATION_PREFIX))
     out.append(("violations", sum(sums[m] for m in rules)))
     out += [(m, sums[m]) for m in rules]
@@ -111,7 +152,7 @@ def month_kpis(
 ) -> list[tuple[str, Any]]:
     """The month's numbers for the district (None: the city), as `kpis` writes them."""
     sums = by_month(kpi_rows(con, profile, as_of, month=month, district=district)).get(month, {})
-    return metrics(sums)
+    return metrics(sums, shape(profile))
 
 
 def month_table(pairs: list[tuple[str, Any]]) -> pa.Table:

@@ -42,6 +42,7 @@ MARTS = [
     "mart_ty_cases",
     "mart_ty_recerts",
     "mart_ty_hospital",
+    "mart_ty_monthly_kpis",
     "mart_meta",
 ]
 
