@@ -4,7 +4,7 @@ Every number comes from the engine: the month's KPIs and the 12-month trend from
 `mart_monthly_kpis` (the same `kpis` writes and 总览 shows), the action ledger
 (`mart_action_ledger`), the hospital assessment (`mart_hospital_penalty`) and the at-risk list
 (`mart_at_risk`, 待核实 apart) and the estimates of the random case draws
-(`pipelines.draws.appraise`, restricted to the district's hospitals). The first page names the data cut-off and the evaluation time
+(`pipelines.draws.appraise`, over the district's hospitals). The first page names the data cut-off and the evaluation time
 (DATA-CUTOFF). Charts are drawn with fpdf2's own lines and rectangles (no image library).
 """
 
@@ -205,11 +205,12 @@ def month_end(month: str) -> dt.datetime:
 
 
 def random_draws(
-    con: duckdb.DuckDBPyConnection, month: str, at: dt.datetime, ids: set[str] | None
+    con: duckdb.DuckDBPyConnection, month: str, at: dt.datetime, district: str | None
 ) -> list[tuple[log.DrawRecord, Appraisal]]:
     """The random case draws (ZZ-SPOTCHECK, TY-REVIEW) made in the 12 months up to the report
     month's end (and not after the evaluation time), newest first, each with its estimates over
-    the scope's hospitals (appraise at its default confidence, with the findings recorded)."""
+    the scope's hospitals (appraise at its default confidence, with the findings recorded; a
+    district is its own population)."""
     since, until = month_end(month_shift(month, -12)), min(month_end(month), at)
     made = [
         rec
@@ -218,7 +219,7 @@ def random_draws(
         if since <= rec.created_at < until
     ]
     made.sort(key=lambda rec: rec.created_at, reverse=True)
-    return [(rec, appraise(con, rec.draw_id).restricted(ids)) for rec in made]
+    return [(rec, appraise(con, rec.draw_id, district=district)) for rec in made]
 
 
 def gather(
@@ -241,7 +242,7 @@ def gather(
     names = dict(con.execute("select hospital_id, hospital_name from stg_hospitals").fetchall())
     pen = _in_scope(hospital_penalties(con, at, profile, year=int(month[:4])), ids)
     risk = Counter(r["status"] for r in _in_scope(at_risk(con, at, profile), ids))
-    draws = random_draws(con, month, at, ids)
+    draws = random_draws(con, month, at, district)
     return Report(
         month, district, when, profile, sums, dict(actions), _hospital_rows(pen, names), risk, draws
     )
