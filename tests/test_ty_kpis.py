@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import put
 from test_report import ARTIFACTS, this_month
-from test_rules_support import TY, ZZ
+from test_rules_support import TY, ZZ, ts
 from test_ty_marts import AS_OF, taiyuan_world
 
 from dashboard.common import pct
@@ -87,10 +88,19 @@ def test_no_taiyuan_kpis_under_zhengzhou(con):
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """sanctioned_world with H1 in 小店区, marts as of AS_OF under the Taiyuan profile."""
+    """sanctioned_world with H1 in 小店区, marts as of AS_OF under the Taiyuan profile; C1's
+    push to E1 (Mon 2 March 09:00) never answered — a strike at 17:00 (8 hours, Taiyuan keeps
+    Zhengzhou's expert deadlines); C2's push to E2 accepted and completed the next day — one
+    review, 10 元."""
     path = tmp_path / "ty.duckdb"
     c = connect(path)
     sanctioned_world(c)
+    put(c, "stg_tasks", [
+        {"task_id": "T1", "case_id": "C1", "expert_id": "E1", "pushed_at": ts("2026-03-02 09:00:00")},
+        {"task_id": "T2", "case_id": "C2", "expert_id": "E2", "pushed_at": ts("2026-03-02 09:00:00"),
+         "responded_at": ts("2026-03-02 10:00:00"), "response": "受理",
+         "completed_at": ts("2026-03-03 15:00:00"), "verdict": "符合"},
+    ])  # fmt: skip
     c.execute("update stg_hospitals set district = if(hospital_id = 'H1', '小店区', '迎泽区')")
     refresh_marts(c, AS_OF, TY)
     c.close()
@@ -107,7 +117,10 @@ def kpis_csv(db: Path, out: Path, month: str) -> dict[str, str]:
 def test_kpis_writes_taiyuans_numbers(db, tmp_path):
     march = kpis_csv(db, tmp_path / "march.csv", "2026-03")
     assert list(march)[:3] == ["quota_certified", "cycle_due", "cycle_on_time"]
-    assert "strikes_sms" not in march
+    # CONTRACT's "at least" metrics follow the profile's own expert rules
+    contract = ["strikes_sms", "strikes_notify_hospital", "strikes_disqualify",
+                "strikes_after_disqualified", "fee_reviews", "fee_yuan"]  # fmt: skip
+    assert [march[m] for m in contract] == ["1", "0", "0", "0", "1", "10"]
     assert (march["quota_certified"], march["cycle_on_time_rate"], march["panel_rate"]) == (
         "2", "0.5", "0.5",
     )  # fmt: skip

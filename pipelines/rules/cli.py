@@ -283,7 +283,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     complete_on_time_rate (4 decimals, empty when nothing was due), violations in all and per rule
     (violations:ZZ-ACCEPT …). Under --profile taiyuan, Taiyuan's (mart_ty_monthly_kpis): 定额
     cases certified, cycle/entry/re-certification timeliness, publicity and panel compliance,
-    sanctions new/in force/ending, then their rates and the TY violations.
+    sanctions new/in force/ending, then their rates and the TY violations, then CONTRACT's
+    strikes_*/fee_* under the profile's expert deadlines and fee.
 
     Columns: metric, value.
     Example: python -m pipelines kpis --month 2026-03 --district 中原区 --out kpis_2026-03.csv

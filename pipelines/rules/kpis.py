@@ -66,6 +66,16 @@ TY_COUNTS = [
     "sanctions_in_force",
     "sanctions_ending",
 ]
+# CONTRACT `kpis`: "at least" these, under every profile (Taiyuan keeps Zhengzhou's expert
+# deadlines and fee so the shared pipelines run: its experts' strikes and fees are real numbers)
+CONTRACT_METRICS = [
+    "strikes_sms",
+    "strikes_notify_hospital",
+    "strikes_disqualify",
+    "strikes_after_disqualified",
+    "fee_reviews",
+    "fee_yuan",
+]
 VIOLATION_PREFIX = "violations:"
 KPI_COLUMNS = ["metric", "value"]
 
@@ -152,7 +162,12 @@ def month_kpis(
 ) -> list[tuple[str, Any]]:
     """The month's numbers for the district (None: the city), as `kpis` writes them."""
     sums = by_month(kpi_rows(con, profile, as_of, month=month, district=district)).get(month, {})
-    return metrics(sums, shape(profile))
+    out = metrics(sums, shape(profile))
+    if shape(profile) is not ZZ_SHAPE:  # the contract's strikes and fees follow the profile's own
+        where = {"month": month} | ({"district": district} if district else {})
+        zz = by_month(run(con, ZZ_SHAPE.mart, profile, as_of, where=where)).get(month, {})
+        out += [(m, zz.get(m, 0)) for m in CONTRACT_METRICS]
+    return out
 
 
 def month_table(pairs: list[tuple[str, Any]]) -> pa.Table:
