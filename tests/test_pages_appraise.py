@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipelines.config import load_profile
@@ -47,12 +48,16 @@ def db(built: Path, tmp_path: Path) -> Path:
 
 
 def with_findings(db: Path, tmp_path: Path) -> str:
-    """A Q3 spot check with findings for the first three picks of every hospital."""
+    """A Q3 spot check with findings for the first three picks of every hospital but the first
+    (left unchecked)."""
     c = connect(db)
     res = spot_check(c, *Q3, "10%", SEED, ZZ)
     lines = ["申报编号,抽查结论,追回金额,备注"]
     seen: dict[str, int] = {}
+    unchecked = min(p.hospital_id for p in res.picks)
     for p in sorted(res.picks, key=lambda p: (p.hospital_id, p.rank)):
+        if p.hospital_id == unchecked:
+            continue
         seen[p.hospital_id] = seen.get(p.hospital_id, 0) + 1
         if seen[p.hospital_id] <= 3:
             bad = (seen[p.hospital_id] + len(seen)) % 3 == 0
@@ -62,6 +67,15 @@ def with_findings(db: Path, tmp_path: Path) -> str:
     import_findings(c, res.draw_id, path)
     c.close()
     return res.draw_id
+
+
+def display_values(table) -> pd.DataFrame:
+    """What a table shows in each cell (a Styler's formatted text), not the values it sorts by."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(
+        table.proto.arrow_data.styler.display_values
+    )
 
 
 def test_estimates_on_the_page_are_the_appraisal(db, tmp_path):
@@ -77,6 +91,15 @@ def test_estimates_on_the_page_are_the_appraisal(db, tmp_path):
     assert list(table["估算不合格件数"].fillna(-1)) == pytest.approx(
         [-1 if e.projected_improper is None else e.projected_improper for e in want.rows]
     )
+    shown = display_values(next(t for t in at.dataframe if "估算不合格件数" in t.value.columns))
+    unchecked = [i for i, e in enumerate(want.rows) if e.checked_n == 0]
+    assert unchecked, "the fixture should have a hospital with nothing checked"
+    assert (
+        set(shown.loc[unchecked, "不合格率"]) == set(shown.loc[unchecked, "件数上限"]) == {"未核查"}
+    )
+    assert not shown.astype(str).isin(["None", "nan", "NaN", "<NA>"]).any().any()
+    checked = next(i for i, e in enumerate(want.rows) if e.checked_n > 0)
+    assert shown.loc[checked, "不合格率"] == f"{want.rows[checked].rate:.1%}"
     said = [i.value.replace("\\", "") for i in at.info]  # Markdown escapes removed
     assert any("以 90% 的把握" in s and f"{want.total.frame_n:,} 件中" in s for s in said), said
     at.selectbox(key="sc-est-conf").set_value("95%").run()
