@@ -22,6 +22,7 @@ from dashboard.charts import (
 from dashboard.common import (
     TABLE_ROWS,
     case_id_in_scope,
+    con,
     literal,
     mask_frame,
     need_data,
@@ -32,6 +33,7 @@ from dashboard.common import (
 )
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
+from pipelines.rules.evidence import strike_histories
 from pipelines.rules.kpis import RATES, with_rates
 
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
@@ -331,26 +333,11 @@ w, p = f.where(at="s.deadline", specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
 strikes = query(
     f"""
-    with live as (select * from mart_strike_evidence where status <> 'voided'),
-    s as (
-        select s.* from live as s
+    with s as (
+        select s.* from mart_strike_evidence as s
         inner join dim_experts as e using (expert_id)
         inner join dim_hospitals as h on h.hospital_id = s.hospital_id
-        where {w}
-    ),
-    history as (
-        select s.task_id,
-               string_agg(
-                   '第' || p.strike_no || '次 ' || p.task_id || ' 时限 '
-                       || strftime(p.deadline, '%Y-%m-%d %H:%M:%S'),
-                   '；' order by p.strike_no
-               ) as evidence
-        from s
-        inner join live as p
-            on p.expert_id = s.expert_id
-            and p.strike_year = s.strike_year
-            and p.strike_no <= s.strike_no
-        group by s.task_id
+        where s.status <> 'voided' and ({w})
     )
     select s.action, s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
            h.district as 区县, e.specialty as 专科, s.strike_year as 年度, s.strike_no as 年度扣分序号,
@@ -358,17 +345,20 @@ strikes = query(
            s.deadline as 时限, s.pushed_at as 推送时间,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
-           round(s.late_seconds / 3600.0, 1) as "超时（小时）",
-           hi.evidence as 本年度扣分记录
+           round(s.late_seconds / 3600.0, 1) as "超时（小时）"
     from s
     inner join dim_experts as e using (expert_id)
     inner join dim_hospitals as h on h.hospital_id = s.hospital_id
-    inner join history as hi using (task_id)
     order by s.deadline, s.task_id
     """,
     [*p, *case_p],
 )
-strikes = mask_frame(strikes.assign(超时类型=strikes["超时类型"].map(kinds)))
+history = strike_histories(con(), strikes["任务编号"].tolist()).set_index("task_id")["history"]
+strikes = mask_frame(
+    strikes.assign(
+        超时类型=strikes["超时类型"].map(kinds), 本年度扣分记录=strikes["任务编号"].map(history)
+    )
+)
 LISTS = {"sms": "短信通知名单", "notify_hospital": "通报医院名单", "disqualify": "取消资格名单"}
 tabs = st.tabs([f"{name}（{num((strikes['action'] == a).sum())}）" for a, name in LISTS.items()])
 for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
