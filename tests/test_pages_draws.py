@@ -248,6 +248,12 @@ def review_plan_drawn(at) -> None:
     assert not at.exception and not errors(at)
 
 
+def test_review_under_zhengzhou_names_the_taiyuan_profile_in_chinese(db):
+    at = page(db, "review")
+    said = " ".join(i.value for i in at.info)
+    assert "所用配置（太原市）" in said and "taiyuan" not in said
+
+
 def test_review_plan_counts_have_thousands_separators(db):
     at = page(db, "review")
     review_plan_drawn(at)

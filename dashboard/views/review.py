@@ -61,7 +61,7 @@ if not TY_ENABLED:
         f"的数值运行：复核日历、按医院抽取病例 {percent(check_rate(str(RULES['review_rate']), TY))}、"
         f"每专业至少 {RULES['min_experts_per_specialty']} 名专家且每人不超过 "
         f"{RULES['cases_per_expert']} 件、申诉 {RULES['appeal_panel_size']} 名专家，以及该配置的专家资格条件；"
-        "抽取记录中注明所用配置（taiyuan）。"
+        f"抽取记录中注明所用配置（{TY.label}）。"
     )
 
 
