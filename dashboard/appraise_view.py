@@ -57,15 +57,21 @@ def estimate_frame(a: Appraisal) -> pd.DataFrame:
 
 
 def _column_config() -> dict:
-    return {c: dw.count_col(c) for c in ("鉴定通过件数", "已核查", "不合格")}
+    """Counts 12,345; the estimates (text, see estimate_text) aligned right as numbers are."""
+    config = {c: dw.count_col(c) for c in ("鉴定通过件数", "已核查", "不合格")}
+    right = st.column_config.TextColumn
+    return config | {c: right(c, alignment="right") for c in (*RATE_COLS, *COUNT_COLS, *YUAN_COLS)}
 
 
-def estimate_styler(df: pd.DataFrame):
+def estimate_text(df: pd.DataFrame) -> pd.DataFrame:
     """The estimates as shown: rates 12.5%, counts 1,234.5, yuan 1,234.50, and 「未核查」 where a
-    hospital had nothing checked (the numbers stay numbers, so the columns still sort)."""
+    hospital had nothing checked (Streamlit's grid would print an empty number as "None")."""
     formats = {c: "{:.1%}" for c in RATE_COLS}
     formats |= {c: "{:,.1f}" for c in COUNT_COLS} | {c: "{:,.2f}" for c in YUAN_COLS}
-    return df.style.format(formats, na_rep=UNCHECKED)
+    shown = df.copy()
+    for c, f in formats.items():
+        shown[c] = df[c].map(lambda v, f=f: UNCHECKED if pd.isna(v) else f.format(v))
+    return shown
 
 
 def estimates_section(draw_id: str, period: str, key: str) -> None:
@@ -83,7 +89,7 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     title = f"各医院不合格率及其 {label} 置信区间（精确法）"
     with st.container(key=f"{key}-box"):
         st.dataframe(
-            estimate_styler(df), hide_index=True, key=f"{key}-table", column_config=_column_config()
+            estimate_text(df), hide_index=True, key=f"{key}-table", column_config=_column_config()
         )
         fig = charts.intervals(shown, "医院", "不合格率", "不合格率下限", "不合格率上限", title)
         charts.show(fig, key=f"{key}-chart")

@@ -102,6 +102,22 @@ def list_columns(df: pd.DataFrame, *more_counts: str, **extra: Any) -> dict:
     return {**out, **extra}
 
 
+def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
+    """A list as shown: Streamlit's grid prints an empty cell as "None", so empty text cells are
+    blank and a time column with empty cells becomes text (2026-03-02 09:00:00, blank when none).
+    Numbers are left alone; the downloads keep the values."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if not col.isna().any():
+            continue
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[c] = col.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(blank)
+        elif not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            out[c] = col.astype(object).where(col.notna(), blank)
+    return out
+
+
 def penalty_rate() -> float:
     """ZZ-HOSPITAL5's rate as a share (5 / 100 → 0.05)."""
     hp = profile()["hospital_penalty"]

@@ -16,6 +16,7 @@ from dashboard.charts import (
     kind_labels,
     list_columns,
     margin_scatter,
+    no_none,
     show,
     status_labels,
 )
@@ -73,15 +74,21 @@ risk = query(
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
 unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
 risk = risk[risk["status"] != "unconfirmed"].drop(columns="status")
-RISK_COLUMNS = list_columns(risk)
 stamp = meta.eval_at.strftime("%Y%m%d%H%M")
+
+
+def risk_list(rows, key: str) -> None:
+    grid = no_none(rows)
+    st.dataframe(grid, hide_index=True, key=key, column_config=list_columns(grid))
+
+
 if not unconfirmed.empty:
     st.subheader("待核实（已过期限，数据未显示）")
     st.caption(
         f"这些任务的时限在数据截止时间 {meta.data_cutoff:%Y-%m-%d %H:%M:%S} 之后、评估时间之前："
         "导出数据无法显示专家是否按时处理，很可能已超时，请先电话核实。不计入扣分与统计。"
     )
-    st.dataframe(unconfirmed, hide_index=True, key="exp-unconfirmed", column_config=RISK_COLUMNS)
+    risk_list(unconfirmed, "exp-unconfirmed")
     download_buttons(unconfirmed, "待核实任务名单", stamp, key="exp-dl-unconfirmed")
 st.caption(
     f"以规则评估时间 {meta.eval_at:%Y-%m-%d %H:%M:%S} 为准：{profile()['risk']['accept_hours_ahead']} 小时内"
@@ -92,7 +99,7 @@ if risk.empty:
     st.success("当前没有即将超时的任务。")
 else:
     st.metric("风险任务", num(len(risk)))
-    st.dataframe(risk, hide_index=True, key="exp-risk", column_config=RISK_COLUMNS)
+    risk_list(risk, "exp-risk")
     download_buttons(risk, "风险任务名单", stamp, key="exp-dl-risk")
 
 # ---- distributions ------------------------------------------------------------------------
@@ -207,12 +214,8 @@ k[1].metric("有任务的专家", num((experts["任务数"] > 0).sum()))
 k[2].metric("有扣分的专家", num((experts["扣分次数"] > 0).sum()))
 k[3].metric("已取消资格", num((experts["状态"] == "已取消资格").sum()))
 shown = experts.head(TABLE_ROWS)  # a province has 20,000 experts: the grid shows the first
-st.dataframe(
-    shown,
-    hide_index=True,
-    key="exp-table",
-    column_config=list_columns(shown),
-)
+grid = no_none(shown)
+st.dataframe(grid, hide_index=True, key="exp-table", column_config=list_columns(grid))
 st.caption(
     "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
     + (
@@ -309,13 +312,14 @@ else:
     )
     only = st.toggle("只看扣分任务", key="exp-timeline-only")
     shown = tl[tl["扣分"] != ""] if only else tl
+    grid = no_none(shown)
     st.dataframe(
         # the strike as a red label in the first column marks the rows experts will dispute
-        shown.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
+        grid.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
         hide_index=True,
         key="exp-timeline",
         column_config=list_columns(
-            tl,
+            grid,
             扣分=st.column_config.MultiselectColumn(
                 options=sorted(set(tl["扣分"]) - {""}), color=WARN, pinned=True, width="medium"
             ),
@@ -368,11 +372,9 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
         if rows.empty:
             st.info("所选期间没有此类扣分。")
             continue
+        grid = no_none(rows.head(TABLE_ROWS))
         st.dataframe(
-            rows.head(TABLE_ROWS),
-            hide_index=True,
-            key=f"exp-list-{action}",
-            column_config=list_columns(rows),
+            grid, hide_index=True, key=f"exp-list-{action}", column_config=list_columns(grid)
         )
         if len(rows) > TABLE_ROWS:
             st.caption(
