@@ -22,6 +22,7 @@ CONFIDENCES = {"80%": "0.80", "90%": "0.90", "95%": "0.95", "99%": "0.99"}
 RATE_COLS = ("不合格率", "不合格率下限", "不合格率上限")
 COUNT_COLS = ("估算不合格件数", "件数下限", "件数上限")
 YUAN_COLS = ("已发现追回金额（元）", "估算风险金额（元）", "金额下限（元）", "金额上限（元）")
+UNCHECKED = "未核查"
 
 
 def estimate_frame(a: Appraisal) -> pd.DataFrame:
@@ -56,11 +57,21 @@ def estimate_frame(a: Appraisal) -> pd.DataFrame:
 
 
 def _column_config() -> dict:
+    """Counts 12,345; the estimates (text, see estimate_text) aligned right as numbers are."""
     config = {c: dw.count_col(c) for c in ("鉴定通过件数", "已核查", "不合格")}
-    config |= {c: st.column_config.NumberColumn(c, format="percent") for c in RATE_COLS}
-    config |= {c: st.column_config.NumberColumn(c, format="%,.1f") for c in COUNT_COLS}
-    config |= {c: st.column_config.NumberColumn(c, format="%,.2f") for c in YUAN_COLS}
-    return config
+    right = st.column_config.TextColumn
+    return config | {c: right(c, alignment="right") for c in (*RATE_COLS, *COUNT_COLS, *YUAN_COLS)}
+
+
+def estimate_text(df: pd.DataFrame) -> pd.DataFrame:
+    """The estimates as shown: rates 12.5%, counts 1,234.5, yuan 1,234.50, and 「未核查」 where a
+    hospital had nothing checked (Streamlit's grid would print an empty number as "None")."""
+    formats = {c: "{:.1%}" for c in RATE_COLS}
+    formats |= {c: "{:,.1f}" for c in COUNT_COLS} | {c: "{:,.2f}" for c in YUAN_COLS}
+    shown = df.copy()
+    for c, f in formats.items():
+        shown[c] = df[c].map(lambda v, f=f: UNCHECKED if pd.isna(v) else f.format(v))
+    return shown
 
 
 def estimates_section(draw_id: str, period: str, key: str) -> None:
@@ -77,7 +88,9 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     shown["医院"] = shown["医院名称"].fillna(shown["医院编码"])
     title = f"各医院不合格率及其 {label} 置信区间（精确法）"
     with st.container(key=f"{key}-box"):
-        st.dataframe(df, hide_index=True, key=f"{key}-table", column_config=_column_config())
+        st.dataframe(
+            estimate_text(df), hide_index=True, key=f"{key}-table", column_config=_column_config()
+        )
         fig = charts.intervals(shown, "医院", "不合格率", "不合格率下限", "不合格率上限", title)
         charts.show(fig, key=f"{key}-chart")
     download_buttons(df, "抽查推断", period, key=f"{key}-dl")

@@ -82,6 +82,7 @@ def counts(*columns: str) -> dict:
 COUNT_COLUMNS = {
     "任务数", "扣分次数", "专家总数", "取消资格", "取消资格人数", "鉴定件数", "金额（元）", "专家人数",
     "问题数", "涉及医院", "涉及专家", "涉及申报", "件数", "合计", "行数",
+    "复核病例数", "抽取专家数", "候选专家数", "申诉病例数",
 }  # fmt: skip
 TIME_SUFFIXES = ("时间", "时限", "期限")
 
@@ -99,6 +100,22 @@ def list_columns(df: pd.DataFrame, *more_counts: str, **extra: Any) -> dict:
         elif name.endswith(("（%）", "（小时）", "剩余小时")):
             out[name] = st.column_config.NumberColumn(format="%.1f")
     return {**out, **extra}
+
+
+def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
+    """A list as shown: Streamlit's grid prints an empty cell as "None", so empty text cells are
+    blank and a time column with empty cells becomes text (2026-03-02 09:00:00, blank when none).
+    Numbers are left alone; the downloads keep the values."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if not col.isna().any():
+            continue
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[c] = col.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(blank)
+        elif not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            out[c] = col.astype(object).where(col.notna(), blank)
+    return out
 
 
 def penalty_rate() -> float:

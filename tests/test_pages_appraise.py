@@ -47,12 +47,16 @@ def db(built: Path, tmp_path: Path) -> Path:
 
 
 def with_findings(db: Path, tmp_path: Path) -> str:
-    """A Q3 spot check with findings for the first three picks of every hospital."""
+    """A Q3 spot check with findings for the first three picks of every hospital but the first
+    (left unchecked)."""
     c = connect(db)
     res = spot_check(c, *Q3, "10%", SEED, ZZ)
     lines = ["申报编号,抽查结论,追回金额,备注"]
     seen: dict[str, int] = {}
+    unchecked = min(p.hospital_id for p in res.picks)
     for p in sorted(res.picks, key=lambda p: (p.hospital_id, p.rank)):
+        if p.hospital_id == unchecked:
+            continue
         seen[p.hospital_id] = seen.get(p.hospital_id, 0) + 1
         if seen[p.hospital_id] <= 3:
             bad = (seen[p.hospital_id] + len(seen)) % 3 == 0
@@ -74,14 +78,23 @@ def test_estimates_on_the_page_are_the_appraisal(db, tmp_path):
     assert not at.exception, at.exception
     table = next(df.value for df in at.dataframe if "估算不合格件数" in df.value.columns)
     assert list(table["医院编码"]) == [e.hospital_id for e in want.rows]
-    assert list(table["估算不合格件数"].fillna(-1)) == pytest.approx(
-        [-1 if e.projected_improper is None else e.projected_improper for e in want.rows]
+    assert list(table["估算不合格件数"]) == [
+        "未核查" if e.projected_improper is None else f"{e.projected_improper:,.1f}"
+        for e in want.rows
+    ]
+    unchecked = [i for i, e in enumerate(want.rows) if e.checked_n == 0]
+    assert unchecked, "the fixture should have a hospital with nothing checked"
+    assert (
+        set(table.loc[unchecked, "不合格率"]) == set(table.loc[unchecked, "件数上限"]) == {"未核查"}
     )
+    assert not table.isna().any().any()
+    checked = next(i for i, e in enumerate(want.rows) if e.checked_n > 0)
+    assert table.loc[checked, "不合格率"] == f"{want.rows[checked].rate:.1%}"
     said = [i.value.replace("\\", "") for i in at.info]  # Markdown escapes removed
     assert any("以 90% 的把握" in s and f"{want.total.frame_n:,} 件中" in s for s in said), said
     at.selectbox(key="sc-est-conf").set_value("95%").run()
     table = next(df.value for df in at.dataframe if "估算不合格件数" in df.value.columns)
-    assert table["件数上限"].iloc[-1] == pytest.approx(wide.projected_high)
+    assert table["件数上限"].iloc[-1] == f"{wide.projected_high:,.1f}"
     assert wide.projected_high > want.total.projected_high
 
 

@@ -4,6 +4,7 @@ exactly what it draws; the digest comes before the seed; read-only roles cannot 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -234,6 +235,44 @@ def test_read_only_audit_cannot_draw(db, name):
     assert records_of(at) == []
 
 
+def review_plan_drawn(at) -> None:
+    """On 季度复核: freeze 2026Q4's lists and draw its plan with seed 00123."""
+    at.radio(key="rv-section").set_value("季度复核抽取").run()
+    at.selectbox(key="rv-plan-q").set_value("2026Q4")
+    at.text_input(key="rv-supervisor").set_value("王纪检")
+    at.button(key="rv-freeze").click().run()
+    assert not at.exception and not errors(at)
+    assert "rv-seed" in {t.key for t in at.text_input}
+    at.text_input(key="rv-seed").set_value("00123")
+    at.button(key="rv-draw").click().run()
+    assert not at.exception and not errors(at)
+
+
+def test_review_under_zhengzhou_names_the_taiyuan_profile_in_chinese(db):
+    at = page(db, "review")
+    said = " ".join(i.value for i in at.info)
+    assert "所用配置（太原市）" in said and "taiyuan" not in said
+
+
+def test_review_plan_counts_have_thousands_separators(db):
+    at = page(db, "review")
+    review_plan_drawn(at)
+    per = next(t for t in at.dataframe if "候选专家数" in t.value.columns)
+    assert formats(per, "复核病例数", "抽取专家数", "候选专家数") == {"localized"}
+    at.radio(key="rv-section").set_value("复核结果与公示").run()
+    assert not at.exception
+    results = next(t for t in at.dataframe if "申诉成立" in t.value.columns)
+    assert formats(results, "复核病例数", "符合", "不符合", "申诉病例数", "申诉成立") == {
+        "localized"
+    }
+
+
+def formats(table, *columns: str) -> set:
+    """The number formats the page gave these columns of a table (12,345 is "localized")."""
+    cols = json.loads(table.proto.columns)
+    return {cols.get(c, {}).get("type_config", {}).get("format") for c in columns}
+
+
 def test_review_plan_on_the_page_is_review_plan(db, built, tmp_path):
     ty = load_profile("taiyuan")
     expected = review_plan(
@@ -246,15 +285,7 @@ def test_review_plan_on_the_page_is_review_plan(db, built, tmp_path):
     at = page(db, "review")
     assert any("太原市规则配置" in i.value for i in at.info)  # zhengzhou profile: says what it uses
     assert any(df.value["工作内容"].tolist()[0] == "医院报送复核资料" for df in at.dataframe)
-    at.radio(key="rv-section").set_value("季度复核抽取").run()
-    at.selectbox(key="rv-plan-q").set_value("2026Q4")
-    at.text_input(key="rv-supervisor").set_value("王纪检")
-    at.button(key="rv-freeze").click().run()
-    assert not at.exception and not errors(at)
-    assert "rv-seed" in {t.key for t in at.text_input}
-    at.text_input(key="rv-seed").set_value("00123")
-    at.button(key="rv-draw").click().run()
-    assert not at.exception and not errors(at)
+    review_plan_drawn(at)
     plan = next(df.value for df in at.dataframe if "病例医院编码" in df.value.columns)
     got = sorted(zip(plan["申报编号"], plan["专家编码"], strict=True))
     assert got == sorted((a["case_id"], a["expert_id"]) for a in expected.assignments)

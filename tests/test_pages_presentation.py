@@ -14,7 +14,7 @@ import pytest
 from test_pages_basic import db as small_db  # noqa: F401  (the loaded-with-a-quarantined-row world)
 from test_pages_monitoring import build_db
 
-from dashboard.charts import list_columns
+from dashboard.charts import list_columns, no_none
 
 from apptest_util import metrics, open_page
 
@@ -45,6 +45,36 @@ def test_list_columns_one_format_for_counts_times_and_rates():
         "响应按时率（%）": "%.1f",
         "剩余小时": "%.1f",
     }
+
+
+def test_no_none_blanks_empty_text_and_times_and_leaves_numbers():
+    df = pd.DataFrame(
+        {
+            "办结时限": pd.to_datetime(["2026-03-02 09:00:05", None]),
+            "办结情况": ["按时", None],
+            "扣分": [1.0, None],
+            "时限": pd.to_datetime(["2026-03-02 17:00", "2026-03-03 17:00"]),
+        }
+    )
+    got = no_none(df)
+    assert got["办结时限"].tolist() == ["2026-03-02 09:00:05", ""]
+    assert got["办结情况"].tolist() == ["按时", ""]
+    assert got["扣分"].iloc[0] == 1.0 and pd.isna(got["扣分"].iloc[1])
+    assert got["时限"].tolist() == df["时限"].tolist()  # no empty cell: still times
+
+
+def test_experts_lists_show_no_empty_cell_as_none(db):
+    at = open_page(db, "experts")
+    assert not at.exception
+    blanks = {
+        c
+        for t in at.dataframe
+        for c, col in t.value.items()
+        if not pd.api.types.is_numeric_dtype(col) and col.isna().any()
+    }
+    assert blanks == set()
+    timeline = next(t.value for t in at.dataframe if "办结时间" in t.value.columns)
+    assert (timeline["办结时间"] == "").any()  # the fixture has a task never completed
 
 
 def test_data_page_counts_have_separators_and_no_english_column(small_db):  # noqa: F811

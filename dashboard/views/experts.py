@@ -16,12 +16,14 @@ from dashboard.charts import (
     kind_labels,
     list_columns,
     margin_scatter,
+    no_none,
     show,
     status_labels,
 )
 from dashboard.common import (
     TABLE_ROWS,
     case_id_in_scope,
+    con,
     literal,
     mask_frame,
     need_data,
@@ -32,6 +34,7 @@ from dashboard.common import (
 )
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
+from pipelines.rules.evidence import strike_histories
 from pipelines.rules.kpis import RATES, with_rates
 
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
@@ -71,15 +74,21 @@ risk = query(
 risk = mask_frame(risk.assign(类型=risk["类型"].map(kinds)))
 unconfirmed = risk[risk["status"] == "unconfirmed"].drop(columns="status")
 risk = risk[risk["status"] != "unconfirmed"].drop(columns="status")
-RISK_COLUMNS = list_columns(risk)
 stamp = meta.eval_at.strftime("%Y%m%d%H%M")
+
+
+def risk_list(rows, key: str) -> None:
+    grid = no_none(rows)
+    st.dataframe(grid, hide_index=True, key=key, column_config=list_columns(grid))
+
+
 if not unconfirmed.empty:
     st.subheader("待核实（已过期限，数据未显示）")
     st.caption(
         f"这些任务的时限在数据截止时间 {meta.data_cutoff:%Y-%m-%d %H:%M:%S} 之后、评估时间之前："
         "导出数据无法显示专家是否按时处理，很可能已超时，请先电话核实。不计入扣分与统计。"
     )
-    st.dataframe(unconfirmed, hide_index=True, key="exp-unconfirmed", column_config=RISK_COLUMNS)
+    risk_list(unconfirmed, "exp-unconfirmed")
     download_buttons(unconfirmed, "待核实任务名单", stamp, key="exp-dl-unconfirmed")
 st.caption(
     f"以规则评估时间 {meta.eval_at:%Y-%m-%d %H:%M:%S} 为准：{profile()['risk']['accept_hours_ahead']} 小时内"
@@ -90,7 +99,7 @@ if risk.empty:
     st.success("当前没有即将超时的任务。")
 else:
     st.metric("风险任务", num(len(risk)))
-    st.dataframe(risk, hide_index=True, key="exp-risk", column_config=RISK_COLUMNS)
+    risk_list(risk, "exp-risk")
     download_buttons(risk, "风险任务名单", stamp, key="exp-dl-risk")
 
 # ---- distributions ------------------------------------------------------------------------
@@ -205,12 +214,8 @@ k[1].metric("有任务的专家", num((experts["任务数"] > 0).sum()))
 k[2].metric("有扣分的专家", num((experts["扣分次数"] > 0).sum()))
 k[3].metric("已取消资格", num((experts["状态"] == "已取消资格").sum()))
 shown = experts.head(TABLE_ROWS)  # a province has 20,000 experts: the grid shows the first
-st.dataframe(
-    shown,
-    hide_index=True,
-    key="exp-table",
-    column_config=list_columns(shown),
-)
+grid = no_none(shown)
+st.dataframe(grid, hide_index=True, key="exp-table", column_config=list_columns(grid))
 st.caption(
     "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
     + (
@@ -307,13 +312,14 @@ else:
     )
     only = st.toggle("只看扣分任务", key="exp-timeline-only")
     shown = tl[tl["扣分"] != ""] if only else tl
+    grid = no_none(shown)
     st.dataframe(
         # the strike as a red label in the first column marks the rows experts will dispute
-        shown.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
+        grid.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
         hide_index=True,
         key="exp-timeline",
         column_config=list_columns(
-            tl,
+            grid,
             扣分=st.column_config.MultiselectColumn(
                 options=sorted(set(tl["扣分"]) - {""}), color=WARN, pinned=True, width="medium"
             ),
@@ -331,26 +337,11 @@ w, p = f.where(at="s.deadline", specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
 strikes = query(
     f"""
-    with live as (select * from mart_strike_evidence where status <> 'voided'),
-    s as (
-        select s.* from live as s
+    with s as (
+        select s.* from mart_strike_evidence as s
         inner join dim_experts as e using (expert_id)
         inner join dim_hospitals as h on h.hospital_id = s.hospital_id
-        where {w}
-    ),
-    history as (
-        select s.task_id,
-               string_agg(
-                   '第' || p.strike_no || '次 ' || p.task_id || ' 时限 '
-                       || strftime(p.deadline, '%Y-%m-%d %H:%M:%S'),
-                   '；' order by p.strike_no
-               ) as evidence
-        from s
-        inner join live as p
-            on p.expert_id = s.expert_id
-            and p.strike_year = s.strike_year
-            and p.strike_no <= s.strike_no
-        group by s.task_id
+        where s.status <> 'voided' and ({w})
     )
     select s.action, s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
            h.district as 区县, e.specialty as 专科, s.strike_year as 年度, s.strike_no as 年度扣分序号,
@@ -358,17 +349,20 @@ strikes = query(
            s.deadline as 时限, s.pushed_at as 推送时间,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
-           round(s.late_seconds / 3600.0, 1) as "超时（小时）",
-           hi.evidence as 本年度扣分记录
+           round(s.late_seconds / 3600.0, 1) as "超时（小时）"
     from s
     inner join dim_experts as e using (expert_id)
     inner join dim_hospitals as h on h.hospital_id = s.hospital_id
-    inner join history as hi using (task_id)
     order by s.deadline, s.task_id
     """,
     [*p, *case_p],
 )
-strikes = mask_frame(strikes.assign(超时类型=strikes["超时类型"].map(kinds)))
+history = strike_histories(con(), strikes["任务编号"].tolist()).set_index("task_id")["history"]
+strikes = mask_frame(
+    strikes.assign(
+        超时类型=strikes["超时类型"].map(kinds), 本年度扣分记录=strikes["任务编号"].map(history)
+    )
+)
 LISTS = {"sms": "短信通知名单", "notify_hospital": "通报医院名单", "disqualify": "取消资格名单"}
 tabs = st.tabs([f"{name}（{num((strikes['action'] == a).sum())}）" for a, name in LISTS.items()])
 for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
@@ -378,11 +372,9 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
         if rows.empty:
             st.info("所选期间没有此类扣分。")
             continue
+        grid = no_none(rows.head(TABLE_ROWS))
         st.dataframe(
-            rows.head(TABLE_ROWS),
-            hide_index=True,
-            key=f"exp-list-{action}",
-            column_config=list_columns(rows),
+            grid, hide_index=True, key=f"exp-list-{action}", column_config=list_columns(grid)
         )
         if len(rows) > TABLE_ROWS:
             st.caption(

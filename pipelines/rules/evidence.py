@@ -57,6 +57,33 @@ def strike_evidence(
     )
 
 
+HISTORY_SQL = """
+with live as (
+    select expert_id, strike_year, strike_no, task_id, deadline
+    from mart_strike_evidence where status <> 'voided'
+)
+select s.task_id,
+       string_agg(
+           '第' || p.strike_no || '次 ' || p.task_id || ' 时限 '
+               || strftime(p.deadline, '%Y-%m-%d %H:%M:%S'),
+           '；' order by p.strike_no
+       ) as history
+from live as s
+inner join live as p
+    on p.expert_id = s.expert_id and p.strike_year = s.strike_year and p.strike_no <= s.strike_no
+where s.task_id in (select unnest(?::varchar[]))
+group by s.task_id
+order by s.task_id
+"""
+
+
+def strike_histories(con: duckdb.DuckDBPyConnection, task_ids: list[str]) -> pd.DataFrame:
+    """For each given strike (by task), its expert's strikes of that year up to and including it,
+    voided ones left out, as one text: "第1次 T1 时限 2026-03-02 17:00:00；第2次 …".
+    Columns task_id, history; a task that is no live strike has no row."""
+    return con.execute(HISTORY_SQL, [list(task_ids)]).df()
+
+
 def _zh_strikes(table: pa.Table) -> pd.DataFrame:
     df = table.to_pandas()
     return pd.DataFrame(
