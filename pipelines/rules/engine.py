@@ -62,9 +62,9 @@ from pipelines.rules.params import REFRESH_EXTRA, parameters, rule_params
 from pipelines.rules.state import (
     fresh_marts,
     mart_state,
-    reusable_marts,
     rules_version,
     snapshot,
+    usable_marts,
 )
 from pipelines.workcal import ensure_calendar
 
@@ -141,7 +141,7 @@ def run(
     values = parameters(profile, facts, extra, eval_at=as_of)
     where = where or {}
     with snapshot(con):
-        fresh = fresh_marts(con, profile, as_of)
+        fresh, reusable = usable_marts(con, profile, as_of, facts)
         same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
         if name in fresh and same_extra:
             cond = " and ".join(f"{column} = ?" for column in where)
@@ -149,7 +149,7 @@ def run(
             statement += f"\n{order_by(name)}"
             return con.execute(statement, list(where.values())).to_arrow_table()
         upstream = set(closure(name, fresh))
-        reused = reusable_marts(con, profile, facts) & upstream - {name}
+        reused = reusable & upstream - {name}
         table = compute(con, name, values, fresh & set(closure(name)), reused)
     for column, value in where.items():
         table = table.filter(pc.equal(table[column], value))
