@@ -162,3 +162,28 @@ def test_a_wrong_memory_setting_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("MTB_DUCKDB_MEMORY", "lots")
     with pytest.raises(DataError, match="MTB_DUCKDB_MEMORY 的值 'lots' 无效"):
         connect(tmp_path / "w.duckdb")
+
+
+def test_opening_the_warehouse_imports_no_pandas(tmp_path):
+    """The memory cap is set as a checked literal: DuckDB imports pandas (a slow import) on a
+    connection's first bound parameter, and a rule command should pay for it only if it binds."""
+    from pipelines.db import connect
+
+    connect(tmp_path / "w.duckdb").close()
+    code = (
+        "import sys\nfrom pipelines.db import connect\n"
+        f"connect({str(tmp_path / 'w.duckdb')!r}).close()\nprint('pandas' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_a_memory_setting_with_a_quote_is_named(tmp_path, monkeypatch):
+    from pipelines.db import connect
+
+    monkeypatch.setenv("MTB_DUCKDB_MEMORY", "2GB'; checkpoint; --")
+    with pytest.raises(DataError, match="MTB_DUCKDB_MEMORY 的值 .* 无效"):
+        connect(tmp_path / "w.duckdb")
