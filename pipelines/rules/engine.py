@@ -62,6 +62,7 @@ from pipelines.rules.params import REFRESH_EXTRA, parameters, rule_params
 from pipelines.rules.state import (
     fresh_marts,
     mart_state,
+    reusable_marts,
     rules_version,
     snapshot,
     usable_marts,
@@ -88,6 +89,7 @@ __all__ = [
     "parameters",
     "reaches",
     "refs",
+    "reusable_marts",
     "rule_params",
     "rules_version",
     "run",
