@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import pandas as pd
 
 from pipelines.db import begin, commit, release_write
+
+if TYPE_CHECKING:  # pandas imported where used: a command that needs none loads none
+    import pandas as pd
 
 DDL = """
 create table if not exists download_log (
@@ -47,6 +51,8 @@ def log_download(
 def downloads(con: duckdb.DuckDBPyConnection, username: str | None = None) -> pd.DataFrame:
     """The download log, newest first: everyone's (username None) or one user's; empty when
     nothing was ever downloaded."""
+    import pandas as pd
+
     columns = "downloaded_at, username, role, what, file_name, rows, personal_data"
     found = con.execute(
         "select count(*) from information_schema.tables where table_name = 'download_log'"

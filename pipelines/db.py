@@ -158,6 +158,7 @@ def loose_modes(db: Path) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+_MEMORY_VALUE = re.compile(r"\d+(\.\d+)?\s*[A-Za-z]{0,3}")  # 2GB, 512 MB, 1.5GiB (no quote)
 DEFAULT_MEMORY = "2GB"  # DuckDB's own default is 80 % of RAM: one batch stage took 3.6 GiB
 
 
@@ -172,7 +173,10 @@ def _set_memory_limit(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
     open the same file again (the dashboard, a test) and DuckDB refuses a second connection
     whose configuration differs from the first's."""
     try:
-        con.execute("set memory_limit = ?", [memory_limit()])
+        # a literal: DuckDB imports pandas on a connection's first bound parameter
+        if not _MEMORY_VALUE.fullmatch(memory_limit()):
+            raise duckdb.InvalidInputException("not a size")
+        con.execute(f"set memory_limit = '{memory_limit()}'")
     except duckdb.Error as exc:
         con.close()
         raise DataError(

@@ -13,9 +13,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas imported where used: a command that needs none loads none
+    import pandas as pd
+
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Excel refuses these in a sheet name, and a name of more than 31 characters
@@ -31,6 +33,8 @@ def neutralise(value: object) -> object:
 
 
 def _safe(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
@@ -56,6 +60,8 @@ def _sheet(xw: pd.ExcelWriter, df: pd.DataFrame, sheet: str, title: str | None) 
     """One sheet that prints well: an optional title row above the header, the header frozen and
     repeated on every printed page, landscape, fitted to the page width, widths fitted to the
     content (Chinese counts double)."""
+    import pandas as pd
+
     safe = _safe(df)
     top = 1 if title else 0
     safe.to_excel(xw, index=False, sheet_name=sheet, startrow=top)
@@ -78,6 +84,8 @@ def write_sheets(
     sheets: dict[str, pd.DataFrame], target: str | Path | BinaryIO, title: str | None = None
 ) -> None:
     """Several frames as the sheets of one xlsx (names made safe and unique), each with the title."""
+    import pandas as pd
+
     with pd.ExcelWriter(
         target,
         engine="xlsxwriter",

@@ -3,6 +3,8 @@ back, and each issue 13 target judged on hand-made numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bench import yardsticks
 
 DUCK_OUT = (
@@ -23,9 +25,10 @@ def test_script_timings_are_read_from_the_shared_scripts_output() -> None:
     }
 
 
-def _measured(rule_s: float, peer_s: float, ingest_s: float) -> dict:
+def _measured(rule_s: float, peer_s: float, ingest_s: float, delta_s: float = 4.0) -> dict:
     return {
         "rules": {"strikes": [rule_s, 9.0, rule_s], "penalties": [0.5], "spot-check": [0.5]},
+        "delta": [delta_s, 60.0, delta_s],
         "peer_wall": [peer_s],
         "ingest": {"ingest": [ingest_s], "copy": [5.0]},
         "duck": [yardsticks.script_timings(DUCK_OUT) | {"wall": 2.0}],
@@ -40,11 +43,43 @@ def test_each_target_is_judged_on_medians() -> None:
     three = rows["strikes + penalties + spot-check"]
     assert three[1] == 1.9 and three[3] is True  # 5.7 >= 3 × 1.9
     assert rows["`ingest` + refresh, 4 Parquet files"][3] is True  # 15 <= 3 × 5
+    day = rows["daily delta: `ingest` + refresh, one day's tasks"]
+    assert day[1:4] == (4.0, "≤ 5 s", True)  # median of 4, 60, 4
 
 
 def test_misses_are_marked() -> None:
-    rows = {r[0]: r for r in yardsticks.rows(_measured(1.1, 5.0, 15.5))}
+    rows = {r[0]: r for r in yardsticks.rows(_measured(1.1, 5.0, 15.5, 5.1))}
     assert rows["`strikes` process, --as-of ≠ marts'"][3] is False
     assert rows["strikes + penalties + spot-check"][3] is False  # 5.0 < 3 × 2.1
     assert rows["`ingest` + refresh, 4 Parquet files"][3] is False
+    assert rows["daily delta: `ingest` + refresh, one day's tasks"][3] is False
     assert "| **FAIL** |" in yardsticks.table(_measured(1.1, 5.0, 15.5))
+
+
+def test_the_daily_delta_is_one_day_of_tasks_with_the_unanswered_ones_completed(tmp_path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "create table tasks as select * from (values "
+        "('T1', 'C1', 'E1', timestamp '2026-11-25 09:00:00', timestamp '2026-11-25 10:00:00', "
+        "'受理', timestamp '2026-11-30 12:00:00', '符合'), "
+        "('T2', 'C2', 'E1', timestamp '2026-11-26 09:00:00', null, null, null, null), "
+        "('T3', 'C3', 'E2', timestamp '2026-11-26 23:00:00', timestamp '2026-11-26 23:30:00', "
+        "'不受理', null, null), "
+        "('T4', 'C4', 'E2', timestamp '2026-11-27 00:30:00', null, null, null, null)"
+        ") as t(task_id, case_id, expert_id, pushed_at, responded_at, response, completed_at, "
+        "verdict)"
+    )
+    con.execute(f"copy tasks to '{tmp_path}/tasks.parquet' (format parquet)")
+    delta = yardsticks.delta_folder(tmp_path, tmp_path / "work")
+    rows = con.execute(f"select * from '{delta}/tasks.parquet' order by task_id").fetchall()
+    assert [r[0] for r in rows] == ["T2", "T3"]  # 26 Nov, the day before the last push's
+    t2 = rows[0]
+    assert t2[4:] == (
+        dt.datetime(2026, 11, 26, 11, 0),
+        "受理",
+        dt.datetime(2026, 11, 30, 12, 1),  # a minute after the data's last completion
+        "符合",
+    )
+    assert rows[1][4:] == (dt.datetime(2026, 11, 26, 23, 30), "不受理", None, None)

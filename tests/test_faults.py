@@ -162,3 +162,37 @@ def test_a_wrong_memory_setting_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("MTB_DUCKDB_MEMORY", "lots")
     with pytest.raises(DataError, match="MTB_DUCKDB_MEMORY 的值 'lots' 无效"):
         connect(tmp_path / "w.duckdb")
+
+
+def _imports_pandas(code: str) -> bool:
+    """Whether a fresh interpreter running `code` (in the checkout) has imported pandas."""
+    root = Path(__file__).resolve().parent.parent
+    code += "\nimport sys\nprint('pandas' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip() == "True"
+
+
+def test_opening_the_warehouse_imports_no_pandas(tmp_path):
+    """The memory cap is set as a checked literal: DuckDB imports pandas (a slow import) on a
+    connection's first bound parameter, and a rule command should pay for it only if it binds."""
+    from pipelines.db import connect
+
+    connect(tmp_path / "w.duckdb").close()
+    db = str(tmp_path / "w.duckdb")
+    assert not _imports_pandas(f"from pipelines.db import connect\nconnect({db!r}).close()")
+
+
+def test_parsing_a_command_line_imports_no_pandas():
+    """Every command module is imported to build the parser: none of them imports pandas at
+    its top (the verbs that need it import it themselves)."""
+    assert not _imports_pandas("import pipelines.cli\npipelines.cli.build_parser()")
+
+
+def test_a_memory_setting_with_a_quote_is_named(tmp_path, monkeypatch):
+    from pipelines.db import connect
+
+    monkeypatch.setenv("MTB_DUCKDB_MEMORY", "2GB'; checkpoint; --")
+    with pytest.raises(DataError, match="MTB_DUCKDB_MEMORY 的值 .* 无效"):
+        connect(tmp_path / "w.duckdb")

@@ -21,7 +21,7 @@ import pipelines.cli as pipelines_cli
 from pipelines import rules
 from pipelines.config import Profile
 from pipelines.db import connect
-from pipelines.rules import engine
+from pipelines.rules import engine, state
 from sample_generator import generate
 
 AS_OF = "2026-11-20 23:59:59"  # the generator's evaluation time
@@ -59,14 +59,26 @@ def db(data: Path, tmp_path: Path) -> Path:
 def used(monkeypatch) -> list[set[str]]:
     """What `fresh_marts` answered on each rule call."""
     answers: list[set[str]] = []
-    original = engine.fresh_marts
+    original = engine.usable_marts
 
     def spy(*args, **kwargs):
-        answers.append(original(*args, **kwargs))
-        return answers[-1]
+        fresh, reusable = original(*args, **kwargs)
+        answers.append(fresh)
+        return fresh, reusable
 
-    monkeypatch.setattr(engine, "fresh_marts", spy)
+    monkeypatch.setattr(engine, "usable_marts", spy)
     return answers
+
+
+def test_a_rule_call_looks_at_the_data_state_once(db, monkeypatch):
+    """mart_meta and the staging tables' state (`mart_state`) are read once per rule call,
+    for the fresh marts and the reusable ones together."""
+    calls = []
+    original = state.mart_state
+    monkeypatch.setattr(state, "mart_state", lambda *a: calls.append(1) or original(*a))
+    with connect(db) as con:
+        rules.strikes(con, dt.datetime(2026, 10, 15, 12), ZZ, year=2026)
+    assert len(calls) == 1
 
 
 def outputs(db: Path, tmp: Path, verbs=VERBS, profile: str = "zhengzhou") -> dict[str, bytes]:

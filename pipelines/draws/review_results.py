@@ -16,15 +16,18 @@ import datetime as dt
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from pipelines.decisions import open_for_writing, record_decision, required
 from pipelines.draws import log
 from pipelines.draws.engine import current_state
 from pipelines.draws.findings import _query
 from pipelines.errors import UsageError
+
+if TYPE_CHECKING:  # pandas imported where used: a command that needs none loads none
+    import pandas as pd
 
 OPINIONS = ("符合", "不符合")
 PUBLIC_COLUMNS = {
@@ -96,6 +99,8 @@ def review_results(con: duckdb.DuckDBPyConnection, draw_id: str) -> pd.DataFrame
 
 def public_results(con: duckdb.DuckDBPyConnection, draw_id: str) -> pd.DataFrame:
     """The published results (一公开): per hospital, Chinese headers, no names nor 身份证号."""
+    import pandas as pd
+
     df = review_results(con, draw_id)[list(PUBLIC_COLUMNS)].rename(columns=PUBLIC_COLUMNS)
     df["符合率"] = df["符合率"].map(lambda r: "—" if pd.isna(r) else f"{r * 100:.1f}%")
     df["追回金额（元）"] = df["追回金额（元）"].map(lambda y: f"{y:,.2f}")

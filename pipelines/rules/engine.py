@@ -65,6 +65,7 @@ from pipelines.rules.state import (
     reusable_marts,
     rules_version,
     snapshot,
+    usable_marts,
 )
 from pipelines.workcal import ensure_calendar
 
@@ -88,6 +89,7 @@ __all__ = [
     "parameters",
     "reaches",
     "refs",
+    "reusable_marts",
     "rule_params",
     "rules_version",
     "run",
@@ -141,7 +143,7 @@ def run(
     values = parameters(profile, facts, extra, eval_at=as_of)
     where = where or {}
     with snapshot(con):
-        fresh = fresh_marts(con, profile, as_of)
+        fresh, reusable = usable_marts(con, profile, as_of, facts)
         same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
         if name in fresh and same_extra:
             cond = " and ".join(f"{column} = ?" for column in where)
@@ -149,7 +151,7 @@ def run(
             statement += f"\n{order_by(name)}"
             return con.execute(statement, list(where.values())).to_arrow_table()
         upstream = set(closure(name, fresh))
-        reused = reusable_marts(con, profile, facts) & upstream - {name}
+        reused = reusable & upstream - {name}
         table = compute(con, name, values, fresh & set(closure(name)), reused)
     for column, value in where.items():
         table = table.filter(pc.equal(table[column], value))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,6 +16,9 @@ from pipelines.config import Profile
 from pipelines.rules.engine import run
 from pipelines.rules.penalty import hospital_penalties
 from pipelines.rules.strikes import expert_disqualifications
+
+if TYPE_CHECKING:  # pandas imported where used: a command that needs none loads none
+    import pandas as pd
 
 EVIDENCE_COLUMNS = [
     "strike_no",
@@ -85,6 +88,8 @@ def strike_histories(con: duckdb.DuckDBPyConnection, task_ids: list[str]) -> pd.
 
 
 def _zh_strikes(table: pa.Table) -> pd.DataFrame:
+    import pandas as pd
+
     df = table.to_pandas()
     return pd.DataFrame(
         {
@@ -113,6 +118,8 @@ def year_end_evidence(
 ) -> dict[str, pd.DataFrame]:
     """ZZ-HOSPITAL5 evidence for year: the penalised hospitals, their experts disqualified in the
     year, and every strike of those experts in the year (voided ones with their decisions)."""
+    import pandas as pd
+
     pen = hospital_penalties(con, as_of, profile, year=year)
     pen = pen.filter(pc.equal(pen["penalized"], True))
     hospitals = set(pen.column("hospital_id").to_pylist())

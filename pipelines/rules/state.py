@@ -121,15 +121,22 @@ def _current(
     return meta, {m for m in meta.get("marts") or [] if m in tables}
 
 
+def _reusable(
+    current: tuple[dict[str, Any], set[str]] | None, facts: dt.datetime | None
+) -> set[str]:
+    if facts is None or current is None or current[0]["as_of"] is None:
+        return set()
+    if current[0]["as_of"] < facts:  # materialised before the time asked: nothing settled
+        return set()
+    return {m for m in current[1] if keyed(m) is not None and not uses_eval_at(m)}
+
+
 def reusable_marts(
     con: duckdb.DuckDBPyConnection, profile: Profile, facts: dt.datetime | None
 ) -> set[str]:
     """The marts materialised for this data, profile, rules and calendar at a time at or after
     `facts` whose settled rows answer at `facts` too (`pipelines.rules.incremental`)."""
-    current = _current(con, profile) if facts is not None else None
-    if current is None or current[0]["as_of"] is None or current[0]["as_of"] < facts:
-        return set()
-    return {m for m in current[1] if keyed(m) is not None and not uses_eval_at(m)}
+    return _reusable(_current(con, profile) if facts is not None else None, facts)
 
 
 def fresh_marts(
@@ -141,7 +148,25 @@ def fresh_marts(
 
     Call inside `snapshot(con)` and read the tables in the same transaction.
     """
+    return _fresh(con, _current(con, profile), as_of)
+
+
+def usable_marts(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    as_of: dt.datetime | None,
+    facts: dt.datetime | None,
+) -> tuple[set[str], set[str]]:
+    """`fresh_marts` and `reusable_marts` from one look at `mart_meta` and the data's state."""
     current = _current(con, profile)
+    return _fresh(con, current, as_of), _reusable(current, facts)
+
+
+def _fresh(
+    con: duckdb.DuckDBPyConnection,
+    current: tuple[dict[str, Any], set[str]] | None,
+    as_of: dt.datetime | None,
+) -> set[str]:
     if current is None:
         return set()
     meta, built = current

@@ -7,20 +7,9 @@
 with
 
 strikes as (
-    select * exclude (raw_no, raw_action)
+    select * exclude (raw_no, raw_action, valid_no), valid_no as strike_no
     from fct_strikes_raw
     where not is_voided
-),
-
-numbered as (
-    select
-        *,
-        cast(
-            row_number() over (
-                partition by expert_id, strike_year order by deadline, task_id
-            ) as integer
-        ) as strike_no
-    from strikes
 ),
 
 final as (
@@ -44,7 +33,7 @@ final as (
         completed_at,
         late_seconds,
         cast(to_seconds(late_seconds) as varchar) as late_by
-    from numbered
+    from strikes
 )
 
 select * from final

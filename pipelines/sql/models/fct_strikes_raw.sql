@@ -2,7 +2,8 @@
 -- $as_of, timed at its missed deadline, with the decision in force on it: voided by a 撤销
 -- decision (the latest on its task) or by a declared outage its push or its deadline falls in
 -- (bounds included). raw_no / raw_action number every missed deadline, voided or not, per expert
--- per calendar year (what it called for before any decision); fct_strikes keeps the valid ones.
+-- per calendar year (what it called for before any decision); valid_no numbers the valid ones
+-- alone (fct_strikes keeps them with it as their strike_no).
 -- refs: fct_tasks
 with
 
@@ -58,16 +59,18 @@ decided as (
 final as (
     select
         *,
-        cast(
-            row_number() over (
-                partition by expert_id, strike_year order by deadline, task_id
-            ) as integer
-        ) as raw_no,
+        cast(row_number() over numbering as integer) as raw_no,
         case
             when raw_no <= len($strike_actions) then $strike_actions[raw_no]
             else $strike_after_last
-        end as raw_action
+        end as raw_action,
+        -- fct_strikes' strike_no (valid ones only) in the same window: one sort, not two
+        cast(count(*) filter (where not is_voided) over numbering as integer) as valid_no
     from decided
+    window numbering as (
+        partition by expert_id, strike_year order by deadline, task_id
+        rows between unbounded preceding and current row
+    )
 )
 
 select * from final
