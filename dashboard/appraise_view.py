@@ -88,7 +88,7 @@ def estimates_section(draw_id: str, period: str, key: str) -> None:
     shown["医院"] = shown["医院名称"].fillna(shown["医院编码"])
     title = f"各医院不合格率及其 {label} 置信区间（精确法）"
     with st.container(key=f"{key}-box"):
-        st.dataframe(
+        charts.show_table(
             estimate_text(df), hide_index=True, key=f"{key}-table", column_config=_column_config()
         )
         fig = charts.intervals(shown, "医院", "不合格率", "不合格率下限", "不合格率上限", title)
@@ -144,7 +144,7 @@ def targeted_section(draw_id: str, period: str, key: str) -> None:
             f"{literal(score_text(rec.params()))}"
         )
         df = targeted_frame(rec)
-        st.dataframe(df, hide_index=True, key=f"{key}-{rec.draw_id}")
+        charts.show_table(df, hide_index=True, key=f"{key}-{rec.draw_id}")
         download_buttons(df, "明察暗访名单", period, key=f"{key}-dl-{rec.draw_id}")
         st.caption(
             f"核查结论请按记录 {literal(rec.draw_id)} 导入：python -m pipelines findings-import "

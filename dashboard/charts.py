@@ -118,6 +118,17 @@ def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
     return out
 
 
+def show_table(data: Any, **kwargs: Any) -> Any:
+    """`st.dataframe`, or the Chinese line 「暂无记录。」 for an empty list (Streamlit's own grid
+    writes the English "empty" in it). A selectable grid (`on_select`) is always drawn: its
+    caller reads the selection."""
+    frame = getattr(data, "data", data)  # a Styler's frame
+    if isinstance(frame, pd.DataFrame) and frame.empty and "on_select" not in kwargs:
+        st.caption("暂无记录。")
+        return None
+    return st.dataframe(data, **kwargs)
+
+
 def penalty_rate() -> float:
     """ZZ-HOSPITAL5's rate as a share (5 / 100 → 0.05)."""
     hp = profile()["hospital_penalty"]

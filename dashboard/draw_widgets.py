@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import show_table
 from dashboard.common import (
     con,
     data_version,
@@ -350,7 +351,7 @@ def replacements_table(state: Any, key: str) -> None:
     if not state.replacements:
         return
     st.markdown("#### 替补记录")
-    st.dataframe(
+    show_table(
         pd.DataFrame(
             [
                 {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts import list_columns, rule_names
+from dashboard.charts import list_columns, rule_names, show_table
 from dashboard.common import literal, num, pct, profile
 from dashboard.filters import Filters
 from pipelines.report import ty_labels
@@ -56,7 +56,7 @@ def violations(kpi: pd.DataFrame, f: Filters) -> None:
         {"规则": vio["rule_id"].map(lambda r: names.get(r, r)), "问题数": vio["n"].astype("int64")}
     )
     with st.expander(f"规则核查问题（共 {num(table['问题数'].sum())} 条）"):
-        st.dataframe(table, hide_index=True, key="ty-home-violations",
+        show_table(table, hide_index=True, key="ty-home-violations",
                      column_config=list_columns(table, "问题数"))  # fmt: skip
         st.page_link("views/violations.py", label="到「规则核查」查看明细", icon=":material/rule:")
 
@@ -73,7 +73,7 @@ def monthly(kpi: pd.DataFrame, labels: dict[str, str]) -> None:
         .rename(columns={"month": "月份"})
     )
     with st.expander("指标明细（按月）"):
-        st.dataframe(table, hide_index=True, key="ty-home-monthly",
+        show_table(table, hide_index=True, key="ty-home-monthly",
                      column_config=list_columns(table, *table.columns[1:]))  # fmt: skip
         st.caption(
             "定额病种认定按提交时间、重新认定按申请时间、问题按病例提交时间计入月份；"

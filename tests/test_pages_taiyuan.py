@@ -60,6 +60,9 @@ def test_measures_per_hospital_in_the_users_district(db):
 def test_a_city_user_records_a_sanction_and_its_breach_shows(db):
     at = open_page(db, "ty_sanctions", profile="taiyuan")
     assert not at.exception and metrics(at)["全部处理决定"] == "0"
+    # no sanction yet: a Chinese line, not Streamlit's grid with its English "empty"
+    assert "暂无记录。" in [c.value for c in at.caption]
+    assert not [d for d in at.dataframe if "处理措施" in d.value.columns]
     at.selectbox(key="sn-type").set_value("hospital").run()
     at.selectbox(key="sn-measure").set_value("取消认定资格")
     at.text_input(key="sn-subject").set_value("H1")
@@ -69,6 +72,7 @@ def test_a_city_user_records_a_sanction_and_its_breach_shows(db):
     assert not at.exception
     assert "已记录处理决定 SN-" in at.success[0].value.replace("\\", "")
     assert metrics(at)["在执行"] == "1"
+    assert [d for d in at.dataframe if "处理措施" in d.value.columns]
     c = connect(db)
     try:
         found = c.execute(
@@ -129,5 +133,8 @@ def test_review_results_page_and_an_appeal_decided_on_it(review_db):
 
 def test_a_district_user_sees_the_results_without_the_forms(review_db):
     at = results_page(review_db, role="区县监管")
-    assert results(at).empty  # no hospital in 金水区
+    assert not at.exception
+    # no hospital in 金水区: a Chinese line instead of an empty grid
+    assert not [d for d in at.dataframe if "申诉成立" in d.value.columns]
+    assert "暂无记录。" in [c.value for c in at.caption]
     assert not [b for b in at.button if b.key in ("rv-import", "rv-af-record")]

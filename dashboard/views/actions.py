@@ -13,7 +13,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.charts import list_columns
+from dashboard.charts import list_columns, show_table
 from dashboard.common import (
     con,
     district_filter,
@@ -119,7 +119,7 @@ ledger = query(
 period = "全部" if start is None else f"{start:%Y%m%d}-{end:%Y%m%d}"
 st.subheader(f"{action_zh}：{status_zh} {num(len(ledger))} 项")
 shown = mask_frame(ledger)
-picked_rows = st.dataframe(
+picked_rows = show_table(
     shown,
     hide_index=True,
     key="act-table",
@@ -191,7 +191,7 @@ if expert_id.strip():
         ev["状态"] = ev.pop("status").map(EVIDENCE_STATUS_ZH)
         voided = ev["状态"] == EVIDENCE_STATUS_ZH["voided"]
         ev.loc[voided, "任务编号"] = ev.loc[voided, "任务编号"].map(struck)
-        st.dataframe(ev, hide_index=True, key="act-evidence", column_config=list_columns(ev))
+        show_table(ev, hide_index=True, key="act-evidence", column_config=list_columns(ev))
         st.caption("已撤销的违规以删除线显示，不计入违规序号、处置、取消资格和医院考核。")
         download_buttons(ev, f"违规依据_{expert_id.strip()}", key="act-ev-dl")
         if may_decide:

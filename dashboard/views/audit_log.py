@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
+from dashboard.charts import show_table
 from dashboard.common import (
     con,
     db_path,
@@ -66,7 +67,7 @@ def records_table(recs: pd.DataFrame) -> None:
         }
     )
     st.session_state["al-ids"] = recs["draw_id"].tolist()
-    st.dataframe(
+    show_table(
         view,
         hide_index=True,
         key="al-records",
@@ -93,7 +94,7 @@ def params_view(params: dict) -> None:
         lines.append(("回避专家", "、".join(params["avoid_experts"])))
     if params.get("replaced"):
         lines.append(("被替换", params["replaced"]))
-    st.dataframe(
+    show_table(
         pd.DataFrame([(a, str(b)) for a, b in lines if b], columns=["项目", "内容"]),
         hide_index=True,
         key="al-params",
@@ -106,13 +107,13 @@ def params_view(params: dict) -> None:
         if params.get("stratum_column") == "hospital_id":
             strata = dw.in_scope(strata, "层")
         with st.expander("各层人数与抽取数"):
-            st.dataframe(strata, hide_index=True, key="al-strata")
+            show_table(strata, hide_index=True, key="al-strata")
     if scope_district() is not None:  # the ids and counts below cover every district
         st.caption("不作为候选的名单与全部参数含全市各医院的数据，仅市级用户可见。")
         return
     if params.get("exclusions"):
         with st.expander(f"不作为候选的 {num(len(params['exclusions']))} 人及原因"):
-            st.dataframe(
+            show_table(
                 pd.DataFrame(params["exclusions"]).rename(
                     columns={"id": "编号", "reason": "原因", "reason_code": "原因代码"}
                 ),
@@ -141,7 +142,7 @@ def detail(draw_id: str) -> None:
         ("上一条记录哈希", rec.prev_hash),
         ("本记录哈希", rec.record_hash),
     ]
-    st.dataframe(
+    show_table(
         pd.DataFrame([(a, b) for a, b in facts if b], columns=["项目", "内容"]),
         hide_index=True,
         key="al-facts",
@@ -165,7 +166,7 @@ def detail(draw_id: str) -> None:
             columns=["层", "排序", "编号", "医院", "密钥", "替补"],
         )
         st.markdown(f"#### 入选（当前，共 {num(len(picks))}）")
-        st.dataframe(dw.in_scope(picks, "医院"), hide_index=True, key="al-picks")
+        show_table(dw.in_scope(picks, "医院"), hide_index=True, key="al-picks")
         dw.replacements_table(state, key="al-replacements")
     elif rec.kind == "replacement":
         r = rec.replacement_list()[0]
@@ -200,7 +201,7 @@ def download_log() -> None:
             "个人信息": df["personal_data"].map(lambda v: PERSONAL.get(v, v)),
         }
     )
-    st.dataframe(
+    show_table(
         view, hide_index=True, key="al-downloads", column_config={"行数": dw.count_col("行数")}
     )
 
@@ -226,7 +227,7 @@ def login_locks() -> None:
             st.rerun()
     events = throttle.events()
     if events:
-        st.dataframe(
+        show_table(
             pd.DataFrame(
                 {
                     "时间": [throttle.clock(e["at"]) for e in events],

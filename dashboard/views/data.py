@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from dashboard.charts import list_columns
+from dashboard.charts import list_columns, show_table
 from dashboard.common import (
     con,
     db_path,
@@ -56,7 +56,7 @@ st.subheader("导入记录")
 if loads.empty:
     st.info("尚未导入任何文件。")
 else:
-    st.dataframe(
+    show_table(
         loads,
         hide_index=True,
         key="loads",
@@ -87,7 +87,7 @@ else:
     if not full_personal_data():
         view = view.drop(columns=["原始内容"])  # raw rows carry unmasked resident IDs
     st.caption(f"共 {num(len(view))} 行")
-    st.dataframe(view, hide_index=True, key="q-rows", column_config=list_columns(view))
+    show_table(view, hide_index=True, key="q-rows", column_config=list_columns(view))
     download_buttons(view, "隔离行", key="q-dl")
 
 st.subheader("数据警告（已导入，请核实）")
@@ -105,7 +105,7 @@ else:
         f"共 {num(len(warnings))} 条：这些行可以使用，已经导入，但内容可疑（身份证号校验位不符、"
         "时间晚于导入时间等），请与申报医院或平台核实。"
     )
-    st.dataframe(warnings, hide_index=True, key="w-rows", column_config=list_columns(warnings))
+    show_table(warnings, hide_index=True, key="w-rows", column_config=list_columns(warnings))
     download_buttons(warnings, "数据警告", key="w-dl")
 
 st.subheader("上传平台导出文件")

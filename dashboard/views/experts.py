@@ -18,6 +18,7 @@ from dashboard.charts import (
     margin_scatter,
     no_none,
     show,
+    show_table,
     status_labels,
 )
 from dashboard.common import (
@@ -79,7 +80,7 @@ stamp = meta.eval_at.strftime("%Y%m%d%H%M")
 
 def risk_list(rows, key: str) -> None:
     grid = no_none(rows)
-    st.dataframe(grid, hide_index=True, key=key, column_config=list_columns(grid))
+    show_table(grid, hide_index=True, key=key, column_config=list_columns(grid))
 
 
 if not unconfirmed.empty:
@@ -215,7 +216,7 @@ k[2].metric("有扣分的专家", num((experts["扣分次数"] > 0).sum()))
 k[3].metric("已取消资格", num((experts["状态"] == "已取消资格").sum()))
 shown = experts.head(TABLE_ROWS)  # a province has 20,000 experts: the grid shows the first
 grid = no_none(shown)
-st.dataframe(grid, hide_index=True, key="exp-table", column_config=list_columns(grid))
+show_table(grid, hide_index=True, key="exp-table", column_config=list_columns(grid))
 st.caption(
     "按时率的分母为已到期的任务（未到期、办理中的不计）；状态以规则评估时间为准。"
     + (
@@ -313,7 +314,7 @@ else:
     only = st.toggle("只看扣分任务", key="exp-timeline-only")
     shown = tl[tl["扣分"] != ""] if only else tl
     grid = no_none(shown)
-    st.dataframe(
+    show_table(
         # the strike as a red label in the first column marks the rows experts will dispute
         grid.assign(扣分=shown["扣分"].map(lambda v: [v] if v else [])),
         hide_index=True,
@@ -373,7 +374,7 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
             st.info("所选期间没有此类扣分。")
             continue
         grid = no_none(rows.head(TABLE_ROWS))
-        st.dataframe(
+        show_table(
             grid, hide_index=True, key=f"exp-list-{action}", column_config=list_columns(grid)
         )
         if len(rows) > TABLE_ROWS:

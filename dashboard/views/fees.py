@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts import list_columns, monthly_bars, show
+from dashboard.charts import list_columns, monthly_bars, show, show_table
 from dashboard.common import literal, mask_frame, need_data, num, page_header, profile, query
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
@@ -52,7 +52,7 @@ k[3].metric("金额合计（元）", num(fees["金额（元）"].sum()), border=
 if fees.empty:
     st.info("所选期间没有已办结的鉴定。")
 else:
-    st.dataframe(fees, hide_index=True, key="fee-table", column_config=list_columns(fees))
+    show_table(fees, hide_index=True, key="fee-table", column_config=list_columns(fees))
     download_buttons(fees, "专家劳务费", f.period, key="fee-dl")
     by_month = (
         fees.groupby("月份", as_index=False)
@@ -64,7 +64,7 @@ else:
         .rename(columns={"金额": "金额（元）"})
     )
     with st.expander("按月合计（上方合计为本表之和）"):
-        st.dataframe(
+        show_table(
             by_month,
             hide_index=True,
             key="fee-by-month",
@@ -116,9 +116,7 @@ k = st.columns(len(results) + 1)
 k[0].metric("归档件数", num(pivot["合计"].sum()), border=True)
 for col, r in zip(k[1:], results, strict=True):
     col.metric(literal(r), num(pivot[r].sum()), border=True)
-st.dataframe(
-    pivot, hide_index=True, key="archive-table", column_config=list_columns(pivot, *results)
-)
+show_table(pivot, hide_index=True, key="archive-table", column_config=list_columns(pivot, *results))
 download_buttons(pivot, "月度归档", f.period, key="archive-dl")
 with st.expander("按病种汇总（不分月份）"):
     by_disease = (
@@ -128,7 +126,7 @@ with st.expander("按病种汇总（不分月份）"):
         .sum()
         .sort_values("合计", ascending=False)
     )
-    st.dataframe(
+    show_table(
         by_disease,
         hide_index=True,
         key="archive-by-disease",

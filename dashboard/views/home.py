@@ -21,6 +21,7 @@ from dashboard.charts import (
     monthly_rates,
     rule_names,
     show,
+    show_table,
 )
 from dashboard.common import (
     con,
@@ -353,7 +354,7 @@ table_format = {
 
 with st.expander("指标明细（按月）：上方指标卡为所选期间各月合计", expanded=False):
     shown = table[table["月份"] == f.month_key] if f.month_key else table
-    st.dataframe(shown, hide_index=True, key="home-monthly", column_config=table_format)
+    show_table(shown, hide_index=True, key="home-monthly", column_config=table_format)
     st.caption(
         "申报按提交时间、任务按推送时间、扣分按所超时限、取消资格按取消时间计入月份；"
         "按时率的分母不含尚未到期的任务。"
@@ -361,7 +362,7 @@ with st.expander("指标明细（按月）：上方指标卡为所选期间各�
     download_buttons(shown, "监管指标月度明细", f.period, key="home-dl-monthly")
 
 with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(penalty))} 家）"):
-    st.dataframe(
+    show_table(
         penalty,
         hide_index=True,
         key="home-penalty",
@@ -374,7 +375,7 @@ with st.expander(f"年终考核扣分与预警医院（{year}年，共 {num(len(
 
 with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
     names = rule_names()
-    st.dataframe(
+    show_table(
         pd.DataFrame(
             {
                 "规则": vio["rule_id"],
@@ -391,7 +392,7 @@ with st.expander(f"规则核查问题（共 {num(vio['n'].sum())} 条）"):
 with st.expander(f"当前风险任务（共 {num(len(risk))} 项）"):
     kinds = kind_labels()
     shown_risk = risk.assign(kind=risk["kind"].map(kinds)).rename(columns={"kind": "类型"})
-    st.dataframe(
+    show_table(
         mask_frame(shown_risk),
         hide_index=True,
         key="home-risk",

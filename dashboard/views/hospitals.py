@@ -17,6 +17,7 @@ from dashboard.charts import (
     penalty_rate,
     ratio_bars,
     show,
+    show_table,
 )
 from dashboard.common import (
     OTHER_DISTRICT_CASE,
@@ -119,7 +120,7 @@ tab_all, tab_pen, tab_warn = st.tabs(
 )
 with tab_all:
     st.caption("点击一行查看该院取消资格的依据（下方）。")
-    clicked = st.dataframe(
+    clicked = show_table(
         table,
         hide_index=True,
         key="hosp-table",
@@ -132,13 +133,13 @@ with tab_pen:
     if penalised.empty:
         st.info(f"{year} 年所选范围内没有扣分医院。")
     else:
-        st.dataframe(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
+        show_table(penalised, hide_index=True, key="hosp-penalised", column_config=PCT)
 with tab_warn:
     st.caption(f"这些医院再有 1 名专家被取消资格，比例即达到 {rate:.0%} 扣分线。")
     if warned.empty:
         st.info(f"{year} 年所选范围内没有差一人即扣分的医院。")
     else:
-        st.dataframe(warned, hide_index=True, key="hosp-warned", column_config=PCT)
+        show_table(warned, hide_index=True, key="hosp-warned", column_config=PCT)
         download_buttons(warned, "医院扣分预警", str(year), key="hosp-dl-warned")
 
 # ---- evidence -----------------------------------------------------------------------------
@@ -199,7 +200,7 @@ st.caption(
     f"{literal(names[hospital_id])} {year} 年被取消资格的专家 {num(evidence['专家编号'].nunique())} 名；"
     "每名专家列出导致取消资格的各次超时任务及其时限（登记册取消的无扣分记录）。"
 )
-st.dataframe(
+show_table(
     evidence,
     hide_index=True,
     key="hosp-evidence-rows",

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import draw_widgets as dw
+from dashboard.charts import show_table
 from dashboard.common import con, literal, need_data, num, page_header, profile, user
 from pipelines.draws import current_state, draw, freeze_experts, reference
 from pipelines.draws.engine import supervisor_name
@@ -152,7 +153,7 @@ def frozen_view(frozen_id: str, drawn: bool) -> None:
             f"候选专家只有 {num(rec.population_size)} 人，少于抽取人数 {params['n']}：抽取时将全部入选。"
         )
     with st.expander(f"不作为候选的 {num(len(excluded))} 人及原因", expanded=not drawn):
-        st.dataframe(exclusions_frame(excluded), hide_index=True, key="md-excluded")
+        show_table(exclusions_frame(excluded), hide_index=True, key="md-excluded")
     if not drawn:
         dw.publish_buttons(rec, "专家抽取", params["specialty"], key="md-frozen-pub")
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import draw_widgets as dw
 from dashboard.appraise_view import estimates_section
-from dashboard.charts import list_columns
+from dashboard.charts import list_columns, show_table
 from dashboard.common import con, literal, need_data, num, page_header, profile, user
 from dashboard.downloads import book_button, download_buttons, pdf_button
 from dashboard.uploads import save_uploads
@@ -61,7 +61,7 @@ if not TY_ENABLED:
         f"的数值运行：复核日历、按医院抽取病例 {percent(check_rate(str(RULES['review_rate']), TY))}、"
         f"每专业至少 {RULES['min_experts_per_specialty']} 名专家且每人不超过 "
         f"{RULES['cases_per_expert']} 件、申诉 {RULES['appeal_panel_size']} 名专家，以及该配置的专家资格条件；"
-        f"抽取记录中注明所用配置（{TY.label}）。"
+        f"抽取记录中注明所用配置（{literal(TY.label)}）。"
     )
 
 
@@ -111,7 +111,7 @@ def calendar_section() -> None:
                 "状态": status,
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="rv-calendar")
+    show_table(pd.DataFrame(rows), hide_index=True, key="rv-calendar")
 
 
 def _reset_plan() -> None:
@@ -277,10 +277,10 @@ def plan_view(experts_id: str) -> None:
         f"每专业专家数 = max({params['min_experts_per_specialty']}, ceil(病例数 / "
         f"{params['cases_per_expert']}))，因回避无法分配时依次递补下一位。"
     )
-    st.dataframe(per, hide_index=True, key="rv-per-specialty", column_config=list_columns(per))
+    show_table(per, hide_index=True, key="rv-per-specialty", column_config=list_columns(per))
     st.markdown("#### 病例分配（专家不复核本院病例）")
     plan = plan_frame(experts_id)
-    st.dataframe(plan, hide_index=True, key="rv-plan-table", column_config=list_columns(plan))
+    show_table(plan, hide_index=True, key="rv-plan-table", column_config=list_columns(plan))
     download_buttons(plan, "复核方案", quarter, key="rv-plan-dl")
     dw.replacements_table(state, key="rv-replacements")
     if dw.can_draw():
@@ -348,7 +348,7 @@ def panel_view(draw_id: str) -> None:
         for i, p in enumerate(state.picks)
     ]
     panel = pd.DataFrame(rows)
-    st.dataframe(panel, hide_index=True, key="rv-panel", column_config=list_columns(panel))
+    show_table(panel, hide_index=True, key="rv-panel", column_config=list_columns(panel))
     for s, v in params.get("shortfall", {}).items():
         st.warning(f"{literal(s)} 候选专家只有 {v['available']} 人，少于 {v['k']} 人，已全部抽取。")
     dw.replacements_table(state, key="rv-panel-replacements")
@@ -487,7 +487,7 @@ def results_section() -> None:
     title = f"{quarter} 季度复核结果公示（抽取记录 {draw_id}）"
     df = dw.in_scope(public_results(con(), draw_id), "医院编码")
     st.markdown(f"#### {literal(title)}")
-    st.dataframe(
+    show_table(
         df, hide_index=True, key="rv-results", column_config=list_columns(df, *RESULT_COUNTS)
     )
     st.caption(

@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard import draw_widgets as dw
 from dashboard.appraise_view import estimates_section, targeted_section
+from dashboard.charts import show_table
 from dashboard.common import (
     con,
     literal,
@@ -187,7 +188,7 @@ def frozen_step(frozen_id: str) -> None:
         dt.date.fromisoformat(params["date_from"]), dt.date.fromisoformat(params["date_to"])
     )
     with st.expander("各医院鉴定通过件数与应抽件数", expanded=False):
-        st.dataframe(
+        show_table(
             strata_table(frozen_id),
             hide_index=True,
             key="sc-strata",
@@ -348,7 +349,7 @@ def summary(draw_id: str, period: str) -> None:
     c[1].metric("已核查", num(df["已核查"].sum()))
     c[2].metric("不合格", num(df["不合格"].sum()))
     c[3].metric("追回金额（元）", f"{df['追回金额（元）'].sum():,.2f}")
-    st.dataframe(
+    show_table(
         df,
         hide_index=True,
         key="sc-summary",
@@ -395,7 +396,7 @@ def result(draw_id: str) -> None:
         st.success(f"每家医院的抽查比例均不低于 {percent(Decimal(floor_rate(params)))}。")
     else:
         st.error(f"{len(short)} 家医院低于抽查比例，请核对记录。")
-    st.dataframe(
+    show_table(
         cov,
         hide_index=True,
         key="sc-coverage",
@@ -411,7 +412,7 @@ def result(draw_id: str) -> None:
     st.caption(
         f"共 {num(len(listing))} 件；下载后按“抽查结论（合格/不合格）、追回金额、备注”填写，再在下方导入。"
     )
-    st.dataframe(mask_frame(listing).fillna(""), hide_index=True, key="sc-list")
+    show_table(mask_frame(listing).fillna(""), hide_index=True, key="sc-list")
     download_buttons(listing, "抽查名单", period, key="sc-list-dl")
 
     st.markdown("#### 公示与复核文件")
@@ -427,7 +428,7 @@ def result(draw_id: str) -> None:
         findings_editor(draw_id, listing)
     else:
         st.caption("您的角色只能查看抽查结论。")
-        st.dataframe(
+        show_table(
             listing[["申报编号", "医院名称"]]
             .merge(latest_findings(draw_id), on="申报编号")
             .fillna({"备注": ""}),

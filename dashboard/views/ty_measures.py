@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import show_table
 from dashboard.common import need_data, num, page_header, pct, query, scope_district
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts
@@ -50,7 +51,7 @@ def hospitals_section(h: pd.DataFrame) -> None:
     table.insert(5, "认定周期及时率", (1 - h["cycle_late"] / cases).map(pct))
     recerts = h["recerts"].where(h["recerts"] > 0)
     table.insert(11, "重新认定及时率", (1 - h["recerts_late"] / recerts).map(pct))
-    st.dataframe(table, hide_index=True, key="ty-hospitals")
+    show_table(table, hide_index=True, key="ty-hospitals")
     download_buttons(table, "太原各医院认定时效与专家组", key="ty-dl-hospitals")
 
 
@@ -70,7 +71,7 @@ def cases_section(c: pd.DataFrame) -> None:
         "benefit_start": "待遇开始日期",
     })  # fmt: skip
     config = {c: TIME for c in ("申报时间", "办结时间", "录入时间", "认定周期时限", "录入时限")}
-    st.dataframe(table, hide_index=True, key="ty-cases", column_config=config)
+    show_table(table, hide_index=True, key="ty-cases", column_config=config)
     download_buttons(table, "太原定额认定超时病例", key="ty-dl-cases")
 
 
@@ -88,7 +89,7 @@ def recerts_section(r: pd.DataFrame) -> None:
         "outcome": "重新认定结果", "over": "超出工作日",
     })  # fmt: skip
     config = {c: TIME for c in ("申请时间", "完成时限", "完成时间")}
-    st.dataframe(table, hide_index=True, key="ty-recerts", column_config=config)
+    show_table(table, hide_index=True, key="ty-recerts", column_config=config)
     download_buttons(table, "太原重新认定时效", key="ty-dl-recerts")
 
 

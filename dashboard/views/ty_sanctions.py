@@ -11,6 +11,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import show_table
 from dashboard.common import (
     con,
     full_personal_data,
@@ -75,7 +76,7 @@ def list_section(day: dt.date) -> None:
     elif view == VIEWS[1]:
         df = df[df["in_force"] & df["ending_soon"]]
     table = df[list(COLUMNS)].rename(columns=COLUMNS)
-    st.dataframe(table, hide_index=True, key="sn-table")
+    show_table(table, hide_index=True, key="sn-table")
     download_buttons(table, f"处理决定_{view}", f"{day:%Y%m%d}", key="sn-dl")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts import count_bars, list_columns, rule_names, show
+from dashboard.charts import count_bars, list_columns, rule_names, show, show_table
 from dashboard.common import (
     case_id_in_scope,
     case_ids_in_text_in_scope,
@@ -75,7 +75,7 @@ show(
     ),
     key="vio-chart",
 )
-st.dataframe(
+show_table(
     by_rule,
     hide_index=True,
     key="vio-by-rule",
@@ -107,7 +107,7 @@ rows["问题说明"] = case_ids_in_text_in_scope(rows["问题说明"])
 # a rule about cases has no task or expert: leave out the columns it never fills
 rows = rows.drop(columns=[c for c in ("任务编号", "专家编号", "申报编号") if rows[c].isna().all()])
 st.caption(f"{literal(rule)} {literal(names.get(rule, rule))}：{num(len(rows))} 条。")
-st.dataframe(
+show_table(
     rows,
     hide_index=True,
     key="vio-rows",
