@@ -149,7 +149,11 @@ def loose_modes(db: Path) -> list[str]:
     spill = db.with_name(db.name + ".tmp")
     lines = []
     for f in (db.parent, db, db.with_name(db.name + ".wal"), spill, secret.parent, revoked):
-        if f.exists() and (mode := f.stat().st_mode & 0o777) & 0o077:
+        try:
+            mode = f.stat().st_mode & 0o777
+        except OSError:  # absent, or in a folder this user may not look into: nothing to say
+            continue
+        if mode & 0o077:
             want = 0o700 if f.is_dir() else 0o600
             lines.append(
                 f"警告：{f} 的权限为 {mode:04o}，本机其他用户可读取其中的个人信息；"
