@@ -414,22 +414,13 @@ def _kpi_table(w: _Writer, r: Report) -> None:
 
 
 def _ty_trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
-    pdf.add_page()
-    w.heading("四、近12个月趋势")
-    months, lab = r.trend, labels(r.profile)
-    k = [r.kpis(m) for m in months]
-
-    def col(metric: str) -> list:
-        return [row[metric] for row in k]
-
-    top = pdf.get_y() + 10
-    bar_chart(pdf, (30, top, 160, 45), months,
-              {lab[m]: col(m) for m in ("quota_certified", "recerts")}, "定额病种认定与重新认定（件）")  # fmt: skip
     rates = ("cycle_on_time_rate", "publicity_rate", "entry_on_time_rate", "panel_rate",
              "recert_on_time_rate")  # fmt: skip
-    rate_chart(pdf, (30, top + 70, 160, 45), months, {lab[m]: col(m) for m in rates},
-               "时效与合规率")  # fmt: skip
-    bar_chart(pdf, (30, top + 150, 160, 40), months,
+    top = _trend_page(pdf, w, r, "四", (("quota_certified", "recerts"), "定额病种认定与重新认定（件）"),
+                (rates, "时效与合规率"))  # fmt: skip
+    col = _column(r)
+    lab = labels(r.profile)
+    bar_chart(pdf, (30, top + 150, 160, 40), r.trend,
               {lab[m]: col(m) for m in ("sanctions_new", "sanctions_in_force")}, "处理决定（项）")  # fmt: skip
 
 
@@ -445,23 +436,33 @@ def _sanctions(w: _Writer, r: Report) -> None:
     w.table(["处理措施", "在执行", f"其中{ENDING_DAYS}日内到期"], rows, (90, 45, 45))
 
 
-def _trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
+def _column(r: Report):
+    """metric → its values over the report's 12 months."""
+    k = [r.kpis(m) for m in r.trend]
+    return lambda metric: [row[metric] for row in k]
+
+
+def _trend_page(
+    pdf: RecordPDF, w: _Writer, r: Report, number: str,
+    bars: tuple[tuple[str, ...], str], rates: tuple[tuple[str, ...], str],
+) -> float:  # fmt: skip
+    """A new page of 12-month trends: counts as bars, rates as lines; returns the charts' top (the
+    third chart below them is the caller's)."""
     pdf.add_page()
-    w.heading("七、近12个月趋势")
-    months, lab = r.trend, labels(r.profile)
-    k = [r.kpis(m) for m in months]
-
-    def col(metric: str) -> list:
-        return [row[metric] for row in k]
-
+    w.heading(f"{number}、近12个月趋势")
+    col, lab = _column(r), labels(r.profile)
     top = pdf.get_y() + 10
-    bar_chart(pdf, (30, top, 160, 45), months,
-              {lab[m]: col(m) for m in ("cases_submitted", "cases_approved")}, "申报与鉴定通过（件）")  # fmt: skip
-    rates = ("approval_rate", "accept_on_time_rate", "complete_on_time_rate")
-    rate_chart(pdf, (30, top + 70, 160, 45), months, {lab[m]: col(m) for m in rates},
-               "通过率与时效")  # fmt: skip
+    bar_chart(pdf, (30, top, 160, 45), r.trend, {lab[m]: col(m) for m in bars[0]}, bars[1])
+    rate_chart(pdf, (30, top + 70, 160, 45), r.trend, {lab[m]: col(m) for m in rates[0]}, rates[1])
+    return top
+
+
+def _trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
+    top = _trend_page(pdf, w, r, "七", (("cases_submitted", "cases_approved"), "申报与鉴定通过（件）"),
+                (("approval_rate", "accept_on_time_rate", "complete_on_time_rate"), "通过率与时效"))  # fmt: skip
+    col = _column(r)
     strikes = {ACTIONS[a]: col(f"strikes_{a}") for a in ACTIONS}
-    bar_chart(pdf, (30, top + 140, 160, 45), months, strikes, "超时扣分（次，按处理措施）",
+    bar_chart(pdf, (30, top + 140, 160, 45), r.trend, strikes, "超时扣分（次，按处理措施）",
               stacked=True)  # fmt: skip
 
 
