@@ -121,11 +121,25 @@ def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
 def show_table(data: Any, **kwargs: Any) -> Any:
     """`st.dataframe`, or the Chinese line 「暂无记录。」 for an empty list (Streamlit's own grid
     writes the English "empty" in it). A selectable grid (`on_select`) is always drawn: its
-    caller reads the selection."""
+    caller reads the selection. Empty text and time cells are blank, not "None" (`no_none`)."""
     frame = getattr(data, "data", data)  # a Styler's frame
     if isinstance(frame, pd.DataFrame) and frame.empty and "on_select" not in kwargs:
         st.caption("暂无记录。")
         return None
+    if isinstance(data, pd.DataFrame):
+        data = no_none(data)
+        config = kwargs.get("column_config")
+        if isinstance(config, dict):  # a time column that became text keeps its text
+            kwargs["column_config"] = {
+                k: v
+                for k, v in config.items()
+                if not (
+                    isinstance(v, dict)
+                    and (v.get("type_config") or {}).get("type") == "datetime"
+                    and k in data.columns
+                    and not pd.api.types.is_datetime64_any_dtype(data[k])
+                )
+            }
     return st.dataframe(data, **kwargs)
 
 

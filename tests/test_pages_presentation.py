@@ -77,6 +77,21 @@ def test_experts_lists_show_no_empty_cell_as_none(db):
     assert (timeline["办结时间"] == "").any()  # the fixture has a task never completed
 
 
+@pytest.mark.parametrize(
+    "page", ["home", "experts", "hospitals", "actions", "violations", "fees", "audit_log"]
+)
+def test_no_list_on_a_page_shows_an_empty_text_cell_as_none(db, page):
+    at = open_page(db, page)
+    assert not at.exception
+    blanks = {
+        (t.value.columns.get_loc(c), c)
+        for t in at.dataframe
+        for c, col in t.value.items()
+        if not pd.api.types.is_numeric_dtype(col) and col.isna().any()
+    }
+    assert blanks == set()
+
+
 def test_data_page_counts_have_separators_and_no_english_column(small_db):  # noqa: F811
     at = open_page(small_db, "data")
     assert not at.exception
