@@ -39,10 +39,12 @@ system-deps:
 	    chromium fonts-noto-cjk poppler-utils; \
 	fi
 
+# The data folder: 0711 — its files are owner-only (umask 077); others may not list it but can
+# still read the tracked reference files (data/reference) by path.
 # First run: a city-year of demo data ending now (tasks still open: the morning list is not empty),
 # ingested with its data cut-off (DATA-CUTOFF), the as_of the generator wrote.
 $(DB): | $(STAMP)
-	mkdir -p $(dir $(DB)) && chmod 700 $(dir $(DB))
+	mkdir -p $(dir $(DB)) && chmod 711 $(dir $(DB))
 	$(PY) -m sample_generator --cases $(DEMO_CASES) --seed 20261122 --out $(DEMO_DIR) \
 	    --start "$$(date -d '-1 year' +%F)" --end now
 	$(PY) -m pipelines ingest --db $(DB) $(DEMO_DIR) --cutoff "$$($(PY) -c \
@@ -52,14 +54,14 @@ demo: $(DB)
 
 run: venv system-deps demo
 	$(PY) -m pipelines.users ensure-demo
-	chmod 700 $(dir $(DB))
+	chmod 711 $(dir $(DB))
 	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
 	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(DB)
 
 # Taiyuan (README "Taiyuan"): its own demo data (a year ending now, as `make run`) and warehouse,
 # the Taiyuan rule profile.
 $(TY_DB): | $(STAMP)
-	mkdir -p $(dir $(TY_DB)) && chmod 700 $(dir $(TY_DB))
+	mkdir -p $(dir $(TY_DB)) && chmod 711 $(dir $(TY_DB))
 	$(PY) -m sample_generator --city taiyuan --cases $(TY_CASES) --seed 20261130 --out $(TY_DIR) \
 	    --start "$(TY_START)" --end "$(TY_END)"
 	$(PY) -m pipelines ingest --db $(TY_DB) --profile taiyuan $(TY_DIR) --cutoff "$$($(PY) -c \
@@ -69,7 +71,7 @@ demo-taiyuan: $(TY_DB)
 
 run-taiyuan: venv system-deps demo-taiyuan
 	$(PY) -m pipelines.users ensure-demo
-	chmod 700 $(dir $(TY_DB))
+	chmod 711 $(dir $(TY_DB))
 	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT) \
 	  $(if $(ADDRESS),--server.address $(ADDRESS)) -- --db $(TY_DB) --profile taiyuan
 

@@ -153,8 +153,10 @@ def loose_modes(db: Path) -> list[str]:
             mode = f.stat().st_mode & 0o777
         except OSError:  # absent, or in a folder this user may not look into: nothing to say
             continue
-        if mode & 0o077:
-            want = 0o700 if f.is_dir() else 0o600
+        # a folder others may pass through but not list (0711) is fine: what it holds is
+        # owner-only, and the tracked reference files under data/ stay readable by path
+        if mode & (0o066 if f.is_dir() else 0o077):
+            want = 0o711 if f.is_dir() else 0o600
             lines.append(
                 f"警告：{f} 的权限为 {mode:04o}，本机其他用户可读取其中的个人信息；"
                 f"请执行 chmod {want:o} {f}"

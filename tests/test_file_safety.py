@@ -102,6 +102,19 @@ def test_loose_modes_are_named_at_start(tmp_path, capsys, monkeypatch):
     ]
 
 
+def test_a_data_folder_others_may_only_pass_through_is_not_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(sessions.users_mod, "USERS_FILE", tmp_path / "data" / "users.json")
+    db = tmp_path / "data" / "w.duckdb"
+    connect(db).close()
+    db.parent.chmod(0o711)  # make run's: not listable, reference files readable by path
+    assert loose_modes(db) == []
+    db.parent.chmod(0o755)
+    assert loose_modes(db) == [
+        f"警告：{db.parent} 的权限为 0755，本机其他用户可读取其中的个人信息；"
+        f"请执行 chmod 711 {db.parent}"
+    ]
+
+
 def test_revoked_sessions_file_is_owner_only(tmp_path):
     users = tmp_path / "users.json"
     ensure_demo(users)
