@@ -32,26 +32,34 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import CalendarGapError
-from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar
+from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar, refs
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
+_DELTA = re.compile(r"^--\s*delta:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_]+)\)\s*$", re.MULTILINE)
 _PRESENT = re.compile(r"^--\s*present:\s*(.+?)\s*$", re.MULTILINE)
 _SETTLED = re.compile(r"^--\s*settled:\s*(.+?)\s*$", re.MULTILINE)
 _GO_ON = re.compile(r"\s*\n--\s{4,}")  # a header line goes on over lines indented `--     …`
 
 
 @cache
-def keyed(name: str) -> tuple[str, list[str], str, str] | None:
+def keyed(name: str, header: re.Pattern = _KEYED) -> tuple[str, list[str], str, str] | None:
     """(table, columns read (key first), present, settled) of a model with all three header
     lines, else None."""
     text = _GO_ON.sub(" ", _text(name))
-    found = _KEYED.search(text), _PRESENT.search(text), _SETTLED.search(text)
+    found = header.search(text), _PRESENT.search(text), _SETTLED.search(text)
     if not all(found):
         return None
     table, columns = found[0].group(1), [c.strip() for c in found[0].group(2).split(",")]
     present = found[1].group(1)
     settled = found[2].group(1)
     return table, columns, present, settled
+
+
+def delta_keyed(name: str) -> tuple[str, list[str], str, str] | None:
+    """`keyed`, or the same from a `-- delta: table(key)` line: a model refreshed in place by
+    key (`refresh_delta`) that reads models besides its table (each refreshed so in the same
+    run), so it cannot answer an earlier time from its stored rows (`reuse_body`)."""
+    return keyed(name) or keyed(name, _DELTA)
 
 
 def reuse_body(name: str) -> str:
@@ -87,38 +95,57 @@ def _at_previous(predicate: str) -> str:
     return _AS_OF.sub("$prev_as_of", predicate)
 
 
-def _delta_sql(name: str) -> tuple[str, str, str]:
-    """The three statements of `refresh_delta`: the keys to compute again, the delete, the
-    insert (the model over those keys' staging rows)."""
-    table, columns, present, settled = keyed(name)
+def redone_table(name: str) -> str:
+    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted,
+    so a model reading this one redoes the keys they carry."""
+    return f"_redone_{name}"
+
+
+def _delta_sql(name: str) -> list[str]:
+    """The statements of `refresh_delta`: the keys to compute again (their staging row or case
+    changed, not present or not settled at `$prev_as_of`, or a row of a model it reads redone
+    with their key), the rows going kept in `redone_table`, the delete, the insert (the model
+    over those keys' staging rows) and the inserted rows kept."""
+    table, columns, present, settled = delta_keyed(name)
     key, query = columns[0], _parts(name)[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
     unchanged = "coalesce(load_id <= $prev_load_id, false)"
+    upstream = "".join(
+        f"\n    or {key} in (select {key} from {redone_table(m)})" for m in refs(name)
+    )
     again = (
         f"create or replace temp table _again as\n"
         f"select {key} from main.{table}\n"
-        f"where not {unchanged} or pushed_at > $prev_as_of\n"
-        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})\n"
+        f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
+        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+        f"{upstream}\n"
         f"union\nselect {key} from main.{name} where not ({was_settled})"
     )
-    delete = (
-        f"delete from main.{name} where {key} in (select {key} from _again)\n"
-        f"    or {key} not in (select {key} from main.{table})"
-    )
+    gone = f"{key} in (select {key} from _again) or {key} not in (select {key} from main.{table})"
     insert = (
         f"insert into main.{name}\nwith {table} as (\n"
         f"    select * from main.{table} where {key} in (select {key} from _again)\n"
         f"),\n{query[len('with') :].lstrip()}"
     )
-    return again, delete, insert
+    return [
+        again,
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select * from main.{name} where {gone}",
+        f"delete from main.{name} where {gone}",
+        insert,
+        f"insert into {redone_table(name)}\n"
+        f"select * from main.{name} where {key} in (select {key} from _again)",
+    ]
 
 
 def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
     """Bring the model's table from `$prev_as_of` to `$as_of` in place (dbt-duckdb's incremental
     `delete+insert` on the model's unique key, the keys found by load ids rather than a time
     column): the rows whose staging row or case changed since load `$prev_load_id`, that were
-    pushed later or were still open then, or whose task is gone, are deleted and computed again;
-    every other stored row was settled then and stays as it is. Raises CalendarGapError (the
+    pushed later or were still open then, whose row of a model it reads was redone, or whose
+    task is gone, are deleted and computed again; every other stored row was settled then and
+    stays as it is. The rows deleted and inserted stay in `redone_table(name)` till the
+    transaction ends or `drop_redone`. Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
     for statement in _delta_sql(name):
         con.execute(statement, bind(statement, values))
@@ -127,6 +154,12 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
         year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
         if year is not None:
             raise CalendarGapError(int(year))
+
+
+def drop_redone(con: duckdb.DuckDBPyConnection, names: Collection[str]) -> None:
+    """Drop the `redone_table`s `refresh_delta` left for these models."""
+    for name in names:
+        con.execute(f"drop table if exists {redone_table(name)}")
 
 
 def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:

@@ -14,7 +14,7 @@ from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
-from pipelines.rules.incremental import delta_values, keyed, refresh_delta
+from pipelines.rules.incremental import delta_keyed, delta_values, drop_redone, refresh_delta
 
 MARTS = [
     "fct_tasks",
@@ -58,9 +58,10 @@ def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     return dict(zip(names, rows[0], strict=True)) if len(rows) == 1 else None
 
 
-def _delta(name: str, delta: dict | None, previous: dict | None) -> bool:
-    """Whether the keyed model's stored table can be brought forward in place (`incremental`)."""
-    if delta is None or keyed(name) is None or refs(name):
+def _delta(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether the keyed model's stored table can be brought forward in place (`incremental`):
+    every model it reads was brought forward so in this run (`redone`)."""
+    if delta is None or delta_keyed(name) is None or not set(refs(name)) <= set(redone):
         return False
     return name in (previous.get("marts") or [])
 
@@ -89,6 +90,7 @@ def refresh_marts(
     (`pipelines.rules.engine.fresh_marts`).
     """
     done: list[str] = []
+    redone: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
         begin(con)
@@ -102,8 +104,9 @@ def refresh_marts(
         for name in MARTS:
             values["marts"] = list(done)
             try:
-                if _delta(name, delta, previous):
+                if _delta(name, delta, previous, redone):
                     refresh_delta(con, name, values | delta)
+                    redone.append(name)
                 else:
                     materialise(con, name, values, done)
             except CalendarGapError as exc:
@@ -111,6 +114,7 @@ def refresh_marts(
                 con.execute(f"drop table if exists {name}")
                 continue
             done.append(name)
+        drop_redone(con, MARTS)
         con.execute("create or replace table mart_gaps (mart varchar, year integer)")
         if gaps:
             con.executemany("insert into mart_gaps values (?, ?)", gaps)
