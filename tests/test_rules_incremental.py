@@ -93,13 +93,18 @@ def _marts(con) -> dict[str, pa.Table]:
     delta=task_logs,
     changed=st.sets(st.integers(0, 24), max_size=6),
     case_changed=st.booleans(),
+    decided_h=st.one_of(st.none(), as_of_hours),
+    outcome=st.sampled_from([None, "符合", "不符合"]),
     first_h=as_of_hours,
     later_h=st.integers(0, HOURS),
 )
 def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
-    con, log, delta, changed, case_changed, first_h, later_h
+    con, log, delta, changed, case_changed, decided_h, outcome, first_h, later_h
 ):
     load_log(con, log)
+    if decided_h is not None:  # the case decided (fct_cases: settled once the decision is known)
+        decided = START + dt.timedelta(hours=decided_h)
+        con.execute("update stg_cases set decided_at = ?, outcome = '符合'", [decided])
     _stamp(con, "stg_tasks")
     _stamp(con, "stg_cases")
     first = START + dt.timedelta(hours=first_h)
@@ -112,7 +117,8 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     put(con, "stg_tasks", rows)
     record_cutoff(con, LATE_EXPORT)
     _stamp(con, "stg_tasks", "load_id is null")
-    if case_changed:
+    if case_changed:  # the case again, maybe with another outcome
+        con.execute("update stg_cases set outcome = coalesce(?, outcome)", [outcome])
         _stamp(con, "stg_cases")
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)
