@@ -25,7 +25,7 @@ time from a later materialisation.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cache
 from typing import Any
 
@@ -89,6 +89,8 @@ _AS_OF = re.compile(r"\$as_of\b")
 # parts of mart_state's source_state (tasks|cases|experts|hospitals|diseases|draw_log) a keyed
 # model may read besides its table and stg_cases: they must be unchanged for a delta refresh
 _SAME_PARTS = (2, 4)
+# parts a model may read only unchanged (else it is rebuilt whole): (part, table)
+_SAME_IF_READ = ((3, "stg_hospitals"),)
 
 
 def _at_previous(predicate: str) -> str:
@@ -101,26 +103,32 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
-def _delta_sql(name: str) -> list[str]:
-    """The statements of `refresh_delta`: the keys to compute again (their staging row or case
-    changed, not present or not settled at `$prev_as_of`, or a row of a model it reads redone
-    with their key), the rows going kept in `redone_table`, the delete, the insert (the model
-    over those keys' staging rows) and the inserted rows kept."""
+def _again_sql(name: str) -> str:
+    """The keys `refresh_delta` computes again: their staging row or case changed since load
+    `$prev_load_id` or not present at `$prev_as_of` (a model over a staging table), a row of a
+    model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
     table, columns, present, settled = delta_keyed(name)
-    key, query = columns[0], _parts(name)[0]
+    key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
     unchanged = "coalesce(load_id <= $prev_load_id, false)"
-    upstream = "".join(
-        f"\n    or {key} in (select {key} from {redone_table(m)})" for m in refs(name)
-    )
-    again = (
-        f"create or replace temp table _again as\n"
-        f"select {key} from main.{table}\n"
-        f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
-        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
-        f"{upstream}\n"
-        f"union\nselect {key} from main.{name} where not ({was_settled})"
-    )
+    keys = [f"select {key} from {redone_table(m)}" for m in refs(name)]
+    if table.startswith("stg_"):
+        keys.append(
+            f"select {key} from main.{table}\n"
+            f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
+            f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+        )
+    keys.append(f"select {key} from main.{name} where not ({was_settled})")
+    return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
+
+
+def _delta_sql(name: str) -> list[str]:
+    """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
+    going kept in `redone_table`, the delete, the insert (the model over those keys' rows of its
+    table) and the inserted rows kept."""
+    table, columns = delta_keyed(name)[:2]
+    key, query = columns[0], _parts(name)[0]
+    again = _again_sql(name)
     gone = f"{key} in (select {key} from _again) or {key} not in (select {key} from main.{table})"
     insert = (
         f"insert into main.{name}\nwith {table} as (\n"
@@ -156,6 +164,19 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
             raise CalendarGapError(int(year))
 
 
+def rebuild_diffed(con: duckdb.DuckDBPyConnection, name: str, rebuild: Callable[[], None]) -> None:
+    """Rebuild the model's table whole (`rebuild`) and keep the rows that differ from before in
+    `redone_table(name)`, so a model reading it (`-- delta:`) redoes the keys they carry."""
+    con.execute(f"create or replace temp table _before as select * from main.{name}")
+    rebuild()
+    con.execute(
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"(select * from main.{name} except all select * from _before)\n"
+        f"union all\n(select * from _before except all select * from main.{name})"
+    )
+    con.execute("drop table _before")
+
+
 def drop_redone(con: duckdb.DuckDBPyConnection, names: Collection[str]) -> None:
     """Drop the `redone_table`s `refresh_delta` left for these models."""
     for name in names:
@@ -172,4 +193,14 @@ def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
     old, new = str(meta.get("source_state", "")).split("|"), state["source_state"].split("|")
     if len(old) != len(new) or any(old[i] != new[i] for i in _SAME_PARTS):
         return None
-    return {"prev_as_of": meta["as_of"], "prev_load_id": int(meta.get("last_load_id") or 0)}
+    changed = [t for i, t in _SAME_IF_READ if old[i] != new[i]]
+    return {
+        "prev_as_of": meta["as_of"],
+        "prev_load_id": int(meta.get("last_load_id") or 0),
+        "changed_tables": changed,
+    }
+
+
+def reads_changed(name: str, delta: dict) -> bool:
+    """Whether the model reads a table `delta_values` found changed (one not in `_SAME_PARTS`)."""
+    return any(re.search(rf"\b{t}\b", _text(name)) for t in delta["changed_tables"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -14,7 +15,14 @@ from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
-from pipelines.rules.incremental import delta_keyed, delta_values, drop_redone, refresh_delta
+from pipelines.rules.incremental import (
+    delta_keyed,
+    delta_values,
+    drop_redone,
+    reads_changed,
+    rebuild_diffed,
+    refresh_delta,
+)
 
 MARTS = [
     "fct_tasks",
@@ -63,7 +71,26 @@ def _delta(name: str, delta: dict | None, previous: dict | None, redone: list[st
     every model it reads was brought forward so in this run (`redone`)."""
     if delta is None or delta_keyed(name) is None or not set(refs(name)) <= set(redone):
         return False
-    return name in (previous.get("marts") or [])
+    return name in (previous.get("marts") or []) and not reads_changed(name, delta)
+
+
+@cache
+def _read_by_delta() -> set[str]:
+    """The models a `-- delta:` model reads."""
+    return {r for m in MARTS if delta_keyed(m) for r in refs(m)}
+
+
+def _refresh(con, name, values, done, delta, previous, redone) -> None:
+    """Bring one model's table to `values` (in place by key, or whole, keeping what changed
+    when a `-- delta:` model reads it), noting in `redone` the ones whose changes are kept."""
+    if _delta(name, delta, previous, redone):
+        refresh_delta(con, name, values | delta)
+    elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):
+        rebuild_diffed(con, name, lambda: materialise(con, name, values, done))
+    else:
+        materialise(con, name, values, done)
+        return
+    redone.append(name)
 
 
 def refresh_marts(
@@ -104,11 +131,7 @@ def refresh_marts(
         for name in MARTS:
             values["marts"] = list(done)
             try:
-                if _delta(name, delta, previous, redone):
-                    refresh_delta(con, name, values | delta)
-                    redone.append(name)
-                else:
-                    materialise(con, name, values, done)
+                _refresh(con, name, values, done, delta, previous, redone)
             except CalendarGapError as exc:
                 gaps.append((name, exc.year))
                 con.execute(f"drop table if exists {name}")
