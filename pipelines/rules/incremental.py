@@ -20,6 +20,12 @@ command asks for X <= Y, the rows present and settled at X are read from the tab
 others (present at X, not settled: tasks still open, a few percent) are computed from the
 staging table — dbt's incremental model with a `unique_key`, turned around to answer an earlier
 time from a later materialisation.
+
+After a load, `refresh_delta` brings such a table forward in place by its key. A model that reads
+other models can be refreshed so too, but not reused at an earlier time, with `-- delta:
+table(key)` in place of `keyed:` (and the same `present`/`settled` lines, judged on its stored
+rows): it redoes the keys carried by the rows the models it reads redid (`redone_table`; a model
+rebuilt whole for such a reader keeps the rows that changed, `rebuild_diffed`).
 """
 
 from __future__ import annotations
