@@ -24,8 +24,10 @@ time from a later materialisation.
 After a load, `refresh_delta` brings such a table forward in place by its key. A model that reads
 other models can be refreshed so too, but not reused at an earlier time, with `-- delta:
 table(key)` in place of `keyed:` (and the same `present`/`settled` lines, judged on its stored
-rows): it redoes the keys carried by the rows the models it reads redid (`redone_table`; a model
-rebuilt whole for such a reader keeps the rows that changed, `rebuild_diffed`).
+rows): its rows of a key are computed from the rows of its table and of the models it reads that
+carry that key, so it redoes the keys carried by the rows those models redid (`redone_table`; a
+model rebuilt whole for such a reader keeps the rows that changed, `rebuild_diffed`) and computes
+them over those keys' rows alone.
 """
 
 from __future__ import annotations
@@ -131,16 +133,16 @@ def _again_sql(name: str) -> str:
 def _delta_sql(name: str) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
     going kept in `redone_table`, the delete, the insert (the model over those keys' rows of its
-    table) and the inserted rows kept."""
+    table and the models it reads) and the inserted rows kept."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name)
     gone = f"{key} in (select {key} from _again) or {key} not in (select {key} from main.{table})"
-    insert = (
-        f"insert into main.{name}\nwith {table} as (\n"
-        f"    select * from main.{table} where {key} in (select {key} from _again)\n"
-        f"),\n{query[len('with') :].lstrip()}"
-    )
+    only = f"where {key} in (select {key} from _again)"
+    inputs = [
+        f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
+    ]
+    insert = f"insert into main.{name}\nwith {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
