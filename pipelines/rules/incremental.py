@@ -137,7 +137,9 @@ def _delta_sql(name: str) -> list[str]:
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name)
-    gone = f"{key} in (select {key} from _again) or {key} not in (select {key} from main.{table})"
+    gone = f"{key} in (select {key} from _again)"
+    if table.startswith("stg_"):  # a model's rows gone from it are among those it redid
+        gone += f" or {key} not in (select {key} from main.{table})"
     only = f"where {key} in (select {key} from _again)"
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
