@@ -90,7 +90,7 @@ def _marts(con) -> dict[str, pa.Table]:
 
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": False, "decided_h": None}
-_VOID |= {"outcome": None, "voided": {0}, "first_h": 100, "later_h": 0}
+_VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
 
 
 @settings(EXAMPLES, max_examples=15)
@@ -103,11 +103,12 @@ _VOID |= {"outcome": None, "voided": {0}, "first_h": 100, "later_h": 0}
     decided_h=st.one_of(st.none(), as_of_hours),
     outcome=st.sampled_from([None, "符合", "不符合"]),
     voided=st.sets(st.integers(0, 24), max_size=3),
+    gone=st.sets(st.integers(0, 24), max_size=3),
     first_h=as_of_hours,
     later_h=st.integers(0, HOURS),
 )
 def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
-    con, log, delta, changed, case_changed, decided_h, outcome, voided, first_h, later_h
+    con, log, delta, changed, case_changed, decided_h, outcome, voided, gone, first_h, later_h
 ):
     load_log(con, log)
     if decided_h is not None:  # the case decided (fct_cases: settled once the decision is known)
@@ -121,6 +122,7 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     numbers = [i if i in changed and i < len(log) else 100 + i for i in range(len(delta))]
     rows = task_rows(delta, numbers)
     ids = [r["task_id"] for r in rows]
+    ids += [f"T{n:03d}" for n in gone if n not in changed]  # tasks gone from the log
     con.execute("delete from stg_tasks where task_id in (select unnest(?))", [ids])
     put(con, "stg_tasks", rows)
     record_cutoff(con, LATE_EXPORT)

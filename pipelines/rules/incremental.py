@@ -113,8 +113,8 @@ def redone_table(name: str) -> str:
 
 def _again_sql(name: str) -> str:
     """The keys `refresh_delta` computes again: their staging row or case changed since load
-    `$prev_load_id` or not present at `$prev_as_of` (a model over a staging table), a row of a
-    model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
+    `$prev_load_id`, not present at `$prev_as_of` or gone (a model over a staging table), a row
+    of a model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
     table, columns, present, settled = delta_keyed(name)
     key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
@@ -125,6 +125,10 @@ def _again_sql(name: str) -> str:
             f"select {key} from main.{table}\n"
             f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
             f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+        )
+        # gone from the staging table (from a model: among the rows it redid)
+        keys.append(
+            f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
         )
     keys.append(f"select {key} from main.{name} where not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
@@ -138,8 +142,6 @@ def _delta_sql(name: str) -> list[str]:
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name)
     gone = f"{key} in (select {key} from _again)"
-    if table.startswith("stg_"):  # a model's rows gone from it are among those it redid
-        gone += f" or {key} not in (select {key} from main.{table})"
     only = f"where {key} in (select {key} from _again)"
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
