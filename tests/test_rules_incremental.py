@@ -8,7 +8,7 @@ import datetime as dt
 
 import pyarrow as pa
 from conftest import put
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_rules_properties import (
     EXAMPLES,
@@ -21,6 +21,7 @@ from test_rules_properties import (
 )
 from test_rules_support import LATE_EXPORT, ZZ, record_cutoff
 
+from pipelines.decisions import record_dispute
 from pipelines.evaltime import facts_at
 from pipelines.rules import engine, refresh_marts
 from pipelines.rules.incremental import delta_values, keyed, reuse_body
@@ -87,32 +88,49 @@ def _marts(con) -> dict[str, pa.Table]:
     }
 
 
+# a void renumbers a settled task's strike (T001: 2nd, then 1st)
+_VOID = {"delta": [], "changed": set(), "case_changed": False, "decided_h": None}
+_VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
+
+
 @settings(EXAMPLES, max_examples=15)
+@example(log=[("E1", 0, "不受理", 43200, None), ("E1", 1, "不受理", 43200, None)], **_VOID)
 @given(
     log=task_logs,
     delta=task_logs,
     changed=st.sets(st.integers(0, 24), max_size=6),
     case_changed=st.booleans(),
+    decided_h=st.one_of(st.none(), as_of_hours),
+    outcome=st.sampled_from([None, "符合", "不符合"]),
+    voided=st.sets(st.integers(0, 24), max_size=3),
+    gone=st.sets(st.integers(0, 24), max_size=3),
     first_h=as_of_hours,
     later_h=st.integers(0, HOURS),
 )
 def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
-    con, log, delta, changed, case_changed, first_h, later_h
+    con, log, delta, changed, case_changed, decided_h, outcome, voided, gone, first_h, later_h
 ):
     load_log(con, log)
+    if decided_h is not None:  # the case decided (fct_cases: settled once the decision is known)
+        decided = START + dt.timedelta(hours=decided_h)
+        con.execute("update stg_cases set decided_at = ?, outcome = '符合'", [decided])
     _stamp(con, "stg_tasks")
     _stamp(con, "stg_cases")
     first = START + dt.timedelta(hours=first_h)
     refresh_marts(con, first, ZZ)
+    for n in sorted(i for i in voided if i < len(log)):  # disputes void stored tasks' strikes
+        record_dispute(con, f"T{n:03d}", "void", "推送失败，专家未收到", "test")
     # the delta: some stored tasks in a new version, the others new tasks, maybe the case again
     numbers = [i if i in changed and i < len(log) else 100 + i for i in range(len(delta))]
     rows = task_rows(delta, numbers)
     ids = [r["task_id"] for r in rows]
+    ids += [f"T{n:03d}" for n in gone if n not in changed]  # tasks gone from the log
     con.execute("delete from stg_tasks where task_id in (select unnest(?))", [ids])
     put(con, "stg_tasks", rows)
     record_cutoff(con, LATE_EXPORT)
     _stamp(con, "stg_tasks", "load_id is null")
-    if case_changed:
+    if case_changed:  # the case again, maybe with another outcome
+        con.execute("update stg_cases set outcome = coalesce(?, outcome)", [outcome])
         _stamp(con, "stg_cases")
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)

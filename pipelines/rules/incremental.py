@@ -20,38 +20,54 @@ command asks for X <= Y, the rows present and settled at X are read from the tab
 others (present at X, not settled: tasks still open, a few percent) are computed from the
 staging table — dbt's incremental model with a `unique_key`, turned around to answer an earlier
 time from a later materialisation.
+
+After a load, `refresh_delta` brings such a table forward in place by its key. A model that reads
+other models can be refreshed so too, but not reused at an earlier time, with `-- delta:
+table(key)` in place of `keyed:` (and the same `present`/`settled` lines, judged on its stored
+rows): its rows of a key are computed from the rows of its table and of the models it reads that
+carry that key, so it redoes the keys carried by the rows those models redid (`redone_table`; a
+model rebuilt whole for such a reader keeps the rows that changed, `rebuild_diffed`) and computes
+them over those keys' rows alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cache
 from typing import Any
 
 import duckdb
 
 from pipelines.errors import CalendarGapError
-from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar
+from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar, refs
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
+_DELTA = re.compile(r"^--\s*delta:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_]+)\)\s*$", re.MULTILINE)
 _PRESENT = re.compile(r"^--\s*present:\s*(.+?)\s*$", re.MULTILINE)
 _SETTLED = re.compile(r"^--\s*settled:\s*(.+?)\s*$", re.MULTILINE)
 _GO_ON = re.compile(r"\s*\n--\s{4,}")  # a header line goes on over lines indented `--     …`
 
 
 @cache
-def keyed(name: str) -> tuple[str, list[str], str, str] | None:
+def keyed(name: str, header: re.Pattern = _KEYED) -> tuple[str, list[str], str, str] | None:
     """(table, columns read (key first), present, settled) of a model with all three header
     lines, else None."""
     text = _GO_ON.sub(" ", _text(name))
-    found = _KEYED.search(text), _PRESENT.search(text), _SETTLED.search(text)
+    found = header.search(text), _PRESENT.search(text), _SETTLED.search(text)
     if not all(found):
         return None
     table, columns = found[0].group(1), [c.strip() for c in found[0].group(2).split(",")]
     present = found[1].group(1)
     settled = found[2].group(1)
     return table, columns, present, settled
+
+
+def delta_keyed(name: str) -> tuple[str, list[str], str, str] | None:
+    """`keyed`, or the same from a `-- delta: table(key)` line: a model refreshed in place by
+    key (`refresh_delta`) that reads models besides its table (each refreshed so in the same
+    run), so it cannot answer an earlier time from its stored rows (`reuse_body`)."""
+    return keyed(name) or keyed(name, _DELTA)
 
 
 def reuse_body(name: str) -> str:
@@ -81,44 +97,75 @@ _AS_OF = re.compile(r"\$as_of\b")
 # parts of mart_state's source_state (tasks|cases|experts|hospitals|diseases|draw_log) a keyed
 # model may read besides its table and stg_cases: they must be unchanged for a delta refresh
 _SAME_PARTS = (2, 4)
+# parts a model may read only unchanged (else it is rebuilt whole): (part, table)
+_SAME_IF_READ = ((3, "stg_hospitals"),)
 
 
 def _at_previous(predicate: str) -> str:
     return _AS_OF.sub("$prev_as_of", predicate)
 
 
-def _delta_sql(name: str) -> tuple[str, str, str]:
-    """The three statements of `refresh_delta`: the keys to compute again, the delete, the
-    insert (the model over those keys' staging rows)."""
-    table, columns, present, settled = keyed(name)
-    key, query = columns[0], _parts(name)[0]
+def redone_table(name: str) -> str:
+    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted,
+    so a model reading this one redoes the keys they carry."""
+    return f"_redone_{name}"
+
+
+def _again_sql(name: str) -> str:
+    """The keys `refresh_delta` computes again: their staging row or case changed since load
+    `$prev_load_id`, not present at `$prev_as_of` or gone (a model over a staging table), a row
+    of a model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
+    table, columns, present, settled = delta_keyed(name)
+    key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
     unchanged = "coalesce(load_id <= $prev_load_id, false)"
-    again = (
-        f"create or replace temp table _again as\n"
-        f"select {key} from main.{table}\n"
-        f"where not {unchanged} or pushed_at > $prev_as_of\n"
-        f"    or case_id in (select case_id from main.stg_cases where not {unchanged})\n"
-        f"union\nselect {key} from main.{name} where not ({was_settled})"
-    )
-    delete = (
-        f"delete from main.{name} where {key} in (select {key} from _again)\n"
-        f"    or {key} not in (select {key} from main.{table})"
-    )
-    insert = (
-        f"insert into main.{name}\nwith {table} as (\n"
-        f"    select * from main.{table} where {key} in (select {key} from _again)\n"
-        f"),\n{query[len('with') :].lstrip()}"
-    )
-    return again, delete, insert
+    keys = [f"select {key} from {redone_table(m)}" for m in refs(name)]
+    if table.startswith("stg_"):
+        keys.append(
+            f"select {key} from main.{table}\n"
+            f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
+            f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+        )
+        # gone from the staging table (from a model: among the rows it redid)
+        keys.append(
+            f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
+        )
+    keys.append(f"select {key} from main.{name} where not ({was_settled})")
+    return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
+
+
+def _delta_sql(name: str) -> list[str]:
+    """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
+    going kept in `redone_table`, the delete, the insert (the model over those keys' rows of its
+    table and the models it reads) and the inserted rows kept."""
+    table, columns = delta_keyed(name)[:2]
+    key, query = columns[0], _parts(name)[0]
+    again = _again_sql(name)
+    gone = f"{key} in (select {key} from _again)"
+    only = f"where {key} in (select {key} from _again)"
+    inputs = [
+        f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
+    ]
+    insert = f"insert into main.{name}\nwith {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
+    return [
+        again,
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select * from main.{name} where {gone}",
+        f"delete from main.{name} where {gone}",
+        insert,
+        f"insert into {redone_table(name)}\n"
+        f"select * from main.{name} where {key} in (select {key} from _again)",
+    ]
 
 
 def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
     """Bring the model's table from `$prev_as_of` to `$as_of` in place (dbt-duckdb's incremental
     `delete+insert` on the model's unique key, the keys found by load ids rather than a time
     column): the rows whose staging row or case changed since load `$prev_load_id`, that were
-    pushed later or were still open then, or whose task is gone, are deleted and computed again;
-    every other stored row was settled then and stays as it is. Raises CalendarGapError (the
+    pushed later or were still open then, whose row of a model it reads was redone, or whose
+    task is gone, are deleted and computed again; every other stored row was settled then and
+    stays as it is. The rows deleted and inserted stay in `redone_table(name)` till the
+    transaction ends or `drop_redone`. Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
     for statement in _delta_sql(name):
         con.execute(statement, bind(statement, values))
@@ -127,6 +174,25 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
         year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
         if year is not None:
             raise CalendarGapError(int(year))
+
+
+def rebuild_diffed(con: duckdb.DuckDBPyConnection, name: str, rebuild: Callable[[], None]) -> None:
+    """Rebuild the model's table whole (`rebuild`) and keep the rows that differ from before in
+    `redone_table(name)`, so a model reading it (`-- delta:`) redoes the keys they carry."""
+    con.execute(f"create or replace temp table _before as select * from main.{name}")
+    rebuild()
+    con.execute(
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"(select * from main.{name} except all select * from _before)\n"
+        f"union all\n(select * from _before except all select * from main.{name})"
+    )
+    con.execute("drop table _before")
+
+
+def drop_redone(con: duckdb.DuckDBPyConnection, names: Collection[str]) -> None:
+    """Drop the `redone_table`s `refresh_delta` left for these models."""
+    for name in names:
+        con.execute(f"drop table if exists {redone_table(name)}")
 
 
 def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
@@ -139,4 +205,14 @@ def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
     old, new = str(meta.get("source_state", "")).split("|"), state["source_state"].split("|")
     if len(old) != len(new) or any(old[i] != new[i] for i in _SAME_PARTS):
         return None
-    return {"prev_as_of": meta["as_of"], "prev_load_id": int(meta.get("last_load_id") or 0)}
+    changed = [t for i, t in _SAME_IF_READ if old[i] != new[i]]
+    return {
+        "prev_as_of": meta["as_of"],
+        "prev_load_id": int(meta.get("last_load_id") or 0),
+        "changed_tables": changed,
+    }
+
+
+def reads_changed(name: str, delta: dict) -> bool:
+    """Whether the model reads a table `delta_values` found changed (one not in `_SAME_PARTS`)."""
+    return any(re.search(rf"\b{t}\b", _text(name)) for t in delta["changed_tables"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -14,7 +15,14 @@ from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
-from pipelines.rules.incremental import delta_values, keyed, refresh_delta
+from pipelines.rules.incremental import (
+    delta_keyed,
+    delta_values,
+    drop_redone,
+    reads_changed,
+    rebuild_diffed,
+    refresh_delta,
+)
 
 MARTS = [
     "fct_tasks",
@@ -58,11 +66,31 @@ def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     return dict(zip(names, rows[0], strict=True)) if len(rows) == 1 else None
 
 
-def _delta(name: str, delta: dict | None, previous: dict | None) -> bool:
-    """Whether the keyed model's stored table can be brought forward in place (`incremental`)."""
-    if delta is None or keyed(name) is None or refs(name):
+def _delta(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether the keyed model's stored table can be brought forward in place (`incremental`):
+    every model it reads was brought forward so in this run (`redone`)."""
+    if delta is None or delta_keyed(name) is None or not set(refs(name)) <= set(redone):
         return False
-    return name in (previous.get("marts") or [])
+    return name in (previous.get("marts") or []) and not reads_changed(name, delta)
+
+
+@cache
+def _read_by_delta() -> set[str]:
+    """The models a `-- delta:` model reads."""
+    return {r for m in MARTS if delta_keyed(m) for r in refs(m)}
+
+
+def _refresh(con, name, values, done, delta, previous, redone) -> None:
+    """Bring one model's table to `values` (in place by key, or whole, keeping what changed
+    when a `-- delta:` model reads it), noting in `redone` the ones whose changes are kept."""
+    if _delta(name, delta, previous, redone):
+        refresh_delta(con, name, values | delta)
+    elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):
+        rebuild_diffed(con, name, lambda: materialise(con, name, values, done))
+    else:
+        materialise(con, name, values, done)
+        return
+    redone.append(name)
 
 
 def refresh_marts(
@@ -89,6 +117,7 @@ def refresh_marts(
     (`pipelines.rules.engine.fresh_marts`).
     """
     done: list[str] = []
+    redone: list[str] = []
     gaps: list[tuple[str, int]] = []
     if own_transaction:
         begin(con)
@@ -102,15 +131,13 @@ def refresh_marts(
         for name in MARTS:
             values["marts"] = list(done)
             try:
-                if _delta(name, delta, previous):
-                    refresh_delta(con, name, values | delta)
-                else:
-                    materialise(con, name, values, done)
+                _refresh(con, name, values, done, delta, previous, redone)
             except CalendarGapError as exc:
                 gaps.append((name, exc.year))
                 con.execute(f"drop table if exists {name}")
                 continue
             done.append(name)
+        drop_redone(con, MARTS)
         con.execute("create or replace table mart_gaps (mart varchar, year integer)")
         if gaps:
             con.executemany("insert into mart_gaps values (?, ?)", gaps)

@@ -3,6 +3,9 @@
 -- distance from its deadline, each deadline's margin at the response/completion or, while open,
 -- at $as_of (negative: missed), and the strike it carries (ZZ-STRIKE; voided ones left out).
 -- refs: fct_tasks, fct_strikes
+-- delta: fct_tasks(task_id)
+-- present: pushed_at <= $as_of
+-- settled: responded_at <= $as_of and (completed_at <= $as_of or complete_deadline is null)
 with
 
 final as (

@@ -1,6 +1,9 @@
 -- fct_cases: every case submitted by $as_of, its decision as known at $as_of, its disease's
 -- specialty and settlement, and the completed verdicts of its tasks (ZZ-ASSIGN, ZZ-VERDICT).
 -- refs: fct_tasks
+-- delta: stg_cases(case_id)
+-- present: submitted_at <= $as_of
+-- settled: decided_at <= $as_of
 with
 
 cases as (
