@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import put
 from test_review_results import APPEAL_AT, appeal, reviewed
-from test_rules_support import TY
+from test_rules_support import TY, _typed, case
 from test_ty_marts import AS_OF, taiyuan_world
 
 from dashboard.nav import sections
@@ -27,6 +28,22 @@ def db(tmp_path: Path) -> Path:
     refresh_marts(c, AS_OF, TY)
     c.close()
     return path
+
+
+def test_a_case_not_yet_due_is_left_out_of_the_on_time_rate(db):
+    """C3 certified 25 May, not entered by 1 June, its 20 working days not over: neither on time
+    nor late — H1's rate stays 1 of 2 (kpis.RATES), as on 总览, not 2 of 3."""
+    c = connect(db)
+    c3 = case("C3", submitted_at="2026-05-20 08:00:00", decided_at="2026-05-25 10:00:00",
+              category="定额", outcome="符合", publicity_from="2026-05-26",
+              publicity_to="2026-06-01")  # fmt: skip
+    put(c, "stg_cases", [_typed(c3)])
+    refresh_marts(c, AS_OF, TY)
+    c.close()
+    at = open_page(db, "ty_measures", profile="taiyuan")
+    assert not at.exception and metrics(at)["定额认定病例"] == "3"
+    h1 = at.dataframe[0].value.set_index("医院编码").loc["H1"]
+    assert (h1["认定周期及时率"], h1["重新认定及时率"]) == ("50.0%", "0.0%")
 
 
 def titles(profile: str) -> set[str]:

@@ -2,7 +2,8 @@
 publicity (TY-PUBLICITY), entry (TY-ENTRY), panel compliance (TY-PANEL), re-certification
 timeliness (TY-RECERT) and the TY-PENALTY breaches, with the cases and requests behind them.
 
-Reads mart_ty_hospital, mart_ty_cases and mart_ty_recerts only; a district user sees the
+Reads mart_ty_hospital, mart_ty_cases, mart_ty_recerts and (for the on-time rates, defined once in
+kpis.RATES) mart_ty_monthly_kpis only; a district user sees the
 district's hospitals.
 """
 
@@ -15,6 +16,7 @@ from dashboard.charts import show_table
 from dashboard.common import need_data, num, page_header, pct, query, scope_district
 from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts
+from pipelines.rules.kpis import rate
 
 HOSPITAL_COLUMNS = {
     "hospital_id": "医院编码",
@@ -39,6 +41,25 @@ def scoped(mart: str, order: str) -> pd.DataFrame:
     return query(f"select * from {mart} where {where} order by {order}", params)
 
 
+RATE_COUNTS = ("cycle_due", "cycle_on_time", "recerts_due", "recerts_on_time")
+
+
+def due_counts() -> dict[str, dict[str, int]]:
+    """hospital → the counts behind its on-time rates, over every month (mart_ty_monthly_kpis:
+    a case not yet due is in neither count)."""
+    d = scope_district()
+    rows = query(
+        "select hospital_id, metric, sum(value) as value from mart_ty_monthly_kpis "
+        "where metric in (?, ?, ?, ?) and hospital_id is not null and (? is null or district = ?) "
+        "group by all",
+        [*RATE_COUNTS, d, d],
+    )
+    out: dict[str, dict[str, int]] = {}
+    for hid, metric, value in rows.itertuples(index=False):
+        out.setdefault(hid, {})[metric] = int(value)
+    return out
+
+
 def hospitals_section(h: pd.DataFrame) -> None:
     k = st.columns(5)
     k[0].metric("定额认定病例", num(h["quota_cases"].sum()), border=True)
@@ -47,10 +68,10 @@ def hospitals_section(h: pd.DataFrame) -> None:
     k[3].metric("录入超时", num(h["entry_late"].sum()), border=True)
     k[4].metric("专家组不合规病例", num(h["panel_breaches"].sum()), border=True)
     table = h[list(HOSPITAL_COLUMNS)].rename(columns=HOSPITAL_COLUMNS)
-    cases = h["quota_cases"].where(h["quota_cases"] > 0)
-    table.insert(5, "认定周期及时率", (1 - h["cycle_late"] / cases).map(pct))
-    recerts = h["recerts"].where(h["recerts"] > 0)
-    table.insert(11, "重新认定及时率", (1 - h["recerts_late"] / recerts).map(pct))
+    due = due_counts()  # the rates as 总览, kpis and the report define them (kpis.RATES)
+    sums = [due.get(hid, {}) for hid in h["hospital_id"]]
+    table.insert(5, "认定周期及时率", [pct(rate(d, "cycle_on_time_rate")) for d in sums])
+    table.insert(11, "重新认定及时率", [pct(rate(d, "recert_on_time_rate")) for d in sums])
     show_table(table, hide_index=True, key="ty-hospitals")
     download_buttons(table, "太原各医院认定时效与专家组", key="ty-dl-hospitals")
 
@@ -99,7 +120,7 @@ page_header(
     "公示后 3 个工作日内录入、专家组不少于 2 名副高及以上本院专家、重新认定 20 个工作日内完成。",
 )
 if need_data():
-    require_marts("mart_ty_hospital", "mart_ty_cases", "mart_ty_recerts")
+    require_marts("mart_ty_hospital", "mart_ty_cases", "mart_ty_recerts", "mart_ty_monthly_kpis")
     evaluation_caption()
     tab = st.radio(
         "栏目",
