@@ -4,7 +4,9 @@ Every number comes from the engine: the month's KPIs and the 12-month trend from
 `mart_monthly_kpis` (the same `kpis` writes and 总览 shows), the action ledger
 (`mart_action_ledger`), the hospital assessment (`mart_hospital_penalty`) and the at-risk list
 (`mart_at_risk`, 待核实 apart) and the estimates of the random case draws
-(`pipelines.draws.appraise`, over the district's hospitals). The first page names the data cut-off and the evaluation time
+(`pipelines.draws.appraise`, over the district's hospitals); under Taiyuan its measures
+(`mart_ty_monthly_kpis`), the sanctions and the latest quarterly review per hospital
+(`draw_review_results.sql`, appeals decided) with its estimate. The first page names the data cut-off and the evaluation time
 (DATA-CUTOFF). Charts are drawn with fpdf2's own lines and rectangles (no image library).
 """
 
@@ -132,6 +134,7 @@ class Report:
     risk: Counter
     draws: list[tuple[log.DrawRecord, Appraisal]]
     sanctions: list[dict] = dataclasses.field(default_factory=list)
+    reviews: list[list[Any]] = dataclasses.field(default_factory=list)
 
     @property
     def taiyuan(self) -> bool:
@@ -199,6 +202,23 @@ def _hospital_rows(pen: list[dict], names: dict[str, str]) -> list[list[Any]]:
     ]  # fmt: skip
 
 
+def _review_rows(
+    con: duckdb.DuckDBPyConnection, draw_id: str, ids: set[str] | None
+) -> list[list[Any]]:
+    """TY-REVIEW results of one review draw per hospital of the scope (the published columns:
+    no names of persons, no 身份证号), as printed."""
+    from pipelines.draws.review_results import review_results
+
+    rows = review_results(con, draw_id).to_dict("records")
+    return [
+        [r["hospital_name"], shown(r["cases_drawn"]), shown(r["cases_reviewed"]), shown(r["cases_passed"]),
+         shown(r["cases_failed"]), "—" if r["cases_reviewed"] == 0 else f"{r['pass_rate']:.1%}",
+         shown(r["appeals_upheld"]), f"{float(r['recover_yuan']):,.2f}"]
+        for r in rows
+        if ids is None or r["hospital_id"] in ids
+    ]  # fmt: skip
+
+
 def month_end(month: str) -> dt.datetime:
     """The first instant of the next month."""
     return dt.datetime.strptime(month_shift(month, 1), "%Y-%m")
@@ -234,7 +254,11 @@ def gather(
     sums = by_month(kpi_rows(con, profile, at, district=district))
     if shape(profile) is TY_SHAPE:
         sanctions = sanction_rows(con, at.date(), district)
-        return Report(month, district, when, profile, sums, {}, [], Counter(), [], sanctions)
+        draws = [d for d in random_draws(con, month, at, district) if d[0].kind == "review_cases"]
+        reviews = _review_rows(con, draws[0][0].draw_id, ids) if draws else []
+        return Report(
+            month, district, when, profile, sums, {}, [], Counter(), draws, sanctions, reviews
+        )
     ledger = _in_scope(action_ledger(con, at, profile), ids)
     actions = Counter(
         (r["action"], r["status"]) for r in ledger if f"{r['deadline']:%Y-%m}" == month
@@ -416,12 +440,27 @@ def _kpi_table(w: _Writer, r: Report) -> None:
 def _ty_trends(pdf: RecordPDF, w: _Writer, r: Report) -> None:
     rates = ("cycle_on_time_rate", "publicity_rate", "entry_on_time_rate", "panel_rate",
              "recert_on_time_rate")  # fmt: skip
-    top = _trend_page(pdf, w, r, "四", (("quota_certified", "recerts"), "定额病种认定与重新认定（件）"),
+    top = _trend_page(pdf, w, r, "五", (("quota_certified", "recerts"), "定额病种认定与重新认定（件）"),
                 (rates, "时效与合规率"))  # fmt: skip
     col = _column(r)
     lab = labels(r.profile)
     bar_chart(pdf, (30, top + 150, 160, 40), r.trend,
               {lab[m]: col(m) for m in ("sanctions_new", "sanctions_in_force")}, "处理决定（项）")  # fmt: skip
+
+
+def _ty_reviews(w: _Writer, r: Report) -> None:
+    """TY-REVIEW: the latest quarterly review of the 12 months, per hospital, with its estimate."""
+    w.heading("四、季度复核结果（双随机、一公开，近12个月最近一次）")
+    if not r.draws:
+        w.para("近12个月无季度复核病例抽取记录。")
+        return
+    rec, latest = r.draws[0]
+    quarter = rec.params().get("quarter", "")
+    w.para(f"{quarter} 季度复核（抽取记录 {rec.draw_id}，{rec.created_at:%Y-%m-%d}）：")
+    head = ["医院", "抽取", "已复核", "符合", "不符合", "符合率", "申诉成立", "追回金额（元）"]
+    w.table(head, r.reviews, (52, 14, 16, 14, 16, 18, 20, 30))
+    w.para(f"推断：{headline(latest)}", 8)
+    w.para("结论以申诉二次复核的多数意见为准（有申诉时）；已抽取未录入结论的病例不计入已复核。", 8)
 
 
 def _sanctions(w: _Writer, r: Report) -> None:
@@ -557,6 +596,7 @@ def render(r: Report) -> bytes:
     if r.taiyuan:
         _sanctions(w, r)
         _violations(w, r)
+        _ty_reviews(w, r)
         _ty_trends(pdf, w, r)
         return bytes(pdf.output())
     _actions(w, r)

@@ -12,7 +12,15 @@ from test_draw_review import AS_OF, SEED, TY, review_world
 
 from pipelines.cli import main
 from pipelines.decisions import record_decision
-from pipelines.draws import appeal_panel, import_findings, parse_quarter, review_plan, verify_log
+from pipelines.draws import (
+    appeal_panel,
+    import_findings,
+    log,
+    parse_quarter,
+    review_plan,
+    verify_log,
+)
+from pipelines.draws.appraise import appraise
 from pipelines.draws.review_results import record_appeal_finding, review_results
 from pipelines.errors import UsageError
 
@@ -109,3 +117,54 @@ def test_published_results_hold_no_names_nor_ids(con, db_path, tmp_path):
     for published in (sheet, text):
         assert "医院H2" in published and "2026Q3 季度复核结果公示" in published
         assert [s for s in secrets if s in published] == []
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing")
+def test_taiyuan_monthly_report_shows_the_latest_review_per_hospital(con, db_path, tmp_path):
+    """The report of the month the 2026Q3 review was drawn in lists each hospital's results —
+    H2's 不符合 turned 符合 on appeal, H4's pick not reviewed yet — without any name of a person.
+    (A draw is stamped with the clock when it is made; the report looks at the draws made in its
+    12 months up to the evaluation time.)"""
+    draw_id, picks = reviewed(con, tmp_path)
+    appeal(con, picks["H2"][0], ["符合", "不符合", "符合"])
+    secrets = [r[0] for r in con.execute("select person_name from stg_cases").fetchall()]
+    made = log.get_record(con, draw_id).created_at
+    con.close()
+    pdf = tmp_path / "月报.pdf"
+    argv = ["report", "--profile", "taiyuan", "--db", str(db_path), "--month", f"{made:%Y-%m}"]
+    at = made + dt.timedelta(hours=1)
+    assert main([*argv, "--as-of", f"{at:%Y-%m-%d %H:%M:%S}", "--out", str(pdf)]) == 0
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True)
+    lines = [" ".join(line.split()) for line in text.stdout.decode("utf-8").splitlines()]
+    assert any(line.startswith("四、季度复核结果") for line in lines)
+    assert any(draw_id in line and "2026Q3" in line for line in lines)
+    rows = [line for line in lines if line.startswith("医院H")]
+    assert rows == [
+        "医院H1 2 2 2 0 100.0% 0 0.00",
+        "医院H2 3 2 2 0 100.0% 1 0.00",
+        "医院H3 1 1 0 1 0.0% 0 300.00",
+        "医院H4 1 0 0 0 — 0 0.00",
+    ]
+    assert [s for s in secrets if s and s in "\n".join(lines)] == []
+
+
+def test_a_taiyuan_report_without_a_review_says_so(con, db_path, tmp_path):
+    review_world(con)
+    con.close()
+    pdf = tmp_path / "月报.pdf"
+    argv = ["report", "--profile", "taiyuan", "--db", str(db_path), "--month", "2026-07"]
+    assert main([*argv, "--as-of", "2026-07-31 18:00:00", "--out", str(pdf)]) == 0
+    text = _pdf_text(pdf)
+    assert "近12个月无季度复核病例抽取记录。" in text
+
+
+def test_appraise_of_a_review_takes_the_appeal_panels_final_finding(con, tmp_path):
+    """H2's 不符合 (¥500) turned 符合 on appeal: no improper case and nothing found at H2; H3's
+    不符合 kept on appeal stays improper with its ¥300 — as the published results say."""
+    draw_id, picks = reviewed(con, tmp_path)
+    appeal(con, picks["H2"][0], ["符合", "不符合", "符合"])
+    appeal(con, picks["H3"][0], ["符合", "不符合", "不符合"])
+    a = appraise(con, draw_id)
+    by = {s.hospital_id: (s.checked_n, s.improper_n, s.sum_fen) for s in a.strata}
+    assert by["H2"] == (2, 0, 0) and by["H3"] == (1, 1, 30000) and by["H1"] == (2, 0, 0)
+    assert (a.total.improper_n, a.total.found_yuan) == (1, 300)

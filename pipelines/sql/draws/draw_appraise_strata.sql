@@ -1,7 +1,7 @@
 -- What a spot check tells (RULES "What a spot check tells"): the per-hospital sums the estimates
 -- need, from the latest finding per drawn case of one draw. Inputs: draw_frame(hospital_id,
 -- frame_n) — the frozen population per hospital — and draw_picks(case_id, hospital_id) — the
--- draw's random picks as they stand; $district keeps one district's hospitals (null: the city). Amounts are summed in fen as integers so Σy² is exact.
+-- draw's random picks as they stand (a review's appealed cases by their appeal finding); $district keeps one district's hospitals (null: the city). Amounts are summed in fen as integers so Σy² is exact.
 with frame as (
     select
         hospital_id,
@@ -24,13 +24,27 @@ hospitals as (
     from stg_hospitals
 ),
 
-findings as (
+-- a TY-REVIEW case's final finding is its appeal panel's majority (RULES TY-REVIEW): 符合 on
+-- appeal is 合格 with nothing to recover; a spot check (ZZ) has no appeals
+appeals as (
     select
         case_id,
-        result,
-        cast(round(recover_yuan * 100) as hugeint) as fen
-    from spot_check_findings_latest
-    where draw_id = $draw_id
+        final
+    from appeal_findings_latest
+    where $draw_id in (select draw_id from draw_log where kind = 'review_cases')
+),
+
+findings as (
+    select
+        f.case_id,
+        case a.final when '符合' then '合格' when '不符合' then '不合格' else f.result end as result,
+        case
+            when a.final = '符合' then 0
+            else cast(round(f.recover_yuan * 100) as hugeint)
+        end as fen
+    from spot_check_findings_latest as f
+    left join appeals as a on f.case_id = a.case_id
+    where f.draw_id = $draw_id
 ),
 
 checked as (
