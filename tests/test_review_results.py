@@ -168,3 +168,15 @@ def test_appraise_of_a_review_takes_the_appeal_panels_final_finding(con, tmp_pat
     by = {s.hospital_id: (s.checked_n, s.improper_n, s.sum_fen) for s in a.strata}
     assert by["H2"] == (2, 0, 0) and by["H3"] == (1, 1, 30000) and by["H1"] == (2, 0, 0)
     assert (a.total.improper_n, a.total.found_yuan) == (1, 300)
+
+
+def test_an_appeal_finding_needs_a_failed_review_finding(con, tmp_path):
+    """Only a 不符合 review finding can be appealed: H1's cases were found 符合, H4's pick has no
+    finding yet — their panels' opinions are refused and nothing is recorded."""
+    draw_id, picks = reviewed(con, tmp_path)
+    for case in (picks["H1"][0], picks["H4"][0]):
+        panel = appeal_panel(con, case, "2718", APPEAL_AT, TY)
+        opinions = dict.fromkeys((p.id for p in panel.picks), "符合")
+        with pytest.raises(UsageError, match="没有“不符合”的季度复核结论"):
+            record_appeal_finding(con, panel.draw_id, opinions, "二次复核", "张三")
+    assert con.execute("select count(*) from appeal_findings_latest").fetchone()[0] == 0

@@ -60,6 +60,16 @@ def check_appeal_finding(p: dict) -> str | None:
     return None
 
 
+def _failed_in_a_review(con: duckdb.DuckDBPyConnection, case_id: str) -> bool:
+    """Whether a quarterly review found the case 不符合 (the finding an appeal is against)."""
+    sql = (
+        "select count(*) from spot_check_findings_latest as f"
+        " join draw_log as d on d.draw_id = f.draw_id"
+        " where d.kind = 'review_cases' and f.case_id = ? and f.result = '不合格'"
+    )
+    return con.execute(sql, [case_id]).fetchone()[0] > 0
+
+
 def record_appeal_finding(
     con: duckdb.DuckDBPyConnection,
     panel_id: str,
@@ -72,6 +82,11 @@ def record_appeal_finding(
     rec = log.get_record(con, required(panel_id, "申诉专家抽取记录"))
     if rec.kind != "appeal_panel":
         raise UsageError(f"记录 {panel_id} 不是申诉二次复核专家抽取记录（类型 {rec.kind}）")
+    case_id = rec.params()["case_id"]
+    if not _failed_in_a_review(con, case_id):
+        raise UsageError(
+            f"病例 {case_id} 没有“不符合”的季度复核结论（复核结论未录入或为符合），无可申诉的结论"
+        )
     members = {p.id for p in current_state(con, rec.draw_id).picks}
     if set(opinions) != members:
         missing = "、".join(sorted(members - set(opinions))) or "无"
@@ -82,7 +97,7 @@ def record_appeal_finding(
         raise UsageError(f"专家意见应为“符合”或“不符合”：{bad}")
     pairs = sorted([e, o] for e, o in opinions.items())
     params = {
-        "case_id": rec.params()["case_id"],
+        "case_id": case_id,
         "panel_id": rec.draw_id,
         "opinions": pairs,
         "final": majority([o for _, o in pairs]),
