@@ -102,6 +102,9 @@ def list_columns(df: pd.DataFrame, *more_counts: str, **extra: Any) -> dict:
     return {**out, **extra}
 
 
+EMPTY_NUMBER = "—"  # an empty number cell (a rate with nothing due), as the KPI cards show it
+
+
 def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
     """A list as shown: Streamlit's grid prints an empty cell as "None", so empty text cells are
     blank and a time column with empty cells becomes text (2026-03-02 09:00:00, blank when none).
@@ -121,7 +124,8 @@ def no_none(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
 def show_table(data: Any, **kwargs: Any) -> Any:
     """`st.dataframe`, or the Chinese line 「暂无记录。」 for an empty list (Streamlit's own grid
     writes the English "empty" in it). A selectable grid (`on_select`) is always drawn: its
-    caller reads the selection. Empty text and time cells are blank, not "None" (`no_none`)."""
+    caller reads the selection. Empty text and time cells are blank, not "None" (`no_none`), and
+    an empty number cell shows "—" (`placeholder`), as the KPI cards do."""
     frame = getattr(data, "data", data)  # a Styler's frame
     if isinstance(frame, pd.DataFrame) and frame.empty and "on_select" not in kwargs:
         st.caption("暂无记录。")
@@ -140,6 +144,7 @@ def show_table(data: Any, **kwargs: Any) -> Any:
                     and not pd.api.types.is_datetime64_any_dtype(data[k])
                 )
             }
+    kwargs.setdefault("placeholder", EMPTY_NUMBER)
     return st.dataframe(data, **kwargs)
 
 

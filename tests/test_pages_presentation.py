@@ -90,6 +90,8 @@ def test_no_list_on_a_page_shows_an_empty_text_cell_as_none(db, page):
         if not pd.api.types.is_numeric_dtype(col) and col.isna().any()
     }
     assert blanks == set()
+    # an empty number cell (e.g. a rate with nothing due) shows "—", not Streamlit's "None"
+    assert [t.proto.placeholder for t in at.dataframe] == ["—"] * len(at.dataframe)
 
 
 def test_data_page_counts_have_separators_and_no_english_column(small_db):  # noqa: F811
