@@ -103,7 +103,12 @@ def _distinct(table: pa.Table, column: str) -> int:
 
 
 def _count(table: pa.Table, column: str, value: Any) -> int:
-    return int(pc.sum(pc.equal(table[column], value)).as_py() or 0)
+    """Rows whose column equals value, counted from Arrow's value counts (turning a Python
+    value into an Arrow one would import pandas)."""
+    if not table.num_rows:
+        return 0
+    counts = pc.value_counts(table[column]).to_pylist()
+    return sum(c["counts"] for c in counts if c["values"] == value)
 
 
 def cmd_strikes(args: argparse.Namespace) -> int:

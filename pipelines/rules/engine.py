@@ -7,8 +7,10 @@ column `calendar_gap_year` (`-- checks: calendar_gap_year`): a year the working-
 cover for the answer to be known. Running a model inlines the models it reads as CTEs (dbt's
 "ephemeral" models), so the CLI, the marts and the tests all run the same SQL; `refresh_marts`
 materialises them in order instead. Only the result a caller receives is sorted: inlined models
-and materialised tables drop their `order by`. Values come from the rule profile, bound as
-`$name` parameters — never formatted into SQL.
+and materialised tables drop their `order by`. Values come from the rule profile, named as
+`$name` parameters in the SQL and written in as typed, quoted literals (`graph.sql_literal`,
+`graph.execute`) — never formatted in as raw text; binding them instead would make DuckDB import
+pandas (a fifth of a second) in every command.
 
 Two more header lines make the engine cheaper without changing any answer:
 
@@ -51,10 +53,13 @@ from pipelines.rules.graph import (
     checks_calendar,
     closure,
     compose,
+    execute,
+    inline,
     latest,
     order_by,
     reaches,
     refs,
+    sql_literal,
     uses_eval_at,
 )
 from pipelines.rules.incremental import reuse_bodies
@@ -81,6 +86,8 @@ __all__ = [
     "closure",
     "compose",
     "compute",
+    "execute",
+    "inline",
     "fresh_marts",
     "latest",
     "mart_state",
@@ -105,18 +112,28 @@ def _gap_in_result(table: pa.Table) -> None:
         raise CalendarGapError(int(year))
 
 
+def _matching(where: dict[str, Any]) -> str:
+    """The SQL condition keeping the rows whose columns equal the given values ('' for none)."""
+    return " and ".join(f"{column} = {sql_literal(value)}" for column, value in where.items())
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     name: str,
     values: dict[str, Any],
     materialised: Collection[str] = (),
     reused: Collection[str] = (),
+    where: dict[str, Any] | None = None,
 ) -> pa.Table:
     """Compute a model (reading `materialised` models as tables, and the settled rows of the
-    `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table."""
+    `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table; only the rows matching
+    `where` (see `run`), filtered in SQL (a row needing an uncovered year is kept: it raises)."""
     check_own = calendar_plan(con, name, values, materialised)
-    statement = compose(name, materialised, replaced=reuse_bodies(reused))
-    table = con.execute(statement, bind(statement, values)).to_arrow_table()
+    statement = compose(name, materialised, ordered=not where, replaced=reuse_bodies(reused))
+    if where:
+        gap = f" or {GAP_COLUMN} is not null" if check_own else ""
+        statement += f"\nwhere ({_matching(where)}){gap}\n{order_by(name)}"
+    table = execute(con, statement, values).to_arrow_table()
     if check_own:
         _gap_in_result(table)
     return table
@@ -135,8 +152,8 @@ def run(
 
     Fresh marts (`fresh_marts`) are read instead of recomputed: the model itself when it is one
     and was materialised with the same extra values, else the marts it reads. `where` keeps only
-    the rows whose columns equal the given (non-null) values, in the model's order: filtered in
-    SQL when the model is read from its mart, otherwise after computing it.
+    the rows whose columns equal the given (non-null) values, in the model's order, filtered in
+    SQL.
     """
     ensure_calendar(con)
     facts = facts_at(con, as_of)
@@ -146,16 +163,12 @@ def run(
         fresh, reusable = usable_marts(con, profile, as_of, facts)
         same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
         if name in fresh and same_extra:
-            cond = " and ".join(f"{column} = ?" for column in where)
+            cond = _matching(where)
             statement = f"select * from {name}" + (f" where {cond}" if cond else "")
-            statement += f"\n{order_by(name)}"
-            return con.execute(statement, list(where.values())).to_arrow_table()
+            return con.execute(f"{statement}\n{order_by(name)}").to_arrow_table()
         upstream = set(closure(name, fresh))
         reused = reusable & upstream - {name}
-        table = compute(con, name, values, fresh & set(closure(name)), reused)
-    for column, value in where.items():
-        table = table.filter(pc.equal(table[column], value))
-    return table
+        return compute(con, name, values, fresh & set(closure(name)), reused, where)
 
 
 def run_from_scratch(
@@ -184,7 +197,7 @@ def materialise(
     """
     check_own = calendar_plan(con, name, values, materialised)
     statement = compose(name, materialised, ordered=False)
-    con.execute(f"create or replace table {name} as\n{statement}", bind(statement, values))
+    execute(con, f"create or replace table {name} as\n{statement}", values)
     if check_own:
         year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
         if year is not None:
