@@ -101,6 +101,7 @@ __all__ = [
     "rules_version",
     "run",
     "run_from_scratch",
+    "run_into",
     "snapshot",
     "uses_eval_at",
 ]
@@ -117,6 +118,24 @@ def _matching(where: dict[str, Any]) -> str:
     return " and ".join(f"{column} = {sql_literal(value)}" for column, value in where.items())
 
 
+def _statement(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    values: dict[str, Any],
+    materialised: Collection[str] = (),
+    reused: Collection[str] = (),
+    where: dict[str, Any] | None = None,
+) -> tuple[str, bool]:
+    """`compute`'s statement, its values written in, and whether its rows must then be checked
+    for a calendar gap (`calendar_plan`)."""
+    check_own = calendar_plan(con, name, values, materialised)
+    statement = compose(name, materialised, ordered=not where, replaced=reuse_bodies(reused))
+    if where:
+        gap = f" or {GAP_COLUMN} is not null" if check_own else ""
+        statement += f"\nwhere ({_matching(where)}){gap}\n{order_by(name)}"
+    return inline(statement, values), check_own
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -128,15 +147,34 @@ def compute(
     """Compute a model (reading `materialised` models as tables, and the settled rows of the
     `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table; only the rows matching
     `where` (see `run`), filtered in SQL (a row needing an uncovered year is kept: it raises)."""
-    check_own = calendar_plan(con, name, values, materialised)
-    statement = compose(name, materialised, ordered=not where, replaced=reuse_bodies(reused))
-    if where:
-        gap = f" or {GAP_COLUMN} is not null" if check_own else ""
-        statement += f"\nwhere ({_matching(where)}){gap}\n{order_by(name)}"
-    table = execute(con, statement, values).to_arrow_table()
+    statement, check_own = _statement(con, name, values, materialised, reused, where)
+    table = con.execute(statement).to_arrow_table()
     if check_own:
         _gap_in_result(table)
     return table
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    profile: Profile,
+    as_of: dt.datetime | None,
+    where: dict[str, Any],
+    extra: dict[str, Any],
+) -> tuple[str, bool]:
+    """`run`'s one statement and whether its rows must be checked for a calendar gap; call
+    inside `snapshot(con)` and run the statement in the same transaction."""
+    facts = facts_at(con, as_of)
+    values = parameters(profile, facts, extra, eval_at=as_of)
+    fresh, reusable = usable_marts(con, profile, as_of, facts)
+    same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
+    if name in fresh and same_extra:
+        cond = _matching(where)
+        statement = f"select * from {name}" + (f" where {cond}" if cond else "")
+        return f"{statement}\n{order_by(name)}", False
+    upstream = set(closure(name, fresh))
+    reused = reusable & upstream - {name}
+    return _statement(con, name, values, fresh & set(closure(name)), reused, where)
 
 
 def run(
@@ -156,19 +194,40 @@ def run(
     SQL.
     """
     ensure_calendar(con)
-    facts = facts_at(con, as_of)
-    values = parameters(profile, facts, extra, eval_at=as_of)
-    where = where or {}
     with snapshot(con):
-        fresh, reusable = usable_marts(con, profile, as_of, facts)
-        same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
-        if name in fresh and same_extra:
-            cond = _matching(where)
-            statement = f"select * from {name}" + (f" where {cond}" if cond else "")
-            return con.execute(f"{statement}\n{order_by(name)}").to_arrow_table()
-        upstream = set(closure(name, fresh))
-        reused = reusable & upstream - {name}
-        return compute(con, name, values, fresh & set(closure(name)), reused, where)
+        statement, check_own = _plan(con, name, profile, as_of, where or {}, extra)
+        table = con.execute(statement).to_arrow_table()
+    if check_own:
+        _gap_in_result(table)
+    return table
+
+
+def run_into(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    name: str,
+    profile: Profile,
+    as_of: dt.datetime | None = None,
+    *,
+    where: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
+    """`run`, its rows kept in the temporary table `target` in the model's order instead of
+    returned (a command writes them to a file and counts them in SQL: no Arrow, no pandas).
+    Call inside `snapshot(con)` and read `target` in the same transaction."""
+    ensure_calendar(con)
+    statement, check_own = _plan(con, name, profile, as_of, where or {}, extra)
+    con.execute(f"create or replace temp table {target} as\n{statement}")
+    if check_own:
+        _gap_in_table(con, target)
+
+
+def _gap_in_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop table `name` and raise CalendarGapError when a row of it needs an uncovered year."""
+    year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
+    if year is not None:
+        con.execute(f"drop table {name}")
+        raise CalendarGapError(int(year))
 
 
 def run_from_scratch(
@@ -199,7 +258,4 @@ def materialise(
     statement = compose(name, materialised, ordered=False)
     execute(con, f"create or replace table {name} as\n{statement}", values)
     if check_own:
-        year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
-        if year is not None:
-            con.execute(f"drop table {name}")
-            raise CalendarGapError(int(year))
+        _gap_in_table(con, name)
