@@ -11,8 +11,11 @@ import sys
 import duckdb
 import pytest
 from test_rules_cli import warehouse  # noqa: F401  (the fixture)
+from test_rules_support import ZZ, case, load, task
 
 from pipelines.config import ROOT
+from pipelines.errors import CalendarGapError
+from pipelines.rules.engine import run, run_into
 from pipelines.rules.graph import execute, inline, sql_literal
 
 ATTACKS = [
@@ -131,3 +134,52 @@ def test_a_rule_command_never_imports_pandas(warehouse, tmp_path):  # noqa: F811
             [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True
         )
         assert done.stdout.split() == ["False", "0"], done.stderr
+
+
+def _gap_world(con) -> None:
+    """T1 accepted on 4 Jan 2027 (a year the calendar does not cover), T2 in 2026."""
+    load(
+        con,
+        cases=[case("C1", submitted_at="2027-01-04 08:00:00"), case("C2")],
+        tasks=[
+            task(
+                "T1",
+                case_id="C1",
+                pushed_at="2027-01-04 09:00:00",
+                responded_at="2027-01-04 10:00:00",
+                response="受理",
+            ),
+            task("T2", case_id="C2", pushed_at="2026-03-02 09:00:00"),
+        ],
+    )
+
+
+def test_a_filtered_model_still_raises_for_a_gap_in_rows_filtered_out(con):
+    """fct_tasks checks the calendar itself: asked for T2 alone, T1's gap still raises."""
+    _gap_world(con)
+    at = dt.datetime(2027, 2, 1)
+    with pytest.raises(CalendarGapError) as exc:
+        run(con, "fct_tasks", ZZ, at, where={"task_id": "T2"})
+    assert exc.value.year == 2027
+    with pytest.raises(CalendarGapError):
+        run_into(con, "rows", "fct_tasks", ZZ, at, columns=["task_id"], where={"task_id": "T2"})
+    assert (
+        con.execute("select count(*) from duckdb_tables() where table_name = 'rows'").fetchone()[0]
+        == 0
+    )
+
+
+def test_run_into_keeps_the_model_order_and_only_the_columns(con):
+    """Two missed responses of E1, pushed in the reverse order of their ids."""
+    load(
+        con,
+        cases=[case("C1")],
+        tasks=[
+            task("T2", case_id="C1", pushed_at="2026-03-02 09:00:00"),
+            task("T1", case_id="C1", pushed_at="2026-03-03 09:00:00"),
+        ],
+    )
+    at = dt.datetime(2026, 12, 1)
+    run_into(con, "rows", "fct_strikes", ZZ, at, columns=["task_id", "strike_no"])
+    assert con.execute("select * from rows").fetchall() == [("T2", 1), ("T1", 2)]
+    assert run(con, "fct_strikes", ZZ, at).column("task_id").to_pylist() == ["T2", "T1"]

@@ -117,7 +117,7 @@ def export_model(
         profile = load_profile(args.profile)
         with snapshot(con):
             at = when.eval_at if timed else None
-            run_into(con, "cli_rows", model, profile, at, where=where, **extra)
+            run_into(con, "cli_rows", model, profile, at, columns=columns, where=where, **extra)
             write_rows(args.out, con, "cli_rows", columns)
             tally = con.execute(f"select {summary} from cli_rows").fetchone()
     finally:

@@ -35,7 +35,7 @@ and fresh marts); this module runs and materialises models and re-exports the ot
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
@@ -107,6 +107,9 @@ __all__ = [
 ]
 
 
+_SELECT_FINAL = "select * from final"
+
+
 def _gap_in_result(table: pa.Table) -> None:
     year = pc.min(table[GAP_COLUMN]).as_py() if table.num_rows else None
     if year is not None:
@@ -125,15 +128,27 @@ def _statement(
     materialised: Collection[str] = (),
     reused: Collection[str] = (),
     where: dict[str, Any] | None = None,
+    columns: Sequence[str] = (),
 ) -> tuple[str, bool]:
     """`compute`'s statement, its values written in, and whether its rows must then be checked
-    for a calendar gap (`calendar_plan`)."""
+    for a calendar gap (`calendar_plan`); only `columns` (and the gap's) when given."""
     check_own = calendar_plan(con, name, values, materialised)
-    statement = compose(name, materialised, ordered=not where, replaced=reuse_bodies(reused))
-    if where:
-        gap = f" or {GAP_COLUMN} is not null" if check_own else ""
-        statement += f"\nwhere ({_matching(where)}){gap}\n{order_by(name)}"
+    if not where and not columns:
+        statement = compose(name, materialised, replaced=reuse_bodies(reused))
+        return inline(statement, values), check_own
+    statement = compose(name, materialised, ordered=False, replaced=reuse_bodies(reused))
+    statement = statement.removesuffix(_SELECT_FINAL)
+    gap = f" or {GAP_COLUMN} is not null" if check_own else ""
+    cond = f"\nwhere ({_matching(where)}){gap}" if where else ""
+    statement += f"select {_projection(columns, check_own)} from final{cond}\n{order_by(name)}"
     return inline(statement, values), check_own
+
+
+def _projection(columns: Sequence[str], check_own: bool) -> str:
+    """The select list of `columns` (all when none), with the calendar gap's when it is checked."""
+    if not columns:
+        return "*"
+    return ", ".join([*columns, GAP_COLUMN] if check_own else columns)
 
 
 def compute(
@@ -161,20 +176,23 @@ def _plan(
     as_of: dt.datetime | None,
     where: dict[str, Any],
     extra: dict[str, Any],
+    columns: Sequence[str] = (),
 ) -> tuple[str, bool]:
-    """`run`'s one statement and whether its rows must be checked for a calendar gap; call
-    inside `snapshot(con)` and run the statement in the same transaction."""
+    """`run`'s one statement (only `columns` when given) and whether its rows must be checked for
+    a calendar gap; call inside `snapshot(con)` and run the statement in the same transaction."""
     facts = facts_at(con, as_of)
     values = parameters(profile, facts, extra, eval_at=as_of)
     fresh, reusable = usable_marts(con, profile, as_of, facts)
     same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
     if name in fresh and same_extra:
         cond = _matching(where)
-        statement = f"select * from {name}" + (f" where {cond}" if cond else "")
+        statement = f"select {_projection(columns, False)} from {name}"
+        statement += f" where {cond}" if cond else ""
         return f"{statement}\n{order_by(name)}", False
     upstream = set(closure(name, fresh))
     reused = reusable & upstream - {name}
-    return _statement(con, name, values, fresh & set(closure(name)), reused, where)
+    materialised = fresh & set(closure(name))
+    return _statement(con, name, values, materialised, reused, where, columns)
 
 
 def run(
@@ -209,14 +227,16 @@ def run_into(
     profile: Profile,
     as_of: dt.datetime | None = None,
     *,
+    columns: Sequence[str] = (),
     where: dict[str, Any] | None = None,
     **extra: Any,
 ) -> None:
-    """`run`, its rows kept in the temporary table `target` in the model's order instead of
-    returned (a command writes them to a file and counts them in SQL: no Arrow, no pandas).
-    Call inside `snapshot(con)` and read `target` in the same transaction."""
+    """`run`, its rows (only `columns` when given: DuckDB then computes no other) kept in the
+    temporary table `target` in the model's order instead of returned (a command writes them to
+    a file and counts them in SQL: no Arrow, no pandas). Call inside `snapshot(con)` and read
+    `target` in the same transaction."""
     ensure_calendar(con)
-    statement, check_own = _plan(con, name, profile, as_of, where or {}, extra)
+    statement, check_own = _plan(con, name, profile, as_of, where or {}, extra, columns)
     con.execute(f"create or replace temp table {target} as\n{statement}")
     if check_own:
         _gap_in_table(con, target)
