@@ -234,8 +234,8 @@ def run_into(
     """`run`, its rows (only `columns` when given: DuckDB then computes no other) kept in the
     temporary table `target` in the model's order instead of returned (a command writes them to
     a file and counts them in SQL: no Arrow, no pandas). Call inside `snapshot(con)` and read
-    `target` in the same transaction."""
-    ensure_calendar(con)
+    `target` in the same transaction (the calendar is settled on the way: `calendar_plan`,
+    `mart_state`)."""
     statement, check_own = _plan(con, name, profile, as_of, where or {}, extra, columns)
     con.execute(f"create or replace temp table {target} as\n{statement}")
     if check_own:
