@@ -117,8 +117,8 @@ def test_missing_parameter_and_unknown_type_are_bugs():
 
 
 def test_a_rule_command_never_imports_pandas(warehouse, tmp_path):  # noqa: F811
-    """strikes (its model computed at an evaluation time the marts were not built for, through
-    the calendar check, the year filter and the CSV writer), penalties and spot-check."""
+    """Each rule verb writing a CSV (strikes: its model computed at an evaluation time the marts
+    were not built for, through the calendar check, the year filter and the CSV writer)."""
     probe = (
         "import sys\nfrom pipelines.cli import main\n"
         "status = main(sys.argv[1:])\n"
@@ -127,6 +127,10 @@ def test_a_rule_command_never_imports_pandas(warehouse, tmp_path):  # noqa: F811
     for argv in (
         ["strikes", "--year", "2026", "--as-of", "2026-03-20 00:00:00"],
         ["penalties", "--year", "2026", "--as-of", "2026-03-20 00:00:00"],
+        ["violations", "--as-of", "2026-03-20 00:00:00"],
+        ["at-risk", "--as-of", "2026-03-06 13:30:00"],
+        ["fees", "--month", "2026-03"],
+        ["archive", "--month", "2026-03"],
     ):
         out = tmp_path / "out.csv"
         args = [*argv, "--db", str(warehouse), "--out", str(out)]
