@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -135,7 +136,11 @@ def commit(con: duckdb.DuckDBPyConnection, publish: bool = True) -> None:
         finally:
             release_write()
     elif publish and (path := _path_of(con)) and snapshot_dir(Path(path)).is_dir():
-        _publish_quietly(con, Path(path))
+        held = _HELD.get(threading.get_ident())
+        if held is not None and held[0] is con:
+            held[1] = True  # published once when `one_publish` ends
+        else:
+            _publish_quietly(con, Path(path))
 
 
 PRIVATE_UMASK = 0o077  # every file the product writes holds personal data: owner only
@@ -360,6 +365,28 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None
             old.unlink(missing_ok=True)
     _PUBLISHED[threading.get_ident()] = target
     return target
+
+
+_HELD: dict[int, list] = {}  # thread -> [con, committed since] inside `one_publish`
+
+
+@contextlib.contextmanager
+def one_publish(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Publish the read snapshot once, when the block ends, rather than after each commit in
+    it: a command that commits twice (spot-check: the frozen list, then the draw) copies the
+    warehouse once. Readers see the snapshot before the block until then, never a state
+    between its commits; a block that committed and then failed still publishes."""
+    me = threading.get_ident()
+    if me in _HELD:  # nested: the outer block publishes
+        yield
+        return
+    _HELD[me] = [con, False]
+    try:
+        yield
+    finally:
+        _, committed = _HELD.pop(me)
+        if committed:
+            _publish_quietly(con, Path(_path_of(con)))
 
 
 def _publish_quietly(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: a verb that writes no table loads neither
+    import duckdb
     import pyarrow as pa
 
 
@@ -61,51 +62,79 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[
     return n
 
 
-def _as_text(table: pa.Table, column: str) -> str | None:
-    """A DuckDB expression writing the column as `fmt` does ('' and null both as empty, which
-    DuckDB's writer leaves unquoted), or None when only `fmt` is known to match."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+_INTEGERS |= {"U" + t for t in _INTEGERS}
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 
-    kind, name = table.schema.field(column).type, '"' + column.replace('"', '""') + '"'
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        # Python's writer leaves a lone \r unquoted, DuckDB's quotes it: rare, left to `fmt`
-        has_cr = pc.any(pc.match_substring(table[column], "\r")).as_py()
-        return None if has_cr else f"nullif({name}, '')"
-    if pa.types.is_integer(kind):
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _as_text(kind: str, name: str) -> str | None:
+    """A DuckDB expression writing a column of that type as `fmt` does ('' and null both as
+    empty, which DuckDB's writer leaves unquoted), or None when only `fmt` is known to match."""
+    if kind == "VARCHAR":
+        return f"nullif({name}, '')"
+    if kind in _INTEGERS:
         return f"cast({name} as varchar)"
-    if pa.types.is_boolean(kind):
+    if kind == "BOOLEAN":
         return f"case when {name} then 'true' when not {name} then 'false' end"
-    if pa.types.is_timestamp(kind) and kind.tz is None:
+    if kind in _TIMESTAMPS:
         return f"strftime({name}, '%Y-%m-%d %H:%M:%S')"
-    if pa.types.is_date(kind):
+    if kind == "DATE":
         return f"strftime({name}, '%Y-%m-%d')"
     return None
 
 
-def write_table(path: str | Path, table: pa.Table, columns: Sequence[str]) -> int:
-    """The named columns of an Arrow table, written as `write_csv` writes them (same bytes), but
-    set-based by DuckDB's CSV writer when every column's type allows (no per-row Python: a
-    province's 350,000 strikes in a fraction of a second); atomically, like `write_csv`."""
-    exprs = [_as_text(table, c) for c in columns]
-    if len(columns) < 2 or any(e is None for e in exprs):  # csv quotes a lone empty field
-        lists = [table.column(c).to_pylist() for c in columns]
-        return write_csv(path, columns, zip(*lists, strict=True))
-    import duckdb
+def _texts(con: duckdb.DuckDBPyConnection, source: str, columns: Sequence[str]) -> list | None:
+    """Each column's `_as_text`, or None when one has none (or holds a lone \r, which Python's
+    writer leaves unquoted and DuckDB's quotes: rare, left to `fmt`)."""
+    names = [_quoted(c) for c in columns]
+    cursor = con.execute(f"select {', '.join(names)} from {source} limit 0")
+    kinds = [str(d[1]) for d in cursor.description]
+    exprs = [_as_text(k, n) for k, n in zip(kinds, names, strict=True)]
+    text = [n for k, n in zip(kinds, names, strict=True) if k == "VARCHAR"]
+    if any(e is None for e in exprs) or len(columns) < 2:  # csv quotes a lone empty field
+        return None
+    if text:
+        probe = ", ".join(f"coalesce(bool_or(contains({n}, chr(13))), false)" for n in text)
+        if any(con.execute(f"select {probe} from {source}").fetchone()):
+            return None
+    return [f"{e} as {n}" for e, n in zip(exprs, names, strict=True)]
 
+
+def write_rows(
+    path: str | Path, con: duckdb.DuckDBPyConnection, source: str, columns: Sequence[str]
+) -> int:
+    """The named columns of a table or view of `con`, in its order, written as `write_csv`
+    writes them (same bytes) but set-based by DuckDB's CSV writer when every column's type
+    allows (no per-row Python: a province's 350,000 strikes in a fraction of a second);
+    atomically, like `write_csv`."""
+    exprs = _texts(con, source, columns)
+    if exprs is None:
+        rows = con.execute(f"select {', '.join(map(_quoted, columns))} from {source}").fetchall()
+        return write_csv(path, columns, rows)
     target = Path(path)
     tmp = _temp_beside(target)
     try:
-        con = duckdb.connect()
-        try:
-            names = ['"' + c.replace('"', '""') + '"' for c in columns]
-            select = ", ".join(f"{e} as {n}" for e, n in zip(exprs, names, strict=True))
-            rel = con.from_arrow(table.select(list(columns))).project(select)
-            rel.write_csv(tmp, header=True, sep=",", quotechar='"', escapechar='"')
-        finally:
-            con.close()
+        rel = con.sql(f"select {', '.join(exprs)} from {source}")
+        rel.write_csv(tmp, header=True, sep=",", quotechar='"', escapechar='"')
+        n = con.execute(f"select count(*) from {source}").fetchone()[0]
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return table.num_rows
+    return n
+
+
+def write_table(path: str | Path, table: pa.Table, columns: Sequence[str]) -> int:
+    """The named columns of an Arrow table, written as `write_rows` writes them."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("arrow_rows", table.select(list(columns)))
+        return write_rows(path, con, "arrow_rows", columns)
+    finally:
+        con.close()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import duckdb
 
 from pipelines.config import load_profile
-from pipelines.db import connect
+from pipelines.db import connect, one_publish
 from pipelines.draws import log
 from pipelines.draws.engine import (
     NO_SUPERVISOR,
@@ -124,17 +124,18 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
     d1, d2 = _date(args.date_from, "--from"), _date(args.date_to, "--to")
     con = connect(args.db)
     try:
-        res = spot_check(
-            con,
-            d1,
-            d2,
-            rate,
-            args.seed,
-            profile,
-            operator=args.operator,
-            supervisor=args.supervisor,
-            precision=precision,
-        )
+        with one_publish(con):  # the frozen list and the draw: one copy for the dashboard
+            res = spot_check(
+                con,
+                d1,
+                d2,
+                rate,
+                args.seed,
+                profile,
+                operator=args.operator,
+                supervisor=args.supervisor,
+                precision=precision,
+            )
         write_spot_check(args.out, res.picks)
         print(res.draw_id)
         if args.population_out:

@@ -28,6 +28,7 @@ from pipelines.draws.engine import (
 from pipelines.draws.keys import normalize_seed, parse_rate, quota
 from pipelines.draws.plan import Precision
 from pipelines.errors import UsageError
+from pipelines.rules.graph import execute
 
 
 def percent(rate: Decimal) -> str:
@@ -69,7 +70,7 @@ def approved_case_table(
     if date_from > date_to:
         raise UsageError(f"起始日期 {date_from} 晚于截止日期 {date_to}")
     params = {"date_from": date_from, "date_to": date_to}
-    return con.execute(sql("draw_case_population"), params).to_arrow_table()
+    return execute(con, sql("draw_case_population"), params).to_arrow_table()
 
 
 def case_members(cases: pa.Table) -> pa.Table:

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import CalendarGapError
-from pipelines.rules.graph import GAP_COLUMN, _ctes, bind, checks_calendar, closure, reaches
+from pipelines.rules.graph import GAP_COLUMN, _ctes, checks_calendar, closure, execute, reaches
 from pipelines.workcal import ensure_calendar
 
 _REACH_SQL = """
@@ -41,7 +41,7 @@ def calendar_covers(con: duckdb.DuckDBPyConnection, models: Iterable[str], value
         for table, column, param in found:
             statement = _REACH_SQL.format(table=table, column=column)
             n = int(values.get(param) or 0)
-            if not con.execute(statement, {"n": n}).fetchone()[0]:
+            if not execute(con, statement, {"n": n}).fetchone()[0]:
                 return False
     return True
 
@@ -64,7 +64,7 @@ def check_calendar(
         return
     probe = " union all ".join(f"select {GAP_COLUMN} from {m}" for m in gapped)
     statement = "with\n" + ",\n".join(_ctes(models)) + f"\nselect min({GAP_COLUMN}) from ({probe})"
-    year = con.execute(statement, bind(statement, values)).fetchone()[0]
+    year = execute(con, statement, values).fetchone()[0]
     if year is not None:
         raise CalendarGapError(int(year))
 

@@ -23,13 +23,12 @@ from pipelines.cliutil import evaluation
 from pipelines.config import Profile, load_profile
 from pipelines.db import connect
 from pipelines.errors import UsageError
-from pipelines.output import write_table
-from pipelines.rules.archive import monthly_archive
-from pipelines.rules.fees import expert_fees
-from pipelines.rules.penalty import hospital_penalties
-from pipelines.rules.risk import at_risk
-from pipelines.rules.strikes import strikes
-from pipelines.rules.violations import violations
+from pipelines.output import write_rows, write_table
+from pipelines.rules.engine import run_into
+from pipelines.rules.penalty import PENALTIES
+from pipelines.rules.risk import AT_RISK
+from pipelines.rules.state import snapshot
+from pipelines.rules.strikes import STRIKES
 
 STRIKE_COLUMNS = ["expert_id", "strike_no", "task_id", "case_id", "kind", "deadline", "action"]
 PENALTY_COLUMNS = [
@@ -98,12 +97,41 @@ def export(
     return table, when.eval_at
 
 
-def _distinct(table: pa.Table, column: str) -> int:
-    return pc.count_distinct(table[column]).as_py() if table.num_rows else 0
+def export_model(
+    args: argparse.Namespace,
+    columns: Sequence[str],
+    summary: str,
+    model: str,
+    *,
+    timed: bool = True,
+    where: dict[str, Any] | None = None,
+    **extra: Any,
+) -> tuple[tuple, dt.datetime]:
+    """Open the warehouse, run a rule model (`engine.run_into`, at the evaluation time when
+    `timed`), write its `columns` to --out straight from DuckDB and return `summary` (a SQL select
+    list over its rows) and the evaluation time. No Arrow table: a province's 350,000 strikes go
+    from the query to the file in DuckDB."""
+    con = open_db(args.db)
+    try:
+        when = evaluation(con, getattr(args, "as_of", None))
+        profile = load_profile(args.profile)
+        with snapshot(con):
+            at = when.eval_at if timed else None
+            run_into(con, "cli_rows", model, profile, at, columns=columns, where=where, **extra)
+            write_rows(args.out, con, "cli_rows", columns)
+            tally = con.execute(f"select {summary} from cli_rows").fetchone()
+    finally:
+        con.close()
+    return tally, when.eval_at
 
 
 def _count(table: pa.Table, column: str, value: Any) -> int:
-    return int(pc.sum(pc.equal(table[column], value)).as_py() or 0)
+    """Rows whose column equals value, counted from Arrow's value counts (turning a Python
+    value into an Arrow one would import pandas)."""
+    if not table.num_rows:
+        return 0
+    counts = pc.value_counts(table[column]).to_pylist()
+    return sum(c["counts"] for c in counts if c["values"] == value)
 
 
 def cmd_strikes(args: argparse.Namespace) -> int:
@@ -113,13 +141,16 @@ def cmd_strikes(args: argparse.Namespace) -> int:
     Example: python -m pipelines strikes --year 2026 --as-of "2026-11-30 00:00:00" --out s.csv
     """
     year = parse_year(args.year)
-    table, as_of = export(
-        args, STRIKE_COLUMNS, lambda con, profile, as_of: strikes(con, as_of, profile, year=year)
+    (n, experts, disqualify), _ = export_model(
+        args,
+        STRIKE_COLUMNS,
+        "count(*), count(distinct expert_id), count(*) filter (where action = 'disqualify')",
+        STRIKES,
+        where={"strike_year": year},
     )
-    n = table.num_rows
     print(
-        f"{year} 年超时违规 {n:,} 次，涉及专家 {_distinct(table, 'expert_id'):,} 人，"
-        f"其中取消资格 {_count(table, 'action', 'disqualify'):,} 次 → {args.out}",
+        f"{year} 年超时违规 {n:,} 次，涉及专家 {experts:,} 人，"
+        f"其中取消资格 {disqualify:,} 次 → {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -132,15 +163,17 @@ def cmd_penalties(args: argparse.Namespace) -> int:
     Example: python -m pipelines penalties --year 2026 --as-of "2027-01-01 00:00:00" --out p.csv
     """
     year = parse_year(args.year)
-    table, as_of = export(
+    (n, penalized, one_more), _ = export_model(
         args,
         PENALTY_COLUMNS,
-        lambda con, profile, as_of: hospital_penalties(con, as_of, profile, year=year),
+        "count(*), count(*) filter (where penalized), count(*) filter (where one_more_penalized)",
+        PENALTIES,
+        year_from=year,
+        year_to=year,
     )
-    n = table.num_rows
     print(
-        f"{year} 年医院 {n:,} 家，年终考核扣分 {_count(table, 'penalized', True):,} 家，"
-        f"再取消 1 名专家即扣分 {_count(table, 'one_more_penalized', True):,} 家 → {args.out}",
+        f"{year} 年医院 {n:,} 家，年终考核扣分 {penalized:,} 家，"
+        f"再取消 1 名专家即扣分 {one_more:,} 家 → {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -152,13 +185,11 @@ def cmd_violations(args: argparse.Namespace) -> int:
     Columns: rule_id, case_id, task_id, expert_id, hospital_id, detail.
     Example: python -m pipelines violations --as-of "2026-11-30 00:00:00" --out v.csv
     """
-    table, as_of = export(
-        args, VIOLATION_COLUMNS, lambda con, profile, as_of: violations(con, as_of, profile)
+    (n, rules), as_of = export_model(
+        args, VIOLATION_COLUMNS, "count(*), count(distinct rule_id)", "mart_violations"
     )
-    n = table.num_rows
     print(
-        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 违规 {n:,} 条，涉及规则 "
-        f"{_distinct(table, 'rule_id')} 条 → {args.out}",
+        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 违规 {n:,} 条，涉及规则 {rules} 条 → {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -171,12 +202,14 @@ def cmd_fees(args: argparse.Namespace) -> int:
     Example: python -m pipelines fees --month 2026-03 --out fees_2026-03.csv
     """
     month = parse_month(args.month)
-    table, _ = export(
-        args, FEE_COLUMNS, lambda con, profile, _at: expert_fees(con, profile, month=month)
+    (n, reviews, amount), _ = export_model(
+        args,
+        FEE_COLUMNS,
+        "count(*), coalesce(sum(reviews), 0), coalesce(sum(amount_yuan), 0)",
+        "mart_fees",
+        timed=False,
+        where={"month": month},
     )
-    n = table.num_rows
-    reviews = pc.sum(table["reviews"]).as_py() or 0
-    amount = pc.sum(table["amount_yuan"]).as_py() or 0
     print(
         f"{month} 鉴定费：专家 {n:,} 人，鉴定 {reviews:,} 例，合计 {amount:,} 元 → {args.out}",
         file=sys.stderr,
@@ -194,14 +227,16 @@ def cmd_at_risk(args: argparse.Namespace) -> int:
     sorted by deadline, kind, task_id.
     Example: python -m pipelines at-risk --as-of "2026-03-02 09:00:00" --out at_risk.csv
     """
-    table, as_of = export(
-        args, AT_RISK_COLUMNS, lambda con, profile, as_of: at_risk(con, as_of, profile)
+    (n, accept, complete, unconfirmed), as_of = export_model(
+        args,
+        AT_RISK_COLUMNS,
+        "count(*), count(*) filter (where kind = 'accept'), "
+        "count(*) filter (where kind = 'complete'), count(*) filter (where status = 'unconfirmed')",
+        AT_RISK,
     )
-    n = table.num_rows
     print(
-        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 即将超时任务 {n:,} 个（待响应 "
-        f"{_count(table, 'kind', 'accept'):,}，待完成 {_count(table, 'kind', 'complete'):,}；"
-        f"其中已过期限、数据未显示的待核实 {_count(table, 'status', 'unconfirmed'):,} 个）"
+        f"截至 {as_of:%Y-%m-%d %H:%M:%S} 即将超时任务 {n:,} 个（待响应 {accept:,}，"
+        f"待完成 {complete:,}；其中已过期限、数据未显示的待核实 {unconfirmed:,} 个）"
         f" → {args.out}",
         file=sys.stderr,
     )
@@ -216,15 +251,15 @@ def cmd_archive(args: argparse.Namespace) -> int:
     Example: python -m pipelines archive --month 2026-03 --out archive_2026-03.csv
     """
     month = parse_month(args.month)
-    table, _ = export(
-        args, ARCHIVE_COLUMNS, lambda con, profile, _at: monthly_archive(con, profile, month=month)
+    (diseases, cases), _ = export_model(
+        args,
+        ARCHIVE_COLUMNS,
+        "count(distinct disease_name), coalesce(sum(cases), 0)",
+        "mart_archive",
+        timed=False,
+        where={"month": month},
     )
-    cases = pc.sum(table["cases"]).as_py() or 0
-    print(
-        f"{month} 办结归档：{_distinct(table, 'disease_name'):,} 个病种，共 {cases:,} 例 → "
-        f"{args.out}",
-        file=sys.stderr,
-    )
+    print(f"{month} 办结归档：{diseases:,} 个病种，共 {cases:,} 例 → {args.out}", file=sys.stderr)
     return 0
 
 

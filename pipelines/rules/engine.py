@@ -7,8 +7,10 @@ column `calendar_gap_year` (`-- checks: calendar_gap_year`): a year the working-
 cover for the answer to be known. Running a model inlines the models it reads as CTEs (dbt's
 "ephemeral" models), so the CLI, the marts and the tests all run the same SQL; `refresh_marts`
 materialises them in order instead. Only the result a caller receives is sorted: inlined models
-and materialised tables drop their `order by`. Values come from the rule profile, bound as
-`$name` parameters — never formatted into SQL.
+and materialised tables drop their `order by`. Values come from the rule profile, named as
+`$name` parameters in the SQL and written in as typed, quoted literals (`graph.sql_literal`,
+`graph.execute`) — never formatted in as raw text; binding them instead would make DuckDB import
+pandas (a fifth of a second) in every command.
 
 Two more header lines make the engine cheaper without changing any answer:
 
@@ -33,7 +35,7 @@ and fresh marts); this module runs and materialises models and re-exports the ot
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
@@ -51,10 +53,13 @@ from pipelines.rules.graph import (
     checks_calendar,
     closure,
     compose,
+    execute,
+    inline,
     latest,
     order_by,
     reaches,
     refs,
+    sql_literal,
     uses_eval_at,
 )
 from pipelines.rules.incremental import reuse_bodies
@@ -81,6 +86,8 @@ __all__ = [
     "closure",
     "compose",
     "compute",
+    "execute",
+    "inline",
     "fresh_marts",
     "latest",
     "mart_state",
@@ -94,9 +101,13 @@ __all__ = [
     "rules_version",
     "run",
     "run_from_scratch",
+    "run_into",
     "snapshot",
     "uses_eval_at",
 ]
+
+
+_SELECT_FINAL = "select * from final"
 
 
 def _gap_in_result(table: pa.Table) -> None:
@@ -105,21 +116,83 @@ def _gap_in_result(table: pa.Table) -> None:
         raise CalendarGapError(int(year))
 
 
+def _matching(where: dict[str, Any]) -> str:
+    """The SQL condition keeping the rows whose columns equal the given values ('' for none)."""
+    return " and ".join(f"{column} = {sql_literal(value)}" for column, value in where.items())
+
+
+def _statement(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    values: dict[str, Any],
+    materialised: Collection[str] = (),
+    reused: Collection[str] = (),
+    where: dict[str, Any] | None = None,
+    columns: Sequence[str] = (),
+) -> tuple[str, bool]:
+    """`compute`'s statement, its values written in, and whether its rows must then be checked
+    for a calendar gap (`calendar_plan`); only `columns` (and the gap's) when given."""
+    check_own = calendar_plan(con, name, values, materialised)
+    if not where and not columns:
+        statement = compose(name, materialised, replaced=reuse_bodies(reused))
+        return inline(statement, values), check_own
+    statement = compose(name, materialised, ordered=False, replaced=reuse_bodies(reused))
+    statement = statement.removesuffix(_SELECT_FINAL)
+    gap = f" or {GAP_COLUMN} is not null" if check_own else ""
+    cond = f"\nwhere ({_matching(where)}){gap}" if where else ""
+    statement += f"select {_projection(columns, check_own)} from final{cond}\n{order_by(name)}"
+    return inline(statement, values), check_own
+
+
+def _projection(columns: Sequence[str], check_own: bool) -> str:
+    """The select list of `columns` (all when none), with the calendar gap's when it is checked."""
+    if not columns:
+        return "*"
+    return ", ".join([*columns, GAP_COLUMN] if check_own else columns)
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     name: str,
     values: dict[str, Any],
     materialised: Collection[str] = (),
     reused: Collection[str] = (),
+    where: dict[str, Any] | None = None,
 ) -> pa.Table:
     """Compute a model (reading `materialised` models as tables, and the settled rows of the
-    `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table."""
-    check_own = calendar_plan(con, name, values, materialised)
-    statement = compose(name, materialised, replaced=reuse_bodies(reused))
-    table = con.execute(statement, bind(statement, values)).to_arrow_table()
+    `reused` ones, `pipelines.rules.incremental`) as a sorted Arrow table; only the rows matching
+    `where` (see `run`), filtered in SQL (a row needing an uncovered year is kept: it raises)."""
+    statement, check_own = _statement(con, name, values, materialised, reused, where)
+    table = con.execute(statement).to_arrow_table()
     if check_own:
         _gap_in_result(table)
     return table
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    profile: Profile,
+    as_of: dt.datetime | None,
+    where: dict[str, Any],
+    extra: dict[str, Any],
+    columns: Sequence[str] = (),
+) -> tuple[str, bool]:
+    """`run`'s one statement (only `columns` when given) and whether its rows must be checked for
+    a calendar gap; call inside `snapshot(con)` and run the statement in the same transaction."""
+    facts = facts_at(con, as_of)
+    values = parameters(profile, facts, extra, eval_at=as_of)
+    fresh, reusable = usable_marts(con, profile, as_of, facts)
+    same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
+    if name in fresh and same_extra:
+        cond = _matching(where)
+        statement = f"select {_projection(columns, False)} from {name}"
+        statement += f" where {cond}" if cond else ""
+        return f"{statement}\n{order_by(name)}", False
+    upstream = set(closure(name, fresh))
+    reused = reusable & upstream - {name}
+    materialised = fresh & set(closure(name))
+    return _statement(con, name, values, materialised, reused, where, columns)
 
 
 def run(
@@ -135,27 +208,46 @@ def run(
 
     Fresh marts (`fresh_marts`) are read instead of recomputed: the model itself when it is one
     and was materialised with the same extra values, else the marts it reads. `where` keeps only
-    the rows whose columns equal the given (non-null) values, in the model's order: filtered in
-    SQL when the model is read from its mart, otherwise after computing it.
+    the rows whose columns equal the given (non-null) values, in the model's order, filtered in
+    SQL.
     """
     ensure_calendar(con)
-    facts = facts_at(con, as_of)
-    values = parameters(profile, facts, extra, eval_at=as_of)
-    where = where or {}
     with snapshot(con):
-        fresh, reusable = usable_marts(con, profile, as_of, facts)
-        same_extra = all(k in REFRESH_EXTRA and REFRESH_EXTRA[k] == v for k, v in extra.items())
-        if name in fresh and same_extra:
-            cond = " and ".join(f"{column} = ?" for column in where)
-            statement = f"select * from {name}" + (f" where {cond}" if cond else "")
-            statement += f"\n{order_by(name)}"
-            return con.execute(statement, list(where.values())).to_arrow_table()
-        upstream = set(closure(name, fresh))
-        reused = reusable & upstream - {name}
-        table = compute(con, name, values, fresh & set(closure(name)), reused)
-    for column, value in where.items():
-        table = table.filter(pc.equal(table[column], value))
+        statement, check_own = _plan(con, name, profile, as_of, where or {}, extra)
+        table = con.execute(statement).to_arrow_table()
+    if check_own:
+        _gap_in_result(table)
     return table
+
+
+def run_into(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    name: str,
+    profile: Profile,
+    as_of: dt.datetime | None = None,
+    *,
+    columns: Sequence[str] = (),
+    where: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
+    """`run`, its rows (only `columns` when given: DuckDB then computes no other) kept in the
+    temporary table `target` in the model's order instead of returned (a command writes them to
+    a file and counts them in SQL: no Arrow, no pandas). Call inside `snapshot(con)` and read
+    `target` in the same transaction (the calendar is settled on the way: `calendar_plan`,
+    `mart_state`)."""
+    statement, check_own = _plan(con, name, profile, as_of, where or {}, extra, columns)
+    con.execute(f"create or replace temp table {target} as\n{statement}")
+    if check_own:
+        _gap_in_table(con, target)
+
+
+def _gap_in_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop table `name` and raise CalendarGapError when a row of it needs an uncovered year."""
+    year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
+    if year is not None:
+        con.execute(f"drop table {name}")
+        raise CalendarGapError(int(year))
 
 
 def run_from_scratch(
@@ -184,9 +276,6 @@ def materialise(
     """
     check_own = calendar_plan(con, name, values, materialised)
     statement = compose(name, materialised, ordered=False)
-    con.execute(f"create or replace table {name} as\n{statement}", bind(statement, values))
+    execute(con, f"create or replace table {name} as\n{statement}", values)
     if check_own:
-        year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
-        if year is not None:
-            con.execute(f"drop table {name}")
-            raise CalendarGapError(int(year))
+        _gap_in_table(con, name)

@@ -4,10 +4,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping
 from functools import cache
 from typing import Any
+
+import duckdb
 
 from pipelines.db import sql
 
@@ -116,6 +120,78 @@ def compose(
 def bind(statement: str, values: dict[str, Any]) -> dict[str, Any]:
     """The parameters a statement uses (DuckDB rejects unused ones); a missing one is a bug."""
     return {p: values[p] for p in sorted(set(_PARAM.findall(statement)))}
+
+
+# what DuckDB's Python client binds a parameter as: INTEGER when it fits, else BIGINT
+_INT_TYPES = ((2**31, "integer"), (2**63, "bigint"))
+
+
+def _int_literal(value: int) -> str:
+    for bound, kind in _INT_TYPES:
+        if -bound <= value < bound:
+            return f"cast({value} as {kind})"
+    raise ValueError(f"规则参数整数超出范围：{value}")
+
+
+def _text_literal(value: str) -> str:
+    if "\0" in value:
+        raise ValueError(f"规则参数含有 NUL 字符：{value!r}")
+    return "cast('" + value.replace("'", "''") + "' as varchar)"
+
+
+def _time_literal(value: dt.date) -> str:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            raise ValueError(f"规则参数时间不应带时区：{value!r}")
+        return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
+    return f"cast('{value.isoformat()}' as date)"
+
+
+def sql_literal(value: Any) -> str:
+    """A rule parameter as a SQL literal of the type DuckDB's client would bind it as (NULL,
+    BOOLEAN, INTEGER/BIGINT, DOUBLE, VARCHAR with quotes doubled, DATE, TIMESTAMP, a list of
+    these); any other type is a bug (TypeError). Binding literals instead of `$name` parameters
+    keeps pandas out of a command's process (DuckDB imports it for any bound parameter)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return _int_literal(value)
+    if isinstance(value, float):
+        text = repr(value) if math.isfinite(value) else str(value)
+        return f"cast('{text}' as double)"
+    if isinstance(value, str):
+        return _text_literal(value)
+    if isinstance(value, dt.date):
+        return _time_literal(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    raise TypeError(f"规则参数类型不支持：{type(value).__name__} {value!r}")
+
+
+# a quoted string, a quoted name or a comment (left alone), or a `$name` parameter
+_TOKEN = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$([a-z_][a-z0-9_]*)", re.DOTALL
+)
+
+
+def inline(statement: str, values: Mapping[str, Any]) -> str:
+    """The statement with each `$name` parameter (outside quotes and comments) replaced by its
+    value's `sql_literal`; a parameter without a value is a bug (KeyError)."""
+
+    def one(found: re.Match) -> str:
+        name = found.group(1)
+        return found.group(0) if name is None else sql_literal(values[name])
+
+    return _TOKEN.sub(one, statement)
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection, statement: str, values: Mapping[str, Any]
+) -> duckdb.DuckDBPyConnection:
+    """Run a statement with its `$name` parameters written in as literals (`inline`)."""
+    return con.execute(inline(statement, values))
 
 
 @cache

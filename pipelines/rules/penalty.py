@@ -10,6 +10,8 @@ import pyarrow as pa
 from pipelines.config import Profile
 from pipelines.rules.engine import run
 
+PENALTIES = "mart_hospital_penalty"  # the model (the command writes it from DuckDB)
+
 
 def hospital_penalties(
     con: duckdb.DuckDBPyConnection,
@@ -21,4 +23,4 @@ def hospital_penalties(
 
     Without `year`: every year from the first expert registration to the year of as_of.
     """
-    return run(con, "mart_hospital_penalty", profile, as_of, year_from=year, year_to=year)
+    return run(con, PENALTIES, profile, as_of, year_from=year, year_to=year)

@@ -10,7 +10,9 @@ import pyarrow as pa
 from pipelines.config import Profile
 from pipelines.rules.engine import run
 
+AT_RISK = "mart_at_risk"  # the model (the command writes it from DuckDB)
+
 
 def at_risk(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile) -> pa.Table:
     """Open tasks whose deadline is within the profile's [risk] horizon and not yet passed."""
-    return run(con, "mart_at_risk", profile, as_of)
+    return run(con, AT_RISK, profile, as_of)

@@ -148,7 +148,7 @@ def fresh_marts(
 
     Call inside `snapshot(con)` and read the tables in the same transaction.
     """
-    return _fresh(con, _current(con, profile), as_of)
+    return _fresh(con, _current(con, profile), as_of, facts_at(con, as_of))
 
 
 def usable_marts(
@@ -159,18 +159,20 @@ def usable_marts(
 ) -> tuple[set[str], set[str]]:
     """`fresh_marts` and `reusable_marts` from one look at `mart_meta` and the data's state."""
     current = _current(con, profile)
-    return _fresh(con, current, as_of), _reusable(current, facts)
+    return _fresh(con, current, as_of, facts), _reusable(current, facts)
 
 
 def _fresh(
     con: duckdb.DuckDBPyConnection,
     current: tuple[dict[str, Any], set[str]] | None,
     as_of: dt.datetime | None,
+    facts: dt.datetime | None,
 ) -> set[str]:
+    """The fresh marts of `current` for evaluation time `as_of` (facts judged at `facts`)."""
     if current is None:
         return set()
     meta, built = current
-    if as_of is not None and meta["as_of"] == facts_at(con, as_of):
+    if as_of is not None and meta["as_of"] == facts:
         if meta.get("eval_at") == as_of:
             return built
         return {m for m in built if not uses_eval_at(m)}

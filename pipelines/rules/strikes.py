@@ -13,6 +13,8 @@ from pipelines.rules.engine import run
 
 DISQUALIFICATION_COLUMNS = ["expert_id", "disqualified_at", "source"]
 
+STRIKES = "fct_strikes"  # the model (the command writes it from DuckDB)
+
 
 def strikes(
     con: duckdb.DuckDBPyConnection,
@@ -21,9 +23,7 @@ def strikes(
     year: int | None = None,
 ) -> pa.Table:
     """Strikes as of as_of, ordered by expert, year and number; only year's when given."""
-    return run(
-        con, "fct_strikes", profile, as_of, where=None if year is None else {"strike_year": year}
-    )
+    return run(con, STRIKES, profile, as_of, where=None if year is None else {"strike_year": year})
 
 
 def expert_disqualifications(
