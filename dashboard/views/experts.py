@@ -26,6 +26,8 @@ from dashboard.common import (
     TABLE_ROWS,
     case_id_in_scope,
     con,
+    data_version,
+    db_path,
     head_note,
     list_head,
     list_rows,
@@ -362,10 +364,22 @@ STRIKES = f"""
     """
 
 
-def with_history(rows: pd.DataFrame) -> pd.DataFrame:
-    """A list as shown and downloaded: kinds in Chinese, the expert's strikes of the year up to
-    each one, personal columns masked unless the role allows."""
-    history = strike_histories(con(), rows["任务编号"].tolist()).set_index("task_id")["history"]
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _histories(task_ids: tuple[str, ...], version: str, path: str) -> pd.DataFrame:
+    """The strike histories of a grid's rows (read once per data version)."""
+    return strike_histories(con(), list(task_ids))
+
+
+def with_history(rows: pd.DataFrame, shown: bool = True) -> pd.DataFrame:
+    """A list as shown (`shown`: its head, cached) and downloaded: kinds in Chinese, the expert's
+    strikes of the year up to each one, personal columns masked unless the role allows."""
+    ids = rows["任务编号"].tolist()
+    found = (
+        _histories(tuple(ids), data_version(), str(db_path()))
+        if shown
+        else strike_histories(con(), ids)
+    )
+    history = found.set_index("task_id")["history"]
     return mask_frame(
         rows.assign(
             超时类型=rows["超时类型"].map(kinds), 本年度扣分记录=rows["任务编号"].map(history)
@@ -394,5 +408,5 @@ for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
             name,
             f.period,
             key=f"exp-dl-{action}",
-            every=(lambda e=every: with_history(e()), total),
+            every=(lambda e=every: with_history(e(), shown=False), total),
         )

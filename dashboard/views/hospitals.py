@@ -11,6 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard.charts import (
+    CHART_BARS,
     action_labels,
     kind_labels,
     list_columns,
@@ -45,8 +46,6 @@ def _year_end_book(year: int, eval_at: dt.datetime, version: str, path: str) -> 
 
     return year_end_evidence(con(), year, eval_at, profile())
 
-
-CHART_BARS = 50  # hospitals drawn in the chart at most (a bar is 30 px high)
 
 page_header(
     "医院考核",
