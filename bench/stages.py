@@ -392,6 +392,7 @@ def work_render(spec: dict[str, Any]) -> Result:
 
     One logged-in browser context; each page visited `rounds` times in turn: the first visit is
     cold (the page's first run in this server), the others warm. Peak memory is the server's.
+    `only` (sidebar links, optional) limits the pages visited.
     """
     import tempfile
 
@@ -406,7 +407,7 @@ def work_render(spec: dict[str, Any]) -> Result:
 
     rounds = int(spec.get("rounds", 4))
     profile = spec.get("profile", PROFILE)
-    pages = render_pages(profile)
+    pages = [p for p in render_pages(profile) if p[0] in spec.get("only", [p[0]])]
     times: dict[str, list[float]] = {link: [] for link, _t in pages}
     errors: list[str] = []
     server_rss = 0.0
