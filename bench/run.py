@@ -327,14 +327,14 @@ class Bench:
 
     # -- dashboard pages ----------------------------------------------------------------------
 
-    def page(self, w: Workload, page: str, db: Path) -> list[Row]:
+    def page(self, w: Workload, page: str, db: Path, city: str = "zhengzhou") -> list[Row]:
         """Cold: the page's first run in a fresh process (median over processes); warm: reruns."""
         colds: list[float] = []
         warms: list[float] = []
         rss = 0.0
         errors: list[str] = []
         while more_runs(colds):
-            spec = {"stage": page, "db": str(db)}
+            spec = {"stage": page, "db": str(db), "profile": city}
             r = worker("page", spec, self.log(w, f"page-{page}"), self.base_env)
             colds += r["times"]
             warms += r["warm_times"]
@@ -347,17 +347,11 @@ class Bench:
 
     def pages(self, w: Workload, marts: Path, city: str = "zhengzhou") -> None:
         db = copy_db(marts, w.dir / "pages.duckdb")
-        if city != "zhengzhou":  # the headless page stage runs Zhengzhou's sidebar
-            for row in self.attempt("pages in Chromium", w, self.render, w, db, city) or []:
-                self.add(row)
-            return
-        names = sorted(p.stem for p in VIEWS.glob("*.py") if not p.stem.startswith("_"))
-        names = ["home"] + [n for n in names if n != "home"] if "home" in names else names
-        for name in names:
-            rows = self.attempt(f"page {name}", w, self.page, w, name, db) or []
+        for name in sidebar_views(city):
+            rows = self.attempt(f"page {name}", w, self.page, w, name, db, city) or []
             for row in rows:
                 self.add(row)
-        for row in self.attempt("pages in Chromium", w, self.render, w, db) or []:
+        for row in self.attempt("pages in Chromium", w, self.render, w, db, city) or []:
             self.add(row)
 
     def render(self, w: Workload, db: Path, city: str = "zhengzhou") -> list[Row]:
@@ -512,6 +506,15 @@ class Bench:
         r = worker("profile", spec, self.log(w, "profile"), self.base_env)
         (w.dir / "profile.md").write_text(r["markdown"], encoding="utf-8")
         return r["markdown"]
+
+
+def sidebar_views(city: str) -> list[str]:
+    """The views of the city's sidebar (a view outside it cannot be opened), 总览 first."""
+    from dashboard.nav import sections
+
+    files = [f for items in sections(city).values() for f, *_ in items]
+    names = [f.removesuffix(".py") for f in files if (VIEWS / f).exists()]
+    return sorted(names, key=lambda n: (n != "home", n))
 
 
 def check_loaded(db: Path, folder: Path) -> str | None:

@@ -361,7 +361,8 @@ def work_page(spec: dict[str, Any]) -> Result:
             runs.append(time.perf_counter() - t0)
 
     AppTest.run = timed_run  # type: ignore[method-assign]
-    at = open_page(Path(spec["db"]), spec["stage"], timeout=1800)
+    profile = spec.get("profile", PROFILE)
+    at = open_page(Path(spec["db"]), spec["stage"], profile=profile, timeout=1800)
     cold = runs[-1]
     for _ in range(3):
         at.run()

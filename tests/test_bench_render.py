@@ -87,3 +87,13 @@ def test_rendered_pages_are_held_to_one_second_warm():
     ]
     run.judge(rows)
     assert [r.checks for r in rows] == [[("≤ 1.0 s", True)], [("≤ 1.0 s", False)]]
+
+
+def test_the_page_stage_opens_the_views_of_the_citys_sidebar():
+    assert run.sidebar_views("zhengzhou") == [
+        "home", "actions", "audit_log", "data", "experts", "fees", "hospitals",
+        "meeting_draw", "review", "spot_check", "violations",
+    ]  # fmt: skip
+    taiyuan = run.sidebar_views("taiyuan")
+    assert taiyuan[0] == "home" and {"ty_measures", "ty_sanctions"} <= set(taiyuan)
+    assert "experts" not in taiyuan and "hospitals" not in taiyuan
