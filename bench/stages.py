@@ -361,7 +361,8 @@ def work_page(spec: dict[str, Any]) -> Result:
             runs.append(time.perf_counter() - t0)
 
     AppTest.run = timed_run  # type: ignore[method-assign]
-    at = open_page(Path(spec["db"]), spec["stage"], timeout=1800)
+    profile = spec.get("profile", PROFILE)
+    at = open_page(Path(spec["db"]), spec["stage"], profile=profile, timeout=1800)
     cold = runs[-1]
     for _ in range(3):
         at.run()
@@ -375,13 +376,13 @@ def work_page(spec: dict[str, Any]) -> Result:
 HOME_HEADING = "门诊慢特病鉴定监管看板"  # the home page's heading; every other page's is its link
 
 
-def render_pages() -> list[tuple[str, str]]:
-    """(sidebar link, heading on the page) of every page, in the sidebar's order."""
-    from dashboard.nav import SECTIONS
+def render_pages(profile: str = PROFILE) -> list[tuple[str, str]]:
+    """(sidebar link, heading on the page) of every page of a profile's sidebar, in its order."""
+    from dashboard.nav import sections
 
     return [
         (title, HOME_HEADING if default else title)
-        for items in SECTIONS.values()
+        for items in sections(profile).values()
         for _f, title, _icon, default in items
     ]
 
@@ -392,6 +393,7 @@ def work_render(spec: dict[str, Any]) -> Result:
 
     One logged-in browser context; each page visited `rounds` times in turn: the first visit is
     cold (the page's first run in this server), the others warm. Peak memory is the server's.
+    `only` (sidebar links, optional) limits the pages visited.
     """
     import tempfile
 
@@ -405,7 +407,8 @@ def work_render(spec: dict[str, Any]) -> Result:
     from browser import CHROMIUM, CHROMIUM_ARGS, login, streamlit_server
 
     rounds = int(spec.get("rounds", 4))
-    pages = render_pages()
+    profile = spec.get("profile", PROFILE)
+    pages = [p for p in render_pages(profile) if p[0] in spec.get("only", [p[0]])]
     times: dict[str, list[float]] = {link: [] for link, _t in pages}
     errors: list[str] = []
     server_rss = 0.0
@@ -413,7 +416,8 @@ def work_render(spec: dict[str, Any]) -> Result:
         users = Path(tmp) / "users.json"
         ensure_demo(users)
         env = {"MTB_USERS": str(users)}
-        with streamlit_server(Path(spec["db"]), env=env) as url, sync_playwright() as p:
+        server = streamlit_server(Path(spec["db"]), profile=profile, env=env)
+        with server as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ctx = browser.new_context(
                 viewport={"width": 1280, "height": 800}, reduced_motion="reduce"

@@ -351,6 +351,9 @@ def histogram(
     )
 
 
+CHART_BARS = 50  # bars a per-hospital chart draws at most (30 px each; the table lists all)
+
+
 def ratio_bars(
     df: pd.DataFrame, name: str, ratio: str, flag: str, rate: float, title: str
 ) -> go.Figure:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,15 @@ from pipelines.rules.kpis import loaded_cases
 
 
 def _cli_option(name: str, default: str) -> str:
+    return _parsed_option(name, default, tuple(sys.argv[1:]))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_option(name: str, default: str, argv: tuple[str, ...]) -> str:
+    """Parsed once per arguments (argparse costs ~2 ms a call, dozens of calls a page run)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument(f"--{name}", default=default)
-    args, _ = parser.parse_known_args(sys.argv[1:])
+    args, _ = parser.parse_known_args(list(argv))
     return getattr(args, name)
 
 
@@ -120,6 +128,26 @@ def _query(sql: str, params: tuple, version: str, path: str) -> pd.DataFrame:
 def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
     """A cached read; the cache key includes the data version."""
     return _query(sql, tuple(params), data_version(), str(db_path()))
+
+
+def list_head(sql: str, params: list | tuple = ()) -> tuple[pd.DataFrame, int]:
+    """A list too long for a grid: its first TABLE_ROWS rows in the order of its SQL (which ends
+    with its `order by`) and how many rows it has, both cached reads. The grid shows the head
+    (`head_note` under it); the download reads every row (`list_rows`)."""
+    total = int(query(f"select count(*) as n from ({sql})", params)["n"].iloc[0])
+    return query(f"{sql}\nlimit {TABLE_ROWS}", params), total
+
+
+def list_rows(sql: str, params: list | tuple = ()) -> Callable[[], pd.DataFrame]:
+    """Every row of a list, read when called (a download button's click) from this run's data."""
+    cursor, args = con(), list(params)
+    return lambda: cursor.execute(sql, args).df()
+
+
+def head_note(shown: int, total: int) -> None:
+    """The Chinese note under a grid showing only the first rows of a list."""
+    if shown < total:
+        st.caption(f"表中显示前 {num(shown)} 行（共 {num(total)} 行），完整名单请下载。")
 
 
 def table_exists(name: str) -> bool:

@@ -7,7 +7,6 @@ product makes (formulas neutralised), so the command line's lists are the same.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import re
 from collections.abc import Callable
@@ -41,38 +40,44 @@ def download_buttons(
     period: str | None = None,
     key: str = "dl",
     title: str | None = None,
+    every: tuple[Callable[[], pd.DataFrame], int] | None = None,
 ) -> None:
     """An xlsx and a CSV button for the frame (same columns as on screen), each audited.
 
     Personal columns are masked unless the user's role allows the full view. `title` (what,
-    the period, the download date) goes above the xlsx's header for printing.
+    the period, the download date) goes above the xlsx's header for printing. `every` (rows
+    read on the click, their number) is the whole list when the frame holds only its head.
     """
     from dashboard.common import PERSONAL_COLUMNS, full_personal_data, mask_frame
 
     has_personal = any(c in PERSONAL_COLUMNS for c in df.columns)
     full = full_personal_data()
-    df = mask_frame(df, full)
+    read, rows = every or ((lambda: df), len(df))
     personal = "none" if not has_personal else ("full" if full else "masked")
     stem = file_stem(what, period)
+
+    def masked() -> pd.DataFrame:
+        return mask_frame(read(), full)
+
     # the files are built when a button is clicked, not on every run of the page
     c1, c2 = st.columns(2)
     c1.download_button(
         "下载 Excel (xlsx)",
-        functools.partial(to_xlsx, df, what, title),
+        lambda: to_xlsx(masked(), what, title),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
         on_click=_audit,
-        args=(what, f"{stem}.xlsx", len(df), personal),
+        args=(what, f"{stem}.xlsx", rows, personal),
     )
     c2.download_button(
         "下载 CSV",
-        functools.partial(to_csv_bom, df),
+        lambda: to_csv_bom(masked()),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"{key}-csv",
         on_click=_audit,
-        args=(what, f"{stem}.csv", len(df), personal),
+        args=(what, f"{stem}.csv", rows, personal),
     )
 
 

@@ -72,12 +72,14 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, pd.DataFrame]:
-    """The frames every download button of the page is given, by what they are called."""
+    """What every download button's file of the page holds, by what it is called (a list
+    shown by its head downloads every row)."""
     got: dict[str, pd.DataFrame] = {}
     real = dashboard.downloads.download_buttons
 
     def record(df, what, *args, **kwargs):
-        got[what] = df
+        every = kwargs.get("every")
+        got[what] = every[0]() if every else df
         return real(df, what, *args, **kwargs)
 
     monkeypatch.setattr(dashboard.downloads, "download_buttons", record)

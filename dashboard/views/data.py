@@ -15,6 +15,9 @@ from dashboard.common import (
     con,
     db_path,
     full_personal_data,
+    head_note,
+    list_head,
+    list_rows,
     literal,
     num,
     page_header,
@@ -71,42 +74,42 @@ for line in loose_modes(db_path()):  # files holding every 身份证号, readabl
     st.warning(line)
 
 st.subheader("隔离行（未能导入的行）")
-q = query(
-    """
+QUARANTINE = """
     select file_name as 文件, table_name as 表, line as 行号, column_name as 列,
-           reason_zh as 原因, raw as 原始内容
-    from quarantine order by table_name, file_name, line
+           reason_zh as 原因{raw}
+    from quarantine where ? is null or table_name = ? order by table_name, file_name, line
     """
-)
-if q.empty:
+quarantined = query("select distinct table_name as 表 from quarantine order by 1")
+if quarantined.empty:
     st.success("没有隔离行。")
 else:
-    tables = ["全部", *sorted(q["表"].unique())]
-    pick = st.selectbox("表", tables, key="q-table")
-    view = q if pick == "全部" else q[q["表"] == pick]
-    if not full_personal_data():
-        view = view.drop(columns=["原始内容"])  # raw rows carry unmasked resident IDs
-    st.caption(f"共 {num(len(view))} 行")
+    pick = st.selectbox("表", ["全部", *quarantined["表"]], key="q-table")
+    # raw rows carry unmasked resident IDs
+    q_sql = QUARANTINE.format(raw=", raw as 原始内容" if full_personal_data() else "")
+    q_p = [None if pick == "全部" else pick] * 2
+    view, total = list_head(q_sql, q_p)
+    st.caption(f"共 {num(total)} 行")
     show_table(view, hide_index=True, key="q-rows", column_config=list_columns(view))
-    download_buttons(view, "隔离行", key="q-dl")
+    head_note(len(view), total)
+    download_buttons(view, "隔离行", key="q-dl", every=(list_rows(q_sql, q_p), total))
 
 st.subheader("数据警告（已导入，请核实）")
-warnings = query(
-    """
+WARNINGS = """
     select file_name as 文件, table_name as 表, line as 行号, column_name as 列,
            warning_zh as 警告, record_key as 记录编号, load_id as 批次
     from data_warnings order by load_id desc, table_name, file_name, line
     """
-)
+warnings, total = list_head(WARNINGS)
 if warnings.empty:
     st.success("没有数据警告。")
 else:
     st.caption(
-        f"共 {num(len(warnings))} 条：这些行可以使用，已经导入，但内容可疑（身份证号校验位不符、"
+        f"共 {num(total)} 条：这些行可以使用，已经导入，但内容可疑（身份证号校验位不符、"
         "时间晚于导入时间等），请与申报医院或平台核实。"
     )
     show_table(warnings, hide_index=True, key="w-rows", column_config=list_columns(warnings))
-    download_buttons(warnings, "数据警告", key="w-dl")
+    head_note(len(warnings), total)
+    download_buttons(warnings, "数据警告", key="w-dl", every=(list_rows(WARNINGS), total))
 
 st.subheader("上传平台导出文件")
 st.caption(

@@ -7,6 +7,7 @@ mart_expert_timeliness, mart_strike_evidence, dim_experts, dim_hospitals): the p
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.charts import (
@@ -25,6 +26,11 @@ from dashboard.common import (
     TABLE_ROWS,
     case_id_in_scope,
     con,
+    data_version,
+    db_path,
+    head_note,
+    list_head,
+    list_rows,
     literal,
     mask_frame,
     need_data,
@@ -336,15 +342,14 @@ st.caption(
 )
 w, p = f.where(at="s.deadline", specialty="e.specialty")
 case_sql, case_p = case_id_in_scope("s.case_id")
-strikes = query(
-    f"""
+STRIKES = f"""
     with s as (
         select s.* from mart_strike_evidence as s
         inner join dim_experts as e using (expert_id)
         inner join dim_hospitals as h on h.hospital_id = s.hospital_id
         where s.status <> 'voided' and ({w})
     )
-    select s.action, s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
+    select s.expert_id as 专家编号, e.expert_name as 姓名, h.hospital_name as 医院,
            h.district as 区县, e.specialty as 专科, s.strike_year as 年度, s.strike_no as 年度扣分序号,
            s.task_id as 任务编号, {case_sql} as 申报编号, s.kind as 超时类型,
            s.deadline as 时限, s.pushed_at as 推送时间,
@@ -354,31 +359,55 @@ strikes = query(
     from s
     inner join dim_experts as e using (expert_id)
     inner join dim_hospitals as h on h.hospital_id = s.hospital_id
+    where s.action = ?
     order by s.deadline, s.task_id
-    """,
-    [*p, *case_p],
-)
-history = strike_histories(con(), strikes["任务编号"].tolist()).set_index("task_id")["history"]
-strikes = mask_frame(
-    strikes.assign(
-        超时类型=strikes["超时类型"].map(kinds), 本年度扣分记录=strikes["任务编号"].map(history)
+    """
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _histories(task_ids: str, version: str, path: str) -> pd.DataFrame:
+    """The strike histories of a grid's rows, their task ids one a line (one string: Streamlit
+    hashes a tuple of 2,000 ids element by element, ~0.05 s), read once per data version."""
+    return strike_histories(con(), task_ids.split("\n"))
+
+
+def with_history(rows: pd.DataFrame, shown: bool = True) -> pd.DataFrame:
+    """A list as shown (`shown`: its head, cached) and downloaded: kinds in Chinese, the expert's
+    strikes of the year up to each one, personal columns masked unless the role allows."""
+    ids = rows["任务编号"].tolist()
+    found = (
+        _histories("\n".join(ids), data_version(), str(db_path()))
+        if shown
+        else strike_histories(con(), ids)
     )
-)
+    history = found.set_index("task_id")["history"]
+    return mask_frame(
+        rows.assign(
+            超时类型=rows["超时类型"].map(kinds), 本年度扣分记录=rows["任务编号"].map(history)
+        )
+    )
+
+
 LISTS = {"sms": "短信通知名单", "notify_hospital": "通报医院名单", "disqualify": "取消资格名单"}
-tabs = st.tabs([f"{name}（{num((strikes['action'] == a).sum())}）" for a, name in LISTS.items()])
+counts = {a: list_head(STRIKES, [*p, *case_p, a]) for a in LISTS}
+tabs = st.tabs([f"{name}（{num(counts[a][1])}）" for a, name in LISTS.items()])
 for tab, (action, name) in zip(tabs, LISTS.items(), strict=True):
     with tab:
-        rows = strikes[strikes["action"] == action].drop(columns="action")
+        head, total = counts[action]
         st.caption(f"处理措施：{actions[action]}")
-        if rows.empty:
+        if head.empty:
             st.info("所选期间没有此类扣分。")
             continue
-        grid = no_none(rows.head(TABLE_ROWS))
+        grid = no_none(with_history(head))
         show_table(
             grid, hide_index=True, key=f"exp-list-{action}", column_config=list_columns(grid)
         )
-        if len(rows) > TABLE_ROWS:
-            st.caption(
-                f"表中显示前 {num(TABLE_ROWS)} 行（共 {num(len(rows))} 行），完整名单请下载。"
-            )
-        download_buttons(rows, name, f.period, key=f"exp-dl-{action}")
+        head_note(len(head), total)
+        every = list_rows(STRIKES, [*p, *case_p, action])
+        download_buttons(
+            grid,
+            name,
+            f.period,
+            key=f"exp-dl-{action}",
+            every=(lambda e=every: with_history(e(), shown=False), total),
+        )

@@ -25,6 +25,8 @@ from dashboard.charts import (
 )
 from dashboard.common import (
     con,
+    data_version,
+    db_path,
     literal,
     mask_frame,
     need_data,
@@ -170,9 +172,15 @@ def report_button(f: Filters, meta: pd.Series) -> None:
     )
 
 
+@st.cache_data(ttl=600, show_spinner=False)
+def _loaded_totals(district: str | None, version: str, path: str) -> dict:
+    """What is loaded (read once per data version, not on every run of the page)."""
+    return loaded_totals(con(), district)
+
+
 calendar_warning()
 
-heads = pd.Series(loaded_totals(con(), scope_district()))
+heads = pd.Series(_loaded_totals(scope_district(), data_version(), str(db_path())))
 
 c = st.columns(6)
 c[0].metric("定点医疗机构", num(heads.hospitals))

@@ -11,6 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard.charts import (
+    CHART_BARS,
     action_labels,
     kind_labels,
     list_columns,
@@ -90,17 +91,20 @@ with_disq = table[table["取消资格人数"] > 0]
 if with_disq.empty:
     st.success(f"{year} 年所选范围内没有医院有专家被取消资格（各院比例均为 0.0%）。")
 else:
+    # a province has ~1,500 hospitals: the chart draws the highest shares, the table lists all
+    bars = with_disq.sort_values("取消资格比例（%）", ascending=False, kind="stable")
+    bars = bars.head(CHART_BARS)
     show(
         ratio_bars(
-            with_disq.assign(
-                ratio=with_disq["取消资格比例（%）"] / 100,
-                label=with_disq["医院"]
+            bars.assign(
+                ratio=bars["取消资格比例（%）"] / 100,
+                label=bars["医院"]
                 + "（"
-                + with_disq["取消资格人数"].astype(str)
+                + bars["取消资格人数"].astype(str)
                 + "/"
-                + with_disq["专家总数"].astype(str)
+                + bars["专家总数"].astype(str)
                 + "）",
-                flag=with_disq["年终考核"] == "扣分",
+                flag=bars["年终考核"] == "扣分",
             ),
             "label",
             "ratio",
@@ -110,6 +114,11 @@ else:
         ),
         key="hosp-chart",
     )
+    if len(bars) < len(with_disq):
+        st.caption(
+            f"图中为取消资格比例最高的 {num(len(bars))} 家（共 {num(len(with_disq))} 家），"
+            "全部医院见下表。"
+        )
 
 tab_all, tab_pen, tab_warn = st.tabs(
     [

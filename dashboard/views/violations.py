@@ -12,6 +12,9 @@ from dashboard.charts import count_bars, list_columns, rule_names, show, show_ta
 from dashboard.common import (
     case_id_in_scope,
     case_ids_in_text_in_scope,
+    head_note,
+    list_head,
+    list_rows,
     literal,
     need_data,
     num,
@@ -91,8 +94,7 @@ rule = st.selectbox(
     key="vio-rule",
 )
 case_sql, case_p = case_id_in_scope("v.case_id")
-rows = query(
-    f"""
+rows_sql = f"""
     select v.rule_id as 规则编号, v.detail as 问题说明, {case_sql} as 申报编号,
            v.task_id as 任务编号, v.expert_id as 专家编号, h.hospital_name as 医院,
            h.district as 区县, v.occurred_at as 发生时间,
@@ -100,13 +102,22 @@ rows = query(
     {VIOLATION_ROWS}
     where v.rule_id = ? and {w}
     order by 发生时间 nulls last, v.case_id, v.task_id, v.expert_id
-    """,
-    [*case_p, rule, *p],
-)
-rows["问题说明"] = case_ids_in_text_in_scope(rows["问题说明"])
+    """
+rows_p = [*case_p, rule, *p]
 # a rule about cases has no task or expert: leave out the columns it never fills
-rows = rows.drop(columns=[c for c in ("任务编号", "专家编号", "申报编号") if rows[c].isna().all()])
-st.caption(f"{literal(rule)} {literal(names.get(rule, rule))}：{num(len(rows))} 条。")
+filled = query(f"select count(任务编号) as 任务编号, count(专家编号) as 专家编号, "
+               f"count(申报编号) as 申报编号 from ({rows_sql})", rows_p).iloc[0]  # fmt: skip
+unfilled = [c for c in ("任务编号", "专家编号", "申报编号") if filled[c] == 0]
+
+
+def shown(df):
+    df["问题说明"] = case_ids_in_text_in_scope(df["问题说明"])
+    return df.drop(columns=unfilled)
+
+
+rows, total = list_head(rows_sql, rows_p)
+rows = shown(rows)
+st.caption(f"{literal(rule)} {literal(names.get(rule, rule))}：{num(total)} 条。")
 show_table(
     rows,
     hide_index=True,
@@ -117,4 +128,8 @@ show_table(
         规则编号=st.column_config.TextColumn(pinned=True),
     ),
 )
-download_buttons(rows, f"规则核查_{rule}", f.period, key="vio-dl-rows")
+head_note(len(rows), total)
+every = list_rows(rows_sql, rows_p)
+download_buttons(
+    rows, f"规则核查_{rule}", f.period, key="vio-dl-rows", every=(lambda: shown(every()), total)
+)

@@ -1,15 +1,19 @@
-"""Load: 20 browser sessions on the real server while one supervisor uploads and two others draw.
+"""Load: 20 browser sessions on the real server while one supervisor uploads, a command-line
+ingest runs and two others draw.
 
 Run with `make test-load` (not part of `make test`: about ten minutes on 2 cores). One Chromium
 with one context per user, driven with asyncio: every session logs in through the form and visits
 every page by the sidebar links, two rounds at least, while a supervisor uploads the last weeks'
-cases on 数据 (once every session has seen 总览 on the old data) and two supervisors freeze and
-draw a spot check on 抽查 at the same moment. Checks:
+cases on 数据 (once every session has seen 总览 on the old data), `python -m pipelines ingest`
+loads the last days' cases as a separate process at the same moment (issue 13, item 4), and two
+supervisors freeze and draw a spot check on 抽查 at the same moment. Checks:
 
 * no Streamlit exception on any page a session saw, no traceback in the server's log;
-* every 总览 a session saw shows the figures of the data before the upload or after it, never a
-  mix (case and task counts from the raw tables, period figures from the marts, all one snapshot);
-  each session's first look is the old data and its last the new;
+* every 总览 a session saw shows the figures of the data before a write or after it, never a
+  mix (case and task counts from the raw tables, period figures from the marts, all one snapshot):
+  before both, after the upload or the ingest alone, after both; each session's looks go forward
+  only, its first is the old data and its last holds both the upload's and the ingest's cases;
+* the command-line ingest exits 0;
 * the two simultaneous draws are two separate, complete draw_log records, the chain verifies
   (in the test and with `python -m pipelines verify-log`);
 * the server's peak RSS stays within the issue's 1.5 GB.
@@ -69,7 +73,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "LOAD_RESULTS.md"
 SESSIONS = 20
 CASES = 20_000
-UPLOAD_FROM = "2026-10-20"  # cases submitted from this day on arrive with the upload
+UPLOAD_FROM = "2026-10-20"  # cases submitted from this day on arrive with the upload …
+CLI_FROM = "2026-11-10"  # … and from this day on with the command-line ingest
 # (sidebar link, the page's title): every page of the sidebar
 PAGES = [
     (title, "门诊慢特病鉴定监管看板" if title == "总览" else title)
@@ -107,24 +112,40 @@ def home_counts(con, district: str | None) -> tuple[int, int]:
     ).fetchone()
 
 
+def counts_after(d: Path, folders: list[str]) -> dict[str | None, tuple[int, int]]:
+    """总览's case and task counts per scope once these delta folders are loaded on top."""
+    shutil.copy(d / "pristine.duckdb", d / "scratch.duckdb")
+    con = connect(d / "scratch.duckdb")
+    for name in folders:
+        ingest(con, [d / name], log=lambda _m: None)
+    out = {k: home_counts(con, k) for k in (None, *DISTRICT.values())}
+    con.close()
+    (d / "scratch.duckdb").unlink()
+    return out
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """A warehouse without the last weeks' cases (and their tasks), which come as the upload."""
+    """A warehouse without the last weeks' cases (and their tasks), which come as the upload
+    (from UPLOAD_FROM) and the command-line ingest (from CLI_FROM). Returns the folder and 总览's
+    counts per scope: before, after the upload alone, after the ingest alone, after both."""
     import pandas as pd
 
     d = tmp_path_factory.mktemp("load")
     generate(cases=CASES, seed=11, out=d / "all")
     cases = pd.read_csv(d / "all" / "cases.csv", dtype=str, keep_default_na=False)
     tasks = pd.read_csv(d / "all" / "tasks.csv", dtype=str, keep_default_na=False)
-    late = cases["submitted_at"] >= UPLOAD_FROM
-    late_ids = set(cases.loc[late, "case_id"])
-    for name, frames in {
-        "in": (cases[~late], tasks[~tasks["case_id"].isin(late_ids)]),
-        "more": (cases[late], tasks[tasks["case_id"].isin(late_ids)]),
-    }.items():
+    parts = {
+        "in": cases["submitted_at"] < UPLOAD_FROM,
+        "more": (cases["submitted_at"] >= UPLOAD_FROM) & (cases["submitted_at"] < CLI_FROM),
+        "cli": cases["submitted_at"] >= CLI_FROM,
+    }
+    for name, rows in parts.items():
         (d / name).mkdir()
-        frames[0].to_csv(d / name / "cases.csv", index=False)
-        frames[1].to_csv(d / name / "tasks.csv", index=False)
+        cases[rows].to_csv(d / name / "cases.csv", index=False)
+        tasks[tasks["case_id"].isin(set(cases.loc[rows, "case_id"]))].to_csv(
+            d / name / "tasks.csv", index=False
+        )
     for ref in ("hospitals.csv", "experts.csv"):
         (d / "in" / ref).write_bytes((d / "all" / ref).read_bytes())
     con = connect(d / "w.duckdb")
@@ -134,7 +155,10 @@ def world(tmp_path_factory):
     con.close()
     shutil.copy(d / "w.duckdb", d / "pristine.duckdb")  # for the CLI test: no draws yet
     assert all(n > 0 for n, _ in old.values()), old
-    return d, old
+    states = [old, *(counts_after(d, f) for f in (["more"], ["cli"], ["more", "cli"]))]
+    for scope in old:  # each delta adds cases in every scope: the four states differ
+        assert len({s[scope][0] for s in states}) == 4, [s[scope] for s in states]
+    return d, states
 
 
 @dataclass
@@ -157,6 +181,8 @@ class Run:
     seen: list[tuple[int, str, int, tuple[str, ...]]] = field(default_factory=list)
     rounds: dict[int, int] = field(default_factory=dict)
     upload: tuple[float, float] | None = None  # click 导入 → 统计表已按 shown
+    # `python -m pipelines ingest` beside it: (start, end, exit status, the end of its output)
+    cli_ingest: tuple[float, float, int | None, str] | None = None
     # supervisor → (click 抽取, list shown, 抽取件数)
     draws: dict[str, tuple[float, float, str]] = field(default_factory=dict)
     # supervisor → the rate field's value after the page, the quarter, the supervisor's name
@@ -195,6 +221,12 @@ async def drive(url: str, world_dir: Path) -> Run:
     run = Run()
     all_warm = asyncio.Event()  # every session is logged in and has seen 总览 (old data)
     upload_done, draws_done = asyncio.Event(), asyncio.Event()
+    cli_done, upload_started = asyncio.Event(), asyncio.Event()
+
+    async def written() -> None:  # the upload and the command-line ingest have both landed
+        await upload_done.wait()
+        await cli_done.wait()
+
     warm = 0
     barrier = asyncio.Barrier(len(DRAWERS))
 
@@ -229,7 +261,7 @@ async def drive(url: str, world_dir: Path) -> Run:
                 async def visit(link: str, title: str) -> None:
                     nonlocal counted, home_after_upload, where
                     where = f"page {link!r} round {rnd}"
-                    after_upload = upload_done.is_set()
+                    after_upload = upload_done.is_set() and cli_done.is_set()
                     t0 = time.monotonic()
                     secs = await go(page, link, title)
                     run.visits.append(Visit(i, user, rnd, link, t0, secs))
@@ -262,12 +294,12 @@ async def drive(url: str, world_dir: Path) -> Run:
                         await visit(link, title)
                     rnd += 1
                     run.rounds[i] = rnd
-                    landed = upload_done.is_set() and draws_done.is_set()
+                    landed = upload_done.is_set() and cli_done.is_set() and draws_done.is_set()
                     note(f"session {i} round {rnd} done" + (" (landed)" if landed else ""))
                     if (landed and rnd >= MIN_ROUNDS) or rnd >= MAX_ROUNDS:
                         break
                 if not home_after_upload:  # one more look at 总览, now on the new data
-                    await upload_done.wait()
+                    await written()
                     await visit(*PAGES[0])
             except Exception:
                 run.errors.append(f"session {i} ({user}) {where}: {traceback.format_exc(limit=4)}")
@@ -286,6 +318,7 @@ async def drive(url: str, world_dir: Path) -> Run:
                 await all_warm.wait()
                 files = [str(f) for f in sorted((world_dir / "more").glob("*.csv"))]
                 note("upload: start")
+                upload_started.set()
                 t0 = time.monotonic()
                 await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
                     files
@@ -303,8 +336,29 @@ async def drive(url: str, world_dir: Path) -> Run:
                 note(f"ERROR {run.errors[-1]}")
                 await shot(page, "load-error-upload.png")
             finally:
+                upload_started.set()
                 upload_done.set()
                 await ctx.close()
+
+        async def cli_ingest() -> None:
+            """`python -m pipelines ingest` of the last days' cases, started with the upload."""
+            await upload_started.wait()
+            note("cli ingest: start")
+            t0 = time.monotonic()
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "pipelines", "ingest",
+                    "--db", str(world_dir / "w.duckdb"), str(world_dir / "cli"),
+                    cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                )  # fmt: skip
+                out, _ = await proc.communicate()
+                tail = out.decode("utf-8", "replace")[-1500:]
+                run.cli_ingest = (t0, time.monotonic(), proc.returncode, tail)
+                note(f"cli ingest: exit {proc.returncode} in {time.monotonic() - t0:.1f} s")
+            except Exception:
+                run.errors.append(f"cli ingest: {traceback.format_exc(limit=4)}")
+            finally:
+                cli_done.set()
 
         async def drawer(k: int) -> None:
             user, password, supervisor, seed = DRAWERS[k]
@@ -352,7 +406,9 @@ async def drive(url: str, world_dir: Path) -> Run:
             await asyncio.gather(*(drawer(k) for k in range(len(DRAWERS))))
             draws_done.set()
 
-        await asyncio.gather(*(session(i) for i in range(SESSIONS)), uploader(), drawers())
+        await asyncio.gather(
+            *(session(i) for i in range(SESSIONS)), uploader(), cli_ingest(), drawers()
+        )
         run.finished = time.monotonic()
         await browser.close()
     return run
@@ -372,12 +428,15 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(int(round(q * (len(xs) - 1))), len(xs) - 1)] if xs else float("nan")
 
 
-def write_results(run: Run, sampler: Sampler, new_cases: int, errors: int, status: str) -> str:
+def write_results(
+    run: Run, sampler: Sampler, new_cases: tuple[int, int], errors: int, status: str
+) -> str:
     """Add this run on top of bench/LOAD_RESULTS.md (previous runs stay below)."""
     times = [v.seconds for v in run.visits]
     up0, up1 = run.upload or (float("nan"), float("nan"))
     # visits that overlap the busy window: from the upload's click until upload and draws are done
-    end = max([up1, *(d[1] for d in run.draws.values())])
+    cli0, cli1, cli_exit, _out = run.cli_ingest or (float("nan"), float("nan"), None, "")
+    end = max([up1, cli1, *(d[1] for d in run.draws.values())])
     busy_window = [v.seconds for v in run.visits if v.start + v.seconds >= up0 and v.start <= end]
     draws = "; ".join(f"{s} {d[2]} 件 {d[1] - d[0]:.1f} s" for s, d in sorted(run.draws.items()))
     # the page's default rate (10%) was not in the field when the supervisor was about to freeze
@@ -393,14 +452,16 @@ def write_results(run: Run, sampler: Sampler, new_cases: int, errors: int, statu
         f"load {sampler.load_at_start[0]:.1f} → max {sampler.max_load1:.1f} | "
         f"{sampler.server_cpu_seconds / max(sampler.wall_seconds, 1):.2f} / "
         f"{sampler.browser_cpu_seconds / max(sampler.wall_seconds, 1):.2f} cores | "
-        f"{new_cases:,} cases {up1 - up0:.1f} s | {draws}{run.record_gaps} | "
-        f"{run.finished - run.started:.0f} s |"
+        f"{new_cases[0]:,} cases {up1 - up0:.1f} s | {draws}{run.record_gaps} | "
+        f"{run.finished - run.started:.0f} s | "
+        f"{new_cases[1]:,} cases {cli1 - cli0:.1f} s, exit {cli_exit} |"
     )
     head = (
         "| date | commit | result | sessions | page visits | p50 | p95 | max "
         "| p95 during upload+draws | errors (pages, server log) | server peak RSS | machine CPU busy, load avg "
-        "| CPU server / browser | upload | two simultaneous draws | wall |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| CPU server / browser | upload | two simultaneous draws | wall "
+        "| `python -m pipelines ingest` beside it |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     by_page = defaultdict(list)
     for v in run.visits:
@@ -420,7 +481,9 @@ def write_results(run: Run, sampler: Sampler, new_cases: int, errors: int, statu
         "# Dashboard under load (`make test-load`)\n\n"
         f"{SESSIONS} browser sessions (one Chromium, one context each, asyncio) log in through the "
         f"form and visit all {len(PAGES)} pages by the sidebar links, round after round, while a "
-        "supervisor uploads the last weeks' cases on 数据 (ingest + mart refresh) and two other "
+        "supervisor uploads the last weeks' cases on 数据 (ingest + mart refresh), a command-line "
+        "`python -m pipelines ingest` of the last days' cases runs as a separate process from "
+        "the same moment (since 2026-12-07; earlier rows have no such column), and two other "
         "supervisors freeze and draw a spot check on 抽查 at the same moment. A page time is click "
         "→ the app has finished the run → the page's title is on screen with nothing stale. "
         "Server peak RSS is the kernel's high-water mark (VmHWM) of the `streamlit run` process "
@@ -478,7 +541,8 @@ def server_tracebacks(log: Path) -> list[str]:
 def test_twenty_sessions_during_an_upload_and_two_simultaneous_draws(world, users_file):
     from pipelines.draws import verify_log
 
-    d, old = world
+    d, states = world
+    old = states[0]
     db = d / "w.duckdb"
     ARTIFACTS.mkdir(exist_ok=True)
     # An install that has had its first login: the token secret exists. (The very first logins
@@ -519,42 +583,48 @@ def test_twenty_sessions_during_an_upload_and_two_simultaneous_draws(world, user
         capture_output=True,
         text=True,
     )
-    new_cases = new[None][0] - old[None][0]
+    new_cases = (states[1][None][0] - old[None][0], states[2][None][0] - old[None][0])
     errors = run.errors + [f"server log: {t}" for t in log_errors]
     status = "FAIL"
     try:
-        check(run, sampler, errors, old, new, records, chain, cli)
+        check(run, sampler, errors, states, new, records, chain, cli)
         status = "pass"
     finally:
         print("\n" + write_results(run, sampler, new_cases, len(errors), status))
 
 
-def check(run: Run, sampler: Sampler, errors, old, new, records, chain, cli) -> None:
+def check(run: Run, sampler: Sampler, errors, states, new, records, chain, cli) -> None:
     """The issue's acceptance checks on what the run recorded and what the warehouse holds."""
+    old, both = states[0], states[-1]
     assert errors == [], "\n\n".join(errors)
     assert sampler.peak_mb <= RSS_TARGET_MB, f"server peak RSS {sampler.peak_mb:.0f} MB"
-    assert new[None][0] > old[None][0] and run.upload is not None
+    assert run.upload is not None and run.cli_ingest is not None
+    assert run.cli_ingest[2] == 0, f"python -m pipelines ingest: {run.cli_ingest[3]}"
+    assert new == both, (new, both)  # the upload's cases and the command line's, both loaded
 
     # every session saw every page, at least once after the upload and the draws had landed
     assert len(run.rounds) == SESSIONS and min(run.rounds.values()) >= MIN_ROUNDS, run.rounds
     per_session = Counter((v.session, v.page) for v in run.visits)
     assert all(per_session[(i, p)] >= MIN_ROUNDS for i in range(SESSIONS) for p, _ in PAGES)
 
-    # 总览: old or new, never a mix — per scope (city, 金水区) at most two distinct figure sets,
-    # the counts equal to the warehouse's before and after, each session from old to new
+    # 总览: before or after each write, never a mix — per scope (city, 金水区) the counts equal
+    # the warehouse's before both writes, after one of them or after both, at most three distinct
+    # figure sets (one write lands first); each session goes forward from old to both
     by_scope: dict[str | None, set[tuple[str, ...]]] = defaultdict(set)
     for i, user, _rnd, figures in run.seen:
         scope = DISTRICT.get(user)
         counts = (int(figures[0].replace(",", "")), int(figures[1].replace(",", "")))
-        assert counts in (old[scope], new[scope]), (i, user, figures, old[scope], new[scope])
+        assert counts in [s[scope] for s in states], (i, user, figures, states)
         by_scope[scope].add(figures)
     for scope, sets in by_scope.items():
-        assert len(sets) <= 2 and len({s[0] for s in sets}) == len(sets), (scope, sets)
+        assert len(sets) <= 3 and len({s[0] for s in sets}) == len(sets), (scope, sets)
     for i in range(SESSIONS):
         mine = [f for s, _u, _r, f in run.seen if s == i]
         scope = DISTRICT.get(VIEWERS[i % len(VIEWERS)][0])
-        assert f"{old[scope][0]:,}" == mine[0][0], (i, mine)  # before the upload started
-        assert f"{new[scope][0]:,}" == mine[-1][0], (i, mine)  # after it had landed
+        cases = [int(f[0].replace(",", "")) for f in mine]
+        assert cases == sorted(cases), (i, mine)  # never back to older data
+        assert f"{old[scope][0]:,}" == mine[0][0], (i, mine)  # before the writes started
+        assert f"{both[scope][0]:,}" == mine[-1][0], (i, mine)  # after both had landed
 
     # two supervisors who froze and drew at the same moment: two separate, complete records each
     assert len(run.draws) == len(DRAWERS), run.draws
