@@ -24,11 +24,14 @@ from pipelines.rules.engine import (
     refs,
 )
 from pipelines.rules.incremental import (
+    by_rule,
+    by_rule_reads,
     delta_keyed,
     delta_values,
     drop_redone,
     reads_changed,
     rebuild_diffed,
+    refresh_by_rule,
     refresh_delta,
 )
 
@@ -86,10 +89,21 @@ def _delta(name: str, delta: dict | None, previous: dict | None, redone: list[st
     return name in (previous.get("marts") or []) and not reads_changed(name, delta)
 
 
+def _by_rule(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether a `-- by rule:` model's stored table can be brought forward audit by audit: the
+    models it joins were brought forward by key in this run."""
+    if delta is None or by_rule(name) is None or name not in (previous.get("marts") or []):
+        return False
+    joined = set(refs(name)) - {by_rule(name)}
+    return joined <= set(redone) and not reads_changed(name, delta)
+
+
 @cache
 def _read_by_delta() -> set[str]:
-    """The models a `-- delta:` model reads."""
-    return {r for m in MARTS if delta_keyed(m) for r in refs(m)}
+    """The models a `-- delta:` model reads, or a `-- by rule:` model redoes keyed audits by."""
+    return {r for m in MARTS if delta_keyed(m) for r in refs(m)} | {
+        r for m in MARTS for r in by_rule_reads(m)
+    }
 
 
 def drop_mart(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -118,6 +132,9 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
     when a `-- delta:` model reads it), noting in `redone` the ones whose changes are kept."""
     if name in VIEWS:
         _view(con, name, values, done)
+        return
+    if _by_rule(name, delta, previous, redone):
+        refresh_by_rule(con, name, values | delta, redone, done)
         return
     if _delta(name, delta, previous, redone):
         refresh_delta(con, name, values | delta)
