@@ -247,11 +247,11 @@ def reads_changed(name: str, delta: dict) -> bool:
 # rule id each, audit_zz_strike_after → ZZ-STRIKE-AFTER). An audit with `-- by: task_id,
 # expert_id` (finest first) has rows that follow from the rows of the models it reads carrying the
 # same value of one of those columns: it redoes the rows whose column holds a value the redone
-# rows of a model it reads (`redone_table`) carry in the finest of those columns that model has,
-# computed over those rows of the models having the first column (the others read whole). Any
-# other audit is computed again whole.
+# rows of a model it reads (`redone_table`) carry in the finest of those columns that model has
+# (or the one `model.column` names), computed over those rows of the models giving the first
+# column (the others read whole). Any other audit is computed again whole.
 
-_BY = re.compile(r"^--\s*by:\s*([a-z0-9_,\s]+?)\s*$", re.MULTILINE)
+_BY = re.compile(r"^--\s*by:\s*([a-z0-9_.,\s]+?)\s*$", re.MULTILINE)
 _BY_RULE = re.compile(r"^--\s*by rule:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 
@@ -262,9 +262,18 @@ def by_rule(name: str) -> str | None:
 
 
 def by_columns(audit: str) -> list[str]:
-    """The columns of an audit's `-- by:` line, finest first (none: computed whole)."""
+    """The columns of an audit's `-- by:` line, finest first (none: computed whole); an entry
+    `model.column` names the column that model's redone rows give instead of its finest one."""
     found = _BY.search(_text(audit))
     return [c.strip() for c in found.group(1).split(",")] if found else []
+
+
+def _gives(audit: str, model: str, columns: Collection[str]) -> str | None:
+    """The `-- by:` column whose values a model's redone rows give: the one named for it, else
+    the finest unqualified one it has."""
+    entries = by_columns(audit)
+    named = [e.split(".")[1] for e in entries if e.startswith(f"{model}.")]
+    return (named or [c for c in entries if "." not in c and c in columns] or [None])[0]
 
 
 def rule_id(audit: str) -> str:
@@ -293,7 +302,7 @@ def _audit_keys(con, audit: str, models: list[str]) -> tuple[dict[str, str], dic
     columns = {m: _columns(con, m) for m in models}
     keys: dict[str, list[str]] = {}
     for model in models:
-        finest = next((c for c in by_columns(audit) if c in columns[model]), None)
+        finest = _gives(audit, model, columns[model])
         if finest:
             keys.setdefault(finest, []).append(f"select {finest} from {redone_table(model)}")
     return {c: " union ".join(q) for c, q in keys.items()}, columns
@@ -304,30 +313,30 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
 
 
 def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
-    """The delete of every audit's rows to redo, then one insert per audit."""
+    """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
+    table's row groups of other rules are skipped) and their insert."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
-    wheres, inserts = [], []
+    statements = []
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
             keys, columns = _audit_keys(con, audit, list(dict.fromkeys(refs(audit) + joined)))
-            wheres.append(f"{rule} and ({_matching(keys, _columns(con, name))})")
+            where = f"{rule} and ({_matching(keys, _columns(con, name))})"
             first = by_columns(audit)[0]
             inputs = [
                 f"{m} as (select * from main.{m} where {_matching(keys, columns[m])})"
                 for m in refs(audit)
-                if first in columns[m]
+                if _gives(audit, m, columns[m]) == first
             ]
             body = _parts(audit)[0]
         else:
-            wheres.append(rule)
-            inputs, body = [], compose(audit, done, ordered=False)
+            where, inputs, body = rule, [], compose(audit, done, ordered=False)
         ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
-        inserts.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
-    delete = f"delete from main.{name} where " + " or ".join(f"({w})" for w in wheres)
-    return [delete, *inserts]
+        statements.append(f"delete from main.{name} where {where}")
+        statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
+    return statements
 
 
 def refresh_by_rule(
