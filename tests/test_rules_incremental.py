@@ -93,8 +93,26 @@ _VOID = {"delta": [], "changed": set(), "case_changed": False, "decided_h": None
 _VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
 
 
+# three late answers disqualify E1 before a settled task (ZZ-STRIKE-AFTER); a void undoes that:
+# its row is redone for its expert's disqualification, though its task is not redone
+_THIRD = [("E1", h, "不受理", 43200, None) for h in (0, 1, 2)] + [("E1", 200, "受理", 60, 3600)]
+_UNDONE = _VOID | {"first_h": 300}
+# a task accepted late, completed after the first refresh's time: its stored row (completion
+# nulled then) is not settled, though a late acceptance needs no completion
+_LATE_DONE = [("E1", 0, None, 0, None), ("E1", 283, "受理", 43200, 295770)]
+# three new strikes before everything disqualify E1 earlier: the row of a settled task pushed
+# after (ZZ-STRIKE-AFTER) is redone for its expert's disqualification (its detail names it)
+_SETTLED_AFTER = [("E1", h, None, 0, None) for h in (46, 100, 336)] + [
+    ("E1", 871, "不受理", 158, None)
+]
+_EARLIER = {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), "first_h": 2133}
+
+
 @settings(EXAMPLES, max_examples=15)
 @example(log=[("E1", 0, "不受理", 43200, None), ("E1", 1, "不受理", 43200, None)], **_VOID)
+@example(log=_THIRD, **_UNDONE)
+@example(log=_LATE_DONE, **_VOID | {"voided": set(), "first_h": 314, "later_h": 2328})
+@example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
 @given(
     log=task_logs,
     delta=task_logs,

@@ -40,7 +40,15 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import CalendarGapError
-from pipelines.rules.graph import GAP_COLUMN, _parts, _text, bind, checks_calendar, refs
+from pipelines.rules.graph import (
+    GAP_COLUMN,
+    _parts,
+    _text,
+    bind,
+    checks_calendar,
+    compose,
+    refs,
+)
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
 _DELTA = re.compile(r"^--\s*delta:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_]+)\)\s*$", re.MULTILINE)
@@ -111,6 +119,20 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
+def _with_events(name: str) -> str:
+    """The stored rows to judge settled at `$prev_as_of`: a model over a staging table with the
+    columns it passes through as its staging row holds them, events after `$prev_as_of` too (a
+    stored row has them nulled, so a completion recorded later would look like none at all)."""
+    table, columns = delta_keyed(name)[:2]
+    if not table.startswith("stg_") or len(columns) == 1:
+        return f"main.{name}"
+    replaced = ", ".join(f"s.{c} as {c}" for c in columns[1:])
+    return (
+        f"(select m.* replace ({replaced}) from main.{name} as m\n"
+        f"    inner join main.{table} as s using ({columns[0]}))"
+    )
+
+
 def _again_sql(name: str) -> str:
     """The keys `refresh_delta` computes again: their staging row or case changed since load
     `$prev_load_id`, not present at `$prev_as_of` or gone (a model over a staging table), a row
@@ -130,7 +152,7 @@ def _again_sql(name: str) -> str:
         keys.append(
             f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
         )
-    keys.append(f"select {key} from main.{name} where not ({was_settled})")
+    keys.append(f"select {key} from {_with_events(name)} where not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
@@ -216,3 +238,115 @@ def delta_values(meta: dict | None, state: dict, as_of: object) -> dict | None:
 def reads_changed(name: str, delta: dict) -> bool:
     """Whether the model reads a table `delta_values` found changed (one not in `_SAME_PARTS`)."""
     return any(re.search(rf"\b{t}\b", _text(name)) for t in delta["changed_tables"])
+
+
+# ---- a mart of every audit's rows, refreshed audit by audit ----------------------------------
+#
+# `-- by rule: mart_violations` on a model that reads that union of audits (and joins each row to
+# models refreshed by key): after a load its rows are deleted and inserted audit by audit (one
+# rule id each, audit_zz_strike_after → ZZ-STRIKE-AFTER). An audit with `-- by: task_id,
+# expert_id` (finest first) has rows that follow from the rows of the models it reads carrying the
+# same value of one of those columns: it redoes the rows whose column holds a value the redone
+# rows of a model it reads (`redone_table`) carry in the finest of those columns that model has
+# (or the one `model.column` names), computed over those rows of the models giving the first
+# column (the others read whole). Any other audit is computed again whole.
+
+_BY = re.compile(r"^--\s*by:\s*([a-z0-9_.,\s]+?)\s*$", re.MULTILINE)
+_BY_RULE = re.compile(r"^--\s*by rule:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+
+
+def by_rule(name: str) -> str | None:
+    """The union of audits a `-- by rule:` model is refreshed audit by audit from, else None."""
+    found = _BY_RULE.search(_text(name))
+    return found.group(1) if found else None
+
+
+def by_columns(audit: str) -> list[str]:
+    """The columns of an audit's `-- by:` line, finest first (none: computed whole); an entry
+    `model.column` names the column that model's redone rows give instead of its finest one."""
+    found = _BY.search(_text(audit))
+    return [c.strip() for c in found.group(1).split(",")] if found else []
+
+
+def _gives(audit: str, model: str, columns: Collection[str]) -> str | None:
+    """The `-- by:` column whose values a model's redone rows give: the one named for it, else
+    the finest unqualified one it has."""
+    entries = by_columns(audit)
+    named = [e.split(".")[1] for e in entries if e.startswith(f"{model}.")]
+    return (named or [c for c in entries if "." not in c and c in columns] or [None])[0]
+
+
+def rule_id(audit: str) -> str:
+    """The rule id an audit's rows carry: audit_zz_strike_after → ZZ-STRIKE-AFTER."""
+    return audit.removeprefix("audit_").replace("_", "-").upper()
+
+
+def by_rule_reads(name: str) -> set[str]:
+    """The models whose redone rows a `-- by rule:` model's keyed audits redo by."""
+    source = by_rule(name)
+    return {r for a in refs(source) if by_columns(a) for r in refs(a)} if source else set()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = current_schema() and table_name = ?",
+        [table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _audit_keys(con, audit: str, models: list[str]) -> tuple[dict[str, str], dict[str, set]]:
+    """Per `-- by:` column, the query of the values to redo (from each model's redone rows, by
+    the finest column it has), and each model's columns."""
+    columns = {m: _columns(con, m) for m in models}
+    keys: dict[str, list[str]] = {}
+    for model in models:
+        finest = _gives(audit, model, columns[model])
+        if finest:
+            keys.setdefault(finest, []).append(f"select {finest} from {redone_table(model)}")
+    return {c: " union ".join(q) for c, q in keys.items()}, columns
+
+
+def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
+    return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
+
+
+def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
+    """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
+    table's row groups of other rules are skipped) and their insert."""
+    source = by_rule(name)
+    joined = [m for m in refs(name) if m != source]
+    query = _parts(name)[0][len("with") :].lstrip()
+    statements = []
+    for audit in refs(source):
+        rule = f"rule_id = '{rule_id(audit)}'"
+        if by_columns(audit) and set(refs(audit)) <= set(redone):
+            keys, columns = _audit_keys(con, audit, list(dict.fromkeys(refs(audit) + joined)))
+            where = f"{rule} and ({_matching(keys, _columns(con, name))})"
+            first = by_columns(audit)[0]
+            inputs = [
+                f"{m} as (select * from main.{m} where {_matching(keys, columns[m])})"
+                for m in refs(audit)
+                if _gives(audit, m, columns[m]) == first
+            ]
+            body = _parts(audit)[0]
+        else:
+            where, inputs, body = rule, [], compose(audit, done, ordered=False)
+        ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
+        statements.append(f"delete from main.{name} where {where}")
+        statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
+    return statements
+
+
+def refresh_by_rule(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    values: dict[str, Any],
+    redone: Collection[str],
+    done: Collection[str],
+) -> None:
+    """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
+    keyed audit's rows of the values its models' redone rows carry, every row of the others."""
+    for statement in _by_rule_sql(con, name, redone, done):
+        con.execute(statement, bind(statement, values))

@@ -14,13 +14,24 @@ from pipelines.config import Profile
 from pipelines.db import begin, commit
 from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
-from pipelines.rules.engine import REFRESH_EXTRA, mart_state, materialise, parameters, refs
+from pipelines.rules.engine import (
+    REFRESH_EXTRA,
+    bind,
+    compose,
+    mart_state,
+    materialise,
+    parameters,
+    refs,
+)
 from pipelines.rules.incremental import (
+    by_rule,
+    by_rule_reads,
     delta_keyed,
     delta_values,
     drop_redone,
     reads_changed,
     rebuild_diffed,
+    refresh_by_rule,
     refresh_delta,
 )
 
@@ -33,7 +44,6 @@ MARTS = [
     "fct_cases",
     "fct_benefits",
     "mart_hospital_penalty",
-    "mart_violations",
     "mart_fees",
     "mart_archive_by_hospital",
     "mart_archive",
@@ -44,6 +54,7 @@ MARTS = [
     "dim_experts",
     "dim_cases",
     "mart_violation_events",
+    "mart_violations",
     "mart_expert_timeliness",
     "mart_task_timeline",
     "mart_monthly_kpis",
@@ -53,6 +64,10 @@ MARTS = [
     "mart_ty_monthly_kpis",
     "mart_meta",
 ]
+
+# a mart stored as a view of the columns of its model in another mart that holds its rows with
+# more columns, computed in the same pass (the 12 M breaches are not computed twice)
+VIEWS = {"mart_violations": "mart_violation_events"}
 
 
 def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -74,15 +89,53 @@ def _delta(name: str, delta: dict | None, previous: dict | None, redone: list[st
     return name in (previous.get("marts") or []) and not reads_changed(name, delta)
 
 
+def _by_rule(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether a `-- by rule:` model's stored table can be brought forward audit by audit: the
+    models it joins were brought forward by key in this run."""
+    if delta is None or by_rule(name) is None or name not in (previous.get("marts") or []):
+        return False
+    joined = set(refs(name)) - {by_rule(name)}
+    return joined <= set(redone) and not reads_changed(name, delta)
+
+
 @cache
 def _read_by_delta() -> set[str]:
-    """The models a `-- delta:` model reads."""
-    return {r for m in MARTS if delta_keyed(m) for r in refs(m)}
+    """The models a `-- delta:` model reads, or a `-- by rule:` model redoes keyed audits by."""
+    return {r for m in MARTS if delta_keyed(m) for r in refs(m)} | {
+        r for m in MARTS for r in by_rule_reads(m)
+    }
+
+
+def drop_mart(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a mart's table or view, whichever it is (none: nothing)."""
+    kind = "view" if name in VIEWS else "table"
+    other = {"view": "table", "table": "view"}[kind]
+    try:
+        con.execute(f"drop {kind} if exists {name}")
+    except duckdb.CatalogException:  # stored as the other kind by an earlier version
+        con.execute(f"drop {other} if exists {name}")
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, values: dict, done: list[str]) -> None:
+    """(Re)create the view `name` over its mart of `VIEWS`: the model's columns (from the
+    model's own query), every row of that mart."""
+    statement = compose(name, done, ordered=False)
+    columns = [
+        r[0] for r in con.execute(f"describe {statement}", bind(statement, values)).fetchall()
+    ]
+    drop_mart(con, name)
+    con.execute(f"create view {name} as select {', '.join(columns)} from {VIEWS[name]}")
 
 
 def _refresh(con, name, values, done, delta, previous, redone) -> None:
     """Bring one model's table to `values` (in place by key, or whole, keeping what changed
     when a `-- delta:` model reads it), noting in `redone` the ones whose changes are kept."""
+    if name in VIEWS:
+        _view(con, name, values, done)
+        return
+    if _by_rule(name, delta, previous, redone):
+        refresh_by_rule(con, name, values | delta, redone, done)
+        return
     if _delta(name, delta, previous, redone):
         refresh_delta(con, name, values | delta)
     elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):
@@ -130,11 +183,15 @@ def refresh_marts(
         delta = delta_values(previous, values, when.facts_at)
         for name in MARTS:
             values["marts"] = list(done)
+            if name in VIEWS and VIEWS[name] not in done:  # its mart has a gap
+                gaps.append((name, dict(gaps)[VIEWS[name]]))
+                drop_mart(con, name)
+                continue
             try:
                 _refresh(con, name, values, done, delta, previous, redone)
             except CalendarGapError as exc:
                 gaps.append((name, exc.year))
-                con.execute(f"drop table if exists {name}")
+                drop_mart(con, name)
                 continue
             done.append(name)
         drop_redone(con, MARTS)

@@ -75,11 +75,14 @@ def mart_state(con: duckdb.DuckDBPyConnection, profile: Profile) -> dict[str, An
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables and views (a mart stored as a view, `marts.VIEWS`) of the database."""
     return {
         r[0]
         for r in con.execute(
             "select table_name from duckdb_tables() where database_name = current_database() "
-            "and schema_name = current_schema()"
+            "and schema_name = current_schema() union all "
+            "select view_name from duckdb_views() where database_name = current_database() "
+            "and schema_name = current_schema() and not internal"
         ).fetchall()
     }
 

@@ -1,6 +1,7 @@
 -- audit_zz_accept: ZZ-ACCEPT — an expert accepts or declines within accept_hours of the push.
 -- One row per accept_timeout strike as of $as_of (late response, or none by then).
 -- refs: fct_strikes
+-- by: task_id
 with
 
 strikes as (

@@ -3,6 +3,7 @@
 -- Rows: a decided case without that panel; each repeated push of a case to one expert; each push
 -- to an expert whose specialty (one of the catalogue's words) is not the disease's.
 -- refs: fct_cases, fct_tasks
+-- by: case_id
 with
 
 cases as (

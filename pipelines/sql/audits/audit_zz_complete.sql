@@ -2,6 +2,7 @@
 -- complete_workdays-th working day after the acceptance date. One row per complete_timeout
 -- strike as of $as_of (late completion, or none by then).
 -- refs: fct_strikes
+-- by: task_id
 with
 
 strikes as (

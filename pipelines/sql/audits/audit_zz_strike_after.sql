@@ -1,6 +1,7 @@
 -- audit_zz_strike_after: ZZ-STRIKE-AFTER — no task is pushed to an expert after the expert's
 -- disqualification (by the third strike of a year or by the register). One row per such task.
 -- refs: fct_tasks, fct_disqualifications
+-- by: task_id, fct_disqualifications.expert_id
 with
 
 tasks as (

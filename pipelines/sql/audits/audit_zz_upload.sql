@@ -2,6 +2,7 @@
 -- discharge on or after pdf_from it is a PDF exported from the HIS (checked when the format is
 -- recorded). One row per breaching case, naming every way it breaks the rule.
 -- refs: fct_cases
+-- by: case_id
 with
 
 checked as (

@@ -2,6 +2,7 @@
 -- experts_per_case distinct experts all said 符合, otherwise (any 不符合, or too few 符合 to
 -- approve) 不符合. One row per disagreeing case that has at least one verdict.
 -- refs: fct_cases
+-- by: case_id
 with
 
 cases as (

@@ -4,6 +4,7 @@
 -- evaluation time $as_of), its hospital's district and its specialty (the expert's, else the
 -- case's). Pages and mart_monthly_kpis put a breach in a month by counted_at, nowhere else.
 -- refs: mart_violations, fct_tasks, fct_cases
+-- by rule: mart_violations
 with
 
 experts as (
