@@ -44,9 +44,9 @@ from pipelines.rules.graph import (
     GAP_COLUMN,
     _parts,
     _text,
-    bind,
     checks_calendar,
     compose,
+    execute,
     refs,
 )
 
@@ -190,7 +190,7 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
     transaction ends or `drop_redone`. Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
     for statement in _delta_sql(name):
-        con.execute(statement, bind(statement, values))
+        execute(con, statement, values)
     con.execute("drop table _again")
     if checks_calendar(name):
         year = con.execute(f"select min({GAP_COLUMN}) from {name}").fetchone()[0]
@@ -349,4 +349,4 @@ def refresh_by_rule(
     """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
     keyed audit's rows of the values its models' redone rows carry, every row of the others."""
     for statement in _by_rule_sql(con, name, redone, done):
-        con.execute(statement, bind(statement, values))
+        execute(con, statement, values)

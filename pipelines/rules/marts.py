@@ -16,8 +16,8 @@ from pipelines.errors import CalendarGapError
 from pipelines.evaltime import resolve
 from pipelines.rules.engine import (
     REFRESH_EXTRA,
-    bind,
     compose,
+    execute,
     mart_state,
     materialise,
     parameters,
@@ -120,9 +120,7 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, values: dict, done: list[st
     """(Re)create the view `name` over its mart of `VIEWS`: the model's columns (from the
     model's own query), every row of that mart."""
     statement = compose(name, done, ordered=False)
-    columns = [
-        r[0] for r in con.execute(f"describe {statement}", bind(statement, values)).fetchall()
-    ]
+    columns = [r[0] for r in execute(con, f"describe {statement}", values).fetchall()]
     drop_mart(con, name)
     con.execute(f"create view {name} as select {', '.join(columns)} from {VIEWS[name]}")
 
