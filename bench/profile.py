@@ -172,7 +172,7 @@ def marts(con: Con, w: Workload) -> str:
         mart_state,
         parameters,
     )
-    from pipelines.rules.marts import MARTS
+    from pipelines.rules.marts import MARTS, VIEWS, _view
 
     profile = load_profile(PROFILE)
     values = parameters(profile, w.as_of, dict(REFRESH_EXTRA))
@@ -181,6 +181,10 @@ def marts(con: Con, w: Workload) -> str:
     rows: list[tuple[str, float, float, float, str]] = []
     for name in MARTS:
         values["marts"] = list(done)
+        if name in VIEWS:  # a view over another mart, as the refresh makes it
+            _view(con, name, values, done)
+            done.append(name)
+            continue
         try:
             check_own: list[bool] = []
             check_s = seconds(
