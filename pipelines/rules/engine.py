@@ -62,7 +62,7 @@ from pipelines.rules.graph import (
     sql_literal,
     uses_eval_at,
 )
-from pipelines.rules.incremental import reuse_bodies
+from pipelines.rules.incremental import earlier, reuse_bodies
 from pipelines.rules.params import REFRESH_EXTRA, parameters, rule_params
 from pipelines.rules.state import (
     fresh_marts,
@@ -132,11 +132,14 @@ def _statement(
 ) -> tuple[str, bool]:
     """`compute`'s statement, its values written in, and whether its rows must then be checked
     for a calendar gap (`calendar_plan`); only `columns` (and the gap's) when given."""
-    check_own = calendar_plan(con, name, values, materialised)
+    # a reused model with an `-- earlier:` query reads only its own table (built without a gap)
+    leaves = {m for m in reused if earlier(m) is not None}
+    check_own = calendar_plan(con, name, values, {*materialised, *leaves})
+    bodies = reuse_bodies(reused)
     if not where and not columns:
-        statement = compose(name, materialised, replaced=reuse_bodies(reused))
+        statement = compose(name, materialised, replaced=bodies, leaves=leaves)
         return inline(statement, values), check_own
-    statement = compose(name, materialised, ordered=False, replaced=reuse_bodies(reused))
+    statement = compose(name, materialised, ordered=False, replaced=bodies, leaves=leaves)
     statement = statement.removesuffix(_SELECT_FINAL)
     gap = f" or {GAP_COLUMN} is not null" if check_own else ""
     cond = f"\nwhere ({_matching(where)}){gap}" if where else ""

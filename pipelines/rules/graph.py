@@ -56,15 +56,20 @@ def latest(name: str) -> tuple[str, str] | None:
     return (found.group(1), found.group(2)) if found else None
 
 
-def closure(name: str, materialised: Collection[str] = ()) -> list[str]:
-    """The model and everything it reads, upstream first; materialised models are not entered."""
+def closure(
+    name: str, materialised: Collection[str] = (), leaves: Collection[str] = ()
+) -> list[str]:
+    """The model and everything it reads, upstream first; materialised models are not entered,
+    and `leaves` (models given a body that reads only their own table) are kept without what
+    they read."""
     order: list[str] = []
 
     def visit(model: str) -> None:
         if model in order or model in materialised:
             return
-        for upstream in refs(model):
-            visit(upstream)
+        if model not in leaves:
+            for upstream in refs(model):
+                visit(upstream)
         order.append(model)
 
     visit(name)
@@ -102,14 +107,16 @@ def compose(
     materialised: Collection[str] = (),
     ordered: bool = True,
     replaced: Mapping[str, str] | None = None,
+    leaves: Collection[str] = (),
 ) -> str:
     """One statement: the models `name` reads as CTEs, then the model's own CTEs and select.
 
     Upstream models are inlined without their `order by`; the model's own is kept when
     `ordered` (a result handed to a caller), dropped otherwise (a table to materialise).
-    `replaced` gives some upstream models another CTE body (`pipelines.rules.incremental`).
+    `replaced` gives some upstream models another CTE body (`pipelines.rules.incremental`);
+    those in `leaves` read nothing but their own table, so what they read is left out.
     """
-    upstream = _ctes(closure(name, materialised)[:-1], replaced)
+    upstream = _ctes(closure(name, materialised, leaves)[:-1], replaced)
     query, order = _parts(name)
     own = f"{query}\n{order}" if ordered and order else query
     if not upstream:

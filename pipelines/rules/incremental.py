@@ -78,9 +78,23 @@ def delta_keyed(name: str) -> tuple[str, list[str], str, str] | None:
     return keyed(name) or keyed(name, _DELTA)
 
 
+_EARLIER = re.compile(r"^--\s*earlier:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@cache
+def earlier(name: str) -> str | None:
+    """The model's `-- earlier:` query (its answer at an earlier `$as_of` read from its own table
+    materialised later, reading nothing else), else None."""
+    found = _EARLIER.search(_GO_ON.sub(" ", _text(name)))
+    return found.group(1) if found else None
+
+
 def reuse_body(name: str) -> str:
     """The model's CTE body answering at `$as_of` from its table materialised at a later time:
-    the settled rows as stored, the other present rows computed again from what they carry."""
+    its `-- earlier:` query, else the settled rows as stored and the other present rows computed
+    again from what they carry."""
+    if earlier(name) is not None:
+        return earlier(name)
     table, columns, present, settled = keyed(name)
     query = _parts(name)[0]
     stored = f"main.{name}"

@@ -17,7 +17,7 @@ from pipelines.config import Profile
 from pipelines.db import SQL_DIR
 from pipelines.evaltime import facts_at
 from pipelines.rules.graph import MODEL_PREFIXES, latest, uses_eval_at
-from pipelines.rules.incremental import keyed
+from pipelines.rules.incremental import earlier, keyed
 from pipelines.rules.params import rule_params
 from pipelines.workcal import ensure_calendar
 
@@ -131,7 +131,11 @@ def _reusable(
         return set()
     if current[0]["as_of"] < facts:  # materialised before the time asked: nothing settled
         return set()
-    return {m for m in current[1] if keyed(m) is not None and not uses_eval_at(m)}
+    return {
+        m
+        for m in current[1]
+        if (keyed(m) is not None or earlier(m) is not None) and not uses_eval_at(m)
+    }
 
 
 def reusable_marts(

@@ -5,6 +5,21 @@
 -- per calendar year (what it called for before any decision); valid_no numbers the valid ones
 -- alone (fct_strikes keeps them with it as their strike_no).
 -- refs: fct_tasks
+-- Its answer at an earlier time X from its table materialised at Y >= X (same data, rules,
+-- calendar, decisions): a strike at X is a deadline missed before X, and the same deadline is
+-- missed at Y (a response or completion after X is after the deadline); numbers run in deadline
+-- order, so the strikes before X keep theirs. Only the events after X are taken back.
+-- earlier: select * replace (
+--     case when responded_at <= $as_of then responded_at end as responded_at,
+--     case when responded_at <= $as_of then response end as response,
+--     case when completed_at <= $as_of then completed_at end as completed_at,
+--     case kind
+--         when 'accept_timeout' then date_diff('second', deadline,
+--             coalesce(case when responded_at <= $as_of then responded_at end, $as_of))
+--         else date_diff('second', deadline,
+--             coalesce(case when completed_at <= $as_of then completed_at end, $as_of))
+--     end as late_seconds
+--     ) from main.fct_strikes_raw where deadline < $as_of
 with
 
 missed as (
