@@ -21,7 +21,7 @@ from pipelines.db import connect
 from pipelines.errors import CalendarGapError
 from pipelines.ingest import ingest
 from pipelines.rules import refresh_marts
-from pipelines.rules.marts import MARTS
+from pipelines.rules.marts import MARTS, drop_mart
 from sample_generator import generate
 from sample_generator.core import DEFAULT_END
 
@@ -60,7 +60,7 @@ def bare_db(db: Path, tmp_path: Path) -> Path:
     shutil.copy(db, path)
     c = duckdb.connect(str(path))
     for name in MARTS:
-        c.execute(f"drop table if exists {name}")
+        drop_mart(c, name)
     c.close()
     return path
 
