@@ -79,8 +79,24 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The real-browser tests (a server and Chromium at a time, mostly waiting for pages) and the two
+# long process tests (a 1 GB file, kill -9 during an ingest) run beside the others in a second
+# pytest: the two cores stay busy and the suite takes about two thirds of its serial time. Each
+# run has its own temp folder; both must pass (a run that collects no test fails too); the
+# second run's report is printed after the first's.
+BROWSER_TESTS = tests/test_browser_*.py tests/test_bench_render.py tests/test_big_file.py \
+	tests/test_faults.py
+TEST_TMP = $${TMPDIR:-/tmp}/mtb-pytest-$$$$
 test: venv system-deps lint
-	$(PY) -m pytest
+	@tmp=$(TEST_TMP); mkdir -p -m 700 $$tmp; \
+	$(PY) -m pytest -p no:cacheprovider --basetemp=$$tmp/browser $(BROWSER_TESTS) \
+		> $$tmp/browser.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest -p no:cacheprovider --basetemp=$$tmp/rest \
+		$(foreach f,$(BROWSER_TESTS),--ignore-glob='$(f)'); rest=$$?; \
+	wait $$browser; code=$$?; \
+	echo; echo "==== real-browser and long process tests (run beside the others) ===="; cat $$tmp/browser.log; \
+	rm -rf $$tmp; \
+	echo "pytest exit: others $$rest, beside them $$code"; test $$rest -eq 0 -a $$code -eq 0
 
 # 20 browser sessions (one Chromium, a context each) while a supervisor uploads and two draw at
 # the same moment; writes bench/LOAD_RESULTS.md. Takes about 10 minutes on 2 cores.
