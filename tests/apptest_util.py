@@ -37,3 +37,20 @@ def open_page(
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def record_downloads(monkeypatch) -> dict:
+    """What every download button of the pages holds, by what it is called (a list shown by
+    its head downloads every row: its `every` callable is read); filled as pages run."""
+    import dashboard.downloads
+
+    got: dict = {}
+    real = dashboard.downloads.download_buttons
+
+    def record(df, what, *args, **kwargs):
+        every = kwargs.get("every")
+        got[what] = every[0]() if every else df
+        return real(df, what, *args, **kwargs)
+
+    monkeypatch.setattr(dashboard.downloads, "download_buttons", record)
+    return got

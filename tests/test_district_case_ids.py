@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 from test_pages_monitoring import AS_OF, DISTRICT, all_time, build_db, frame, sql
 
-import dashboard.downloads
 from pipelines.config import load_profile
 from pipelines.rules import refresh_marts
 
-from apptest_util import open_page
+from apptest_util import open_page, record_downloads
 
 OTHER_DISTRICT_CASE = "其他区县病例"
 
@@ -74,16 +73,7 @@ def db(tmp_path_factory) -> Path:
 def downloads(monkeypatch) -> dict[str, pd.DataFrame]:
     """What every download button's file of the page holds, by what it is called (a list
     shown by its head downloads every row)."""
-    got: dict[str, pd.DataFrame] = {}
-    real = dashboard.downloads.download_buttons
-
-    def record(df, what, *args, **kwargs):
-        every = kwargs.get("every")
-        got[what] = every[0]() if every else df
-        return real(df, what, *args, **kwargs)
-
-    monkeypatch.setattr(dashboard.downloads, "download_buttons", record)
-    return got
+    return record_downloads(monkeypatch)
 
 
 def _case_columns(at, downloads) -> list[pd.Series]:

@@ -20,7 +20,7 @@ import dashboard.charts
 import dashboard.common
 import dashboard.downloads
 
-from apptest_util import open_page
+from apptest_util import open_page, record_downloads
 
 ROWS = 7
 
@@ -35,16 +35,7 @@ def downloads(monkeypatch) -> dict[str, pd.DataFrame]:
     """What each download button's file holds (every row), by what it is called; grids hold
     at most ROWS rows."""
     monkeypatch.setattr(dashboard.common, "TABLE_ROWS", ROWS)
-    got: dict[str, pd.DataFrame] = {}
-    real = dashboard.downloads.download_buttons
-
-    def record(df, what, *args, **kwargs):
-        every = kwargs.get("every")
-        got[what] = every[0]() if every else df
-        return real(df, what, *args, **kwargs)
-
-    monkeypatch.setattr(dashboard.downloads, "download_buttons", record)
-    return got
+    return record_downloads(monkeypatch)
 
 
 def captions(at) -> str:
