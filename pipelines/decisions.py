@@ -12,13 +12,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile, load_profile
 from pipelines.draws import log
 from pipelines.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DECISIONS = {"void": "void", "uphold": "uphold", "撤销": "void", "维持": "uphold"}
 DECISION_ZH = {"void": "撤销", "uphold": "维持"}

@@ -25,14 +25,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 from tqdm import tqdm
 
 from pipelines.errors import DataError
 from pipelines.ingest_spec import TableSpec, header_map, normalise_header
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CHUNK = 8 << 20
 PROGRESS_MIN_BYTES = 32 << 20
@@ -531,6 +533,8 @@ def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
     """
     if not skipped:
         return
+    import pyarrow as pa  # Arrow and numpy only where used: every command imports this module
+
     con.execute("create or replace temp table skipped_lines (line bigint)")
     con.register("skipped_in", pa.table({"line": pa.array(sorted(set(skipped)), pa.int64())}))
     con.execute("insert into skipped_lines select line from skipped_in")
@@ -552,6 +556,8 @@ def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
 def long_line(path: Path, limit: int) -> tuple[int, int] | None:
     """(line, bytes) of the first line longer than `limit` bytes (its end of line not counted),
     None if there is none: numpy finds the line ends of each chunk, so this is a quick pass."""
+    import numpy as np
+
     line, carry = 1, 0  # carry: bytes of the current line in earlier chunks
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -716,6 +722,7 @@ def _too_many_rows(file: str, sheet: str, limit: int) -> FileRejected:
 def read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, tmpdir: Path, limits: Limits
 ) -> list[ReadResult]:
+    import pyarrow as pa
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 

@@ -16,10 +16,9 @@ import dataclasses
 import datetime as dt
 from collections import Counter
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.decisions import action_ledger
@@ -40,6 +39,9 @@ from pipelines.rules.kpis import (
 from pipelines.rules.penalty import hospital_penalties
 from pipelines.rules.risk import at_risk
 from pipelines.sanctions import ENDING_DAYS, sanction_rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ACTIONS = {
     "sms": "短信通知",

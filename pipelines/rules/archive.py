@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def monthly_archive(

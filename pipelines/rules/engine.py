@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.errors import CalendarGapError
@@ -73,6 +71,9 @@ from pipelines.rules.state import (
     usable_marts,
 )
 from pipelines.workcal import ensure_calendar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "GAP_COLUMN",
@@ -111,6 +112,8 @@ _SELECT_FINAL = "select * from final"
 
 
 def _gap_in_result(table: pa.Table) -> None:
+    import pyarrow.compute as pc  # only here: a rule command importing no Arrow starts faster
+
     year = pc.min(table[GAP_COLUMN]).as_py() if table.num_rows else None
     if year is not None:
         raise CalendarGapError(int(year))

@@ -4,12 +4,15 @@ they and the expert register cause (`fct_disqualifications.sql`)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DISQUALIFICATION_COLUMNS = ["expert_id", "disqualified_at", "source"]
 

@@ -8,12 +8,15 @@ TY-PUBLICITY, TY-ENTRY, TY-BENEFIT, TY-RECERT and TY-PANEL (`audit_ty_<rule>.sql
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.rules.engine import run
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def violations(con: duckdb.DuckDBPyConnection, as_of: dt.datetime, profile: Profile) -> pa.Table:
