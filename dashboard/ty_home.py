@@ -5,6 +5,8 @@ behind the cards. The page only sums the mart's rows over the filters; rates com
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -34,12 +36,24 @@ def period_values(kpi: pd.DataFrame, f: Filters) -> dict[str, object]:
     return out
 
 
+CARD_CHARS = 11  # characters a card's label shows whole, five cards a row at 1440 px
+
+
+def card_label(label: str) -> tuple[str, str | None]:
+    """A card's label and tooltip: a name too long for the card loses its leading "N个工作日内",
+    and the tooltip says the whole name (Streamlit would cut it with "…")."""
+    if len(label) <= CARD_CHARS:
+        return label, None
+    return re.sub(r"^\d+个工作日内", "", label), label
+
+
 def cards(values: dict[str, object], labels: dict[str, str]) -> None:
     for row in CARDS:
         cols = st.columns(len(row))
         for col, metric in zip(cols, row, strict=True):
             shown = pct(values[metric]) if metric in TY_SHAPE.rates else num(values[metric])
-            col.metric(literal(labels[metric]), shown, border=True)
+            label, whole = card_label(labels[metric])
+            col.metric(literal(label), shown, border=True, help=whole and literal(whole))
 
 
 def violations(kpi: pd.DataFrame, f: Filters) -> None:

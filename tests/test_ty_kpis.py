@@ -14,6 +14,7 @@ from test_rules_support import TY, ZZ, ts
 from test_ty_marts import AS_OF, taiyuan_world
 
 from dashboard.common import pct
+from dashboard.ty_home import CARD_CHARS
 from pipelines.cli import main
 from pipelines.db import connect
 from pipelines.report import ty_labels
@@ -146,8 +147,13 @@ def test_cards_kpis_and_report_agree_for_one_taiyuan_month(db, tmp_path):
     at.selectbox(key="f-year").set_value(2026).run()
     at.selectbox(key="f-month").set_value(3).run()
     assert not at.exception, [e.message for e in at.exception]
-    cards = metrics(at)
-    assert "本期申报件数" not in cards and "扣分·短信通知" not in cards
+    assert "本期申报件数" not in metrics(at) and "扣分·短信通知" not in metrics(at)
+    # each card's name shows whole (a long one without its "N个工作日内", said in the tooltip)
+    whole = {m.help or m.label: m for m in at.metric}
+    assert all(len(m.label) <= CARD_CHARS for m in at.metric), [m.label for m in at.metric]
+    assert whole["20个工作日内享受待遇按时率"].label == "享受待遇按时率"
+    assert whole["3个工作日内录入按时率"].help == ""
+    cards = {name: m.value for name, m in whole.items()}
     labels = ty_labels(TY)
     for metric in ("quota_certified", "recerts", "sanctions_new", "violations"):
         assert cards[labels[metric]] == f"{int(got[metric]):,}" == this_month(lines, labels[metric])
