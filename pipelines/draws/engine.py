@@ -11,7 +11,11 @@ not of the hospital of any case the replaced expert was to review (回避).
 A population is handled as an Arrow table (id, stratum, hospital_id): sorted, checked, digested
 and serialised column-wise by Arrow compute and ranked in DuckDB (draw_rank.sql), never as one
 Python object per member — a province quarter holds some 400,000 cases. `Member` lists are still
-accepted (and converted).
+accepted (and converted). A population staged as a temp table of the connection
+(`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked, digested,
+serialised (draw_population_facts.sql), ranked, its picks serialised (draw_picks_json.sql) and
+both long texts inserted into the log from there — no Arrow table built in Python, so neither
+pyarrow nor DuckDB imports pandas.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +34,7 @@ import pyarrow.compute as pc
 from pipelines.db import sql
 from pipelines.draws import log
 from pipelines.draws.keys import (
+    ID_PROBLEM_RE2,
     Member,
     Pick,
     check_id,
@@ -38,6 +44,7 @@ from pipelines.draws.keys import (
 )
 from pipelines.draws.log import POPULATION_COLUMNS, POPULATION_SCHEMA, DrawRecord
 from pipelines.errors import DataError, UsageError
+from pipelines.rules.graph import inline, sql_literal
 
 AVOID_REASON = "回避：与所复核病例同院"
 NO_SUPERVISOR = "监督人未填写"
@@ -60,11 +67,49 @@ def supervisor_name(name: str | None, *, required: bool) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class StagedPopulation:
+    """A population as temp table `name` (id, stratum, hospital_id) of connection `con`."""
+
+    con: duckdb.DuckDBPyConnection = dataclasses.field(compare=False, repr=False)
+    name: str
+
+    def on(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether `con` sees the temp table (the connection that staged it)."""
+        return self.con is con
+
+    def arrow(self) -> pa.Table:
+        found = self.con.execute(f"select id, stratum, hospital_id from {self.name} order by id")
+        return found.to_arrow_table().cast(POPULATION_SCHEMA)
+
+
+_STAGED = itertools.count(1)
+
+
+def stage_population(con: duckdb.DuckDBPyConnection, query: str) -> StagedPopulation:
+    """The rows of a SELECT giving id, stratum, hospital_id as a new temp table of `con`."""
+    name = f"draw_population_{next(_STAGED)}"
+    con.execute(f"create temp table {name} as select id, stratum, hospital_id from ({query})")
+    return StagedPopulation(con, name)
+
+
+def staged_strata_sizes(staged: StagedPopulation) -> dict[str, int]:
+    """`table_strata_sizes` of a staged population, counted in DuckDB."""
+    query = f"select stratum, count(*) from {staged.name} group by stratum"
+    return dict(sorted(staged.con.execute(query).fetchall()))
+
+
+@dataclasses.dataclass(frozen=True)
 class FrozenPopulation:
-    """A population recorded before the seed: its record and its members (an Arrow table)."""
+    """A population recorded before the seed: its record and its members (an Arrow table, or
+    the temp table it was staged in)."""
 
     record: DrawRecord
-    table: pa.Table  # id, stratum, hospital_id; any row order
+    source: pa.Table | StagedPopulation  # id, stratum, hospital_id; any row order
+
+    @functools.cached_property
+    def table(self) -> pa.Table:
+        source = self.source
+        return source.arrow() if isinstance(source, StagedPopulation) else source
 
     @property
     def draw_id(self) -> str:
@@ -76,7 +121,11 @@ class FrozenPopulation:
 
     @property
     def size(self) -> int:
-        return self.table.num_rows
+        return self.record.population_size or 0
+
+    def strata_sizes(self) -> dict[str, int]:
+        """Members per stratum, as recorded at freezing."""
+        return self.record.params()["strata_sizes"]
 
     @functools.cached_property
     def members(self) -> list[Member]:
@@ -87,11 +136,14 @@ class FrozenPopulation:
 
 @dataclasses.dataclass(frozen=True)
 class DrawResult:
-    """A draw's record and its picks; shortfall = strata with fewer candidates than k."""
+    """A draw's record and its picks; shortfall = strata with fewer candidates than k;
+    staged = the temp table of the connection holding the picks, when ranked from a staged
+    population (id, stratum, rank, key, hospital_id)."""
 
     record: DrawRecord
     picks: list[Pick]
     shortfall: dict[str, tuple[int, int]]
+    staged: str | None = None
 
     @property
     def draw_id(self) -> str:
@@ -107,11 +159,13 @@ class DrawState:
     assignments: list[dict[str, Any]]
 
 
-Population = Iterable[Member] | pa.Table
+Population = Iterable[Member] | pa.Table | StagedPopulation
 
 
 def population_arrow(members: Population) -> pa.Table:
     """A population as the Arrow table (id, stratum, hospital_id) the SQL reads."""
+    if isinstance(members, StagedPopulation):
+        return members.arrow()
     if isinstance(members, pa.Table):
         return members.select(list(POPULATION_COLUMNS)).cast(POPULATION_SCHEMA)
     ids: list[str] = []
@@ -159,30 +213,74 @@ def freeze_population(
 ) -> FrozenPopulation:
     """Record the candidate list and its digest before the seed exists ('population_frozen').
 
-    `members`: Member objects, or an Arrow table with columns id, stratum, hospital_id.
+    `members`: Member objects, an Arrow table with columns id, stratum, hospital_id, or such a
+    table staged on `con` (`stage_population`).
     """
     if for_kind not in log.DRAW_KINDS:
         raise UsageError(f"未知的抽取类型 {for_kind!r}")
-    table = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
-    problem = first_problem(table["id"].combine_chunks())
-    if problem is not None:
-        value, unusable = problem
-        if unusable:
-            check_id(value)  # raises, naming the id
-        raise DataError(f"候选名单中编号 {value} 重复")
-    sizes = table_strata_sizes(table)
+    if isinstance(members, StagedPopulation) and members.on(con):
+        source: pa.Table | StagedPopulation = members
+        size, digest, text = staged_facts(members)
+        sizes = staged_strata_sizes(members)
+    else:
+        source = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
+        check_ids(source["id"].combine_chunks())
+        size, digest = source.num_rows, log.digest_sorted(source["id"])
+        text, sizes = log.population_text(source), table_strata_sizes(source)
     params = {**parameters, "for_kind": for_kind, "strata_sizes": sizes}
     fields = {
         "operator": operator,
         "supervisor": supervisor,
         "profile": profile,
         "parameters": log.canonical_json(params),
-        "population_size": table.num_rows,
-        "population_digest": log.digest_sorted(table["id"]),
-        "population": log.population_text(table),
+        "population_size": size,
+        "population_digest": digest,
+        "population": text,
     }
     rec = log.append(con, "population_frozen", lambda _c: fields, at)
-    return FrozenPopulation(record=rec, table=table)
+    return FrozenPopulation(record=rec, source=source)
+
+
+def check_ids(ids: pa.Array) -> None:
+    """Refuse a population (ids in code-point order) with an unusable or a repeated id."""
+    problem = first_problem(ids)
+    if problem is not None:
+        value, unusable = problem
+        if unusable:
+            check_id(value)  # raises, naming the id
+        raise DataError(f"候选名单中编号 {value} 重复")
+
+
+def _over(con: duckdb.DuckDBPyConnection, name: str, view: str, query: str, **values: Any) -> str:
+    """A draw query reading `view`, pointed at temp table `name` of `con`; its parameters
+    written in as literals."""
+    con.execute(f"create or replace temp view {view} as select * from {name}")
+    return inline(sql(query), values)
+
+
+def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText]:
+    """(size, digest, stored list) of a staged population, checked like `check_ids`; the list
+    stays in a temp table (`log.TempText`) unless its text needs JSON escapes (then
+    `log.population_text` writes it)."""
+    con, facts = staged.con, f"{staged.name}_facts"
+    query = _over(
+        con,
+        staged.name,
+        "draw_population",
+        "draw_population_facts",
+        id_problem=ID_PROBLEM_RE2,
+        needs_escape=log.NEEDS_ESCAPE,
+    )
+    con.execute(f"create or replace temp table {facts} as {query}")
+    size, distinct, unusable, escaped, digest = con.execute(
+        f"select population_size, distinct_ids, unusable, needs_escape, digest from {facts}"
+    ).fetchone()
+    if unusable or distinct != size:
+        check_ids(staged.arrow()["id"].combine_chunks())
+    if escaped:
+        return size, digest, log.population_text(staged.arrow())
+    text = con.execute(f"select population from {facts}").fetchone()[0]
+    return size, digest, log.TempText(text, f"(select population from {facts})")
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -190,7 +288,7 @@ def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulat
     rec = log.get_record(con, frozen_id)
     if rec.kind != "population_frozen":
         raise UsageError(f"记录 {frozen_id} 不是冻结名单记录（类型 {rec.kind}）")
-    return FrozenPopulation(record=rec, table=log.population_arrow(rec.population))
+    return FrozenPopulation(record=rec, source=log.population_arrow(rec.population))
 
 
 def frozen_population(
@@ -223,7 +321,42 @@ def rank_sql(
         rows = cur.execute(sql("draw_rank"), {"seed": seed}).fetchall()
     finally:
         cur.close()
+    return _picks(rows)
+
+
+def _picks(rows: list[tuple]) -> list[Pick]:
     return [Pick(id=i, stratum=s, rank=r, key=key, hospital_id=h) for i, s, r, key, h in rows]
+
+
+def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> str:
+    """`rank_sql` of a staged population, the picks left in a new temp table (its name)."""
+    con, name = staged.con, f"{staged.name}_picks"
+    con.execute("create or replace temp table draw_quota (stratum varchar, k bigint)")
+    if k:
+        pairs = ", ".join(f"({sql_literal(s)}, {sql_literal(n)})" for s, n in k.items())
+        con.execute(f"insert into draw_quota values {pairs}")
+    query = _over(con, staged.name, "draw_population", "draw_rank", seed=seed)
+    con.execute(f"create or replace temp table {name} as {query}")
+    return name
+
+
+def ranked(
+    con: duckdb.DuckDBPyConnection, source: pa.Table | StagedPopulation, seed: str, k: dict
+) -> tuple[list[Pick], str | log.TempText, str | None]:
+    """(picks, the record's picks column, the picks' temp table): set-based in DuckDB, the
+    column's text too when the population is staged on `con` and needs no JSON escapes."""
+    if not (isinstance(source, StagedPopulation) and source.on(con)):
+        picks = rank_sql(con, source, seed, k)
+        return picks, log.picks_json(picks), None
+    table = rank_staged(source, seed, k)
+    columns = "id, stratum, rank, key, hospital_id"
+    picks = _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
+    query = _over(con, table, "draw_picks", "draw_picks_json", needs_escape=log.NEEDS_ESCAPE)
+    con.execute(f"create or replace temp table {table}_json as {query}")
+    escaped, text = con.execute(f"select needs_escape, picks from {table}_json").fetchone()
+    if escaped:
+        return picks, log.picks_json(picks), table
+    return picks, log.TempText(text, f"(select picks from {table}_json)"), table
 
 
 def draw(
@@ -256,9 +389,9 @@ def draw(
     quota = dict(fixed if fixed is not None else k or {})
     if any(v < 0 for v in quota.values()):
         raise UsageError("抽取数不能为负")
-    sizes = table_strata_sizes(frozen.table)
+    sizes = frozen.strata_sizes()
     shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
-    picks = rank_sql(con, frozen.table, seed, quota)
+    picks, picks_column, staged = ranked(con, frozen.source, seed, quota)
     reason = (reason or "").strip() or None
     draw_params = {
         **params,
@@ -269,9 +402,8 @@ def draw(
 
     def build(c: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         earlier = c.execute(
-            "select draw_id, created_at from draw_log where frozen_id = ? and kind <> ? "
-            "order by record_no limit 1",
-            [frozen_id, "replacement"],
+            "select draw_id, created_at from draw_log where frozen_id = "
+            f"{sql_literal(frozen_id)} and kind <> 'replacement' order by record_no limit 1"
         ).fetchone()
         if earlier and not reason:
             raise UsageError(
@@ -287,13 +419,13 @@ def draw(
             "population_size": frozen.size,
             "population_digest": frozen.digest,
             "seed": seed,
-            "picks": log.picks_json(picks),
+            "picks": picks_column,
             "replacements": "[]",
             "reason": reason,
         }
 
     rec = log.append(con, kind, build, at)
-    return DrawResult(record=rec, picks=picks, shortfall=shortfall)
+    return DrawResult(record=rec, picks=picks, shortfall=shortfall, staged=staged)
 
 
 def population_table(
