@@ -251,11 +251,23 @@ def check_ids(ids: pa.Array) -> None:
         raise DataError(f"候选名单中编号 {value} 重复")
 
 
-def _over(con: duckdb.DuckDBPyConnection, name: str, view: str, query: str, **values: Any) -> str:
-    """A draw query reading `view`, pointed at temp table `name` of `con`; its parameters
-    written in as literals."""
-    con.execute(f"create or replace temp view {view} as select * from {name}")
-    return inline(sql(query), values)
+def _into(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    query: str,
+    views: Mapping[str, str],
+    **values: Any,
+) -> None:
+    """Draw query `query` into new temp table `target` of `con`, each view it reads pointed at
+    a temp table (`views`: view -> table) for the query only; its parameters written in as
+    literals."""
+    for view, table in views.items():
+        con.execute(f"create or replace temp view {view} as select * from {table}")
+    try:
+        con.execute(f"create or replace temp table {target} as {inline(sql(query), values)}")
+    finally:
+        for view in views:
+            con.execute(f"drop view if exists {view}")
 
 
 def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText]:
@@ -263,15 +275,14 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
     stays in a temp table (`log.TempText`) unless its text needs JSON escapes (then
     `log.population_text` writes it)."""
     con, facts = staged.con, f"{staged.name}_facts"
-    query = _over(
+    _into(
         con,
-        staged.name,
-        "draw_population",
+        facts,
         "draw_population_facts",
+        {"draw_population": staged.name},
         id_problem=ID_PROBLEM_RE2,
         needs_escape=log.NEEDS_ESCAPE,
     )
-    con.execute(f"create or replace temp table {facts} as {query}")
     size, distinct, unusable, escaped, digest = con.execute(
         f"select population_size, distinct_ids, unusable, needs_escape, digest from {facts}"
     ).fetchone()
@@ -330,13 +341,13 @@ def _picks(rows: list[tuple]) -> list[Pick]:
 
 def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> str:
     """`rank_sql` of a staged population, the picks left in a new temp table (its name)."""
-    con, name = staged.con, f"{staged.name}_picks"
-    con.execute("create or replace temp table draw_quota (stratum varchar, k bigint)")
+    con, name, quota = staged.con, f"{staged.name}_picks", f"{staged.name}_quota"
+    con.execute(f"create or replace temp table {quota} (stratum varchar, k bigint)")
     if k:
         pairs = ", ".join(f"({sql_literal(s)}, {sql_literal(n)})" for s, n in k.items())
-        con.execute(f"insert into draw_quota values {pairs}")
-    query = _over(con, staged.name, "draw_population", "draw_rank", seed=seed)
-    con.execute(f"create or replace temp table {name} as {query}")
+        con.execute(f"insert into {quota} values {pairs}")
+    views = {"draw_population": staged.name, "draw_quota": quota}
+    _into(con, name, "draw_rank", views, seed=seed)
     return name
 
 
@@ -351,8 +362,8 @@ def ranked(
     table = rank_staged(source, seed, k)
     columns = "id, stratum, rank, key, hospital_id"
     picks = _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
-    query = _over(con, table, "draw_picks", "draw_picks_json", needs_escape=log.NEEDS_ESCAPE)
-    con.execute(f"create or replace temp table {table}_json as {query}")
+    views = {"draw_picks": table}
+    _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
     escaped, text = con.execute(f"select needs_escape, picks from {table}_json").fetchone()
     if escaped:
         return picks, log.picks_json(picks), table
