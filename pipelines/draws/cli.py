@@ -146,7 +146,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
                 supervisor=args.supervisor,
                 precision=precision,
             )
-        write_drawn_cases(con, args.out, res)
+        k = write_drawn_cases(con, args.out, res)
         print(res.draw_id)
         if args.population_out:
             write_population(con, res.draw_id, args.population_out)
@@ -154,7 +154,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
             write_retrieval_list(con, res.draw_id, args.list_out)
     finally:
         con.close()
-    n, k = res.record.population_size or 0, len(res.picks)
+    n = res.record.population_size or 0
     share = f"{k / n:.1%}" if n else "—"
     params = res.record.params()
     _say(

@@ -136,14 +136,24 @@ class FrozenPopulation:
 
 @dataclasses.dataclass(frozen=True)
 class DrawResult:
-    """A draw's record and its picks; shortfall = strata with fewer candidates than k;
-    staged = the temp table of the connection holding the picks, when ranked from a staged
-    population (id, stratum, rank, key, hospital_id)."""
+    """A draw's record and its picks; shortfall = strata with fewer candidates than k. Ranked
+    from a staged population, the picks stay in temp table `staged` of `con` (id, stratum,
+    rank, key, hospital_id) and become Python objects only when asked for (`picks`)."""
 
     record: DrawRecord
-    picks: list[Pick]
     shortfall: dict[str, tuple[int, int]]
+    given: list[Pick] | None = None
     staged: str | None = None
+    con: duckdb.DuckDBPyConnection | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
+
+    @functools.cached_property
+    def picks(self) -> list[Pick]:
+        """By stratum, then rank."""
+        if self.given is not None or self.con is None or self.staged is None:
+            return self.given or []
+        return staged_picks(self.con, self.staged)
 
     @property
     def draw_id(self) -> str:
@@ -339,6 +349,12 @@ def _picks(rows: list[tuple]) -> list[Pick]:
     return [Pick(id=i, stratum=s, rank=r, key=key, hospital_id=h) for i, s, r, key, h in rows]
 
 
+def staged_picks(con: duckdb.DuckDBPyConnection, table: str) -> list[Pick]:
+    """The picks `rank_staged` left in temp table `table` of `con`, by stratum then rank."""
+    columns = "id, stratum, rank, key, hospital_id"
+    return _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
+
+
 def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> str:
     """`rank_sql` of a staged population, the picks left in a new temp table (its name)."""
     con, name, quota = staged.con, f"{staged.name}_picks", f"{staged.name}_quota"
@@ -353,21 +369,21 @@ def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> st
 
 def ranked(
     con: duckdb.DuckDBPyConnection, source: pa.Table | StagedPopulation, seed: str, k: dict
-) -> tuple[list[Pick], str | log.TempText, str | None]:
-    """(picks, the record's picks column, the picks' temp table): set-based in DuckDB, the
-    column's text too when the population is staged on `con` and needs no JSON escapes."""
+) -> tuple[list[Pick] | None, str | None, str | log.TempText]:
+    """(the picks, None while they are only in DuckDB; their temp table; the record's picks
+    column): set-based in DuckDB, the column's text too when the population is staged on `con`
+    and needs no JSON escapes."""
     if not (isinstance(source, StagedPopulation) and source.on(con)):
         picks = rank_sql(con, source, seed, k)
-        return picks, log.picks_json(picks), None
+        return picks, None, log.picks_json(picks)
     table = rank_staged(source, seed, k)
-    columns = "id, stratum, rank, key, hospital_id"
-    picks = _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
     views = {"draw_picks": table}
     _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
     escaped, text = con.execute(f"select needs_escape, picks from {table}_json").fetchone()
     if escaped:
-        return picks, log.picks_json(picks), table
-    return picks, log.TempText(text, f"(select picks from {table}_json)"), table
+        picks = staged_picks(con, table)
+        return picks, table, log.picks_json(picks)
+    return None, table, log.TempText(text, f"(select picks from {table}_json)")
 
 
 def draw(
@@ -402,7 +418,7 @@ def draw(
         raise UsageError("抽取数不能为负")
     sizes = frozen.strata_sizes()
     shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
-    picks, picks_column, staged = ranked(con, frozen.source, seed, quota)
+    given, staged, picks_column = ranked(con, frozen.source, seed, quota)
     reason = (reason or "").strip() or None
     draw_params = {
         **params,
@@ -436,7 +452,7 @@ def draw(
         }
 
     rec = log.append(con, kind, build, at)
-    return DrawResult(record=rec, picks=picks, shortfall=shortfall, staged=staged)
+    return DrawResult(rec, shortfall, given=given, staged=staged, con=con)
 
 
 def population_table(
@@ -564,4 +580,4 @@ def replace(
         }
 
     rec = log.append(con, "replacement", build, at)
-    return DrawResult(record=rec, picks=rec.pick_list(), shortfall={})
+    return DrawResult(record=rec, shortfall={}, given=rec.pick_list())
