@@ -13,7 +13,7 @@ and serialised column-wise by Arrow compute and ranked in DuckDB (draw_rank.sql)
 Python object per member — a province quarter holds some 400,000 cases. `Member` lists are still
 accepted (and converted). A population staged as a temp table of the connection
 (`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked, digested,
-serialised (draw_population_facts.sql), ranked, its picks serialised (draw_picks_json.sql) and
+serialised (draw_population_facts.sql, draw_population_json.sql), ranked, its picks serialised (draw_picks_json.sql) and
 both long texts inserted into the log from there — no Arrow table built in Python, so neither
 pyarrow nor DuckDB imports pandas.
 """
@@ -47,6 +47,7 @@ from pipelines.errors import DataError, UsageError
 from pipelines.rules.graph import inline, sql_literal
 
 AVOID_REASON = "回避：与所复核病例同院"
+RANK_SPARE = 1.0  # draw_rank.sql's $spare: candidates kept beyond k per stratum, in its units
 NO_SUPERVISOR = "监督人未填写"
 SUPERVISOR_NEEDED = "请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。"
 
@@ -300,8 +301,10 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         check_ids(staged.arrow()["id"].combine_chunks())
     if escaped:
         return size, digest, log.population_text(staged.arrow())
-    text = con.execute(f"select population from {facts}").fetchone()[0]
-    return size, digest, log.TempText(text, f"(select population from {facts})")
+    stored = f"{staged.name}_json"
+    _into(con, stored, "draw_population_json", {"draw_population": staged.name})
+    text = con.execute(f"select population from {stored}").fetchone()[0]
+    return size, digest, log.TempText(text, f"(select population from {stored})")
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -324,7 +327,11 @@ def frozen_population(
 
 
 def rank_sql(
-    con: duckdb.DuckDBPyConnection, members: Population, seed: str, k: Mapping[str, int]
+    con: duckdb.DuckDBPyConnection,
+    members: Population,
+    seed: str,
+    k: Mapping[str, int],
+    spare: float = RANK_SPARE,
 ) -> list[Pick]:
     """The first k per stratum by key, computed set-based in DuckDB (draw_rank.sql)."""
     cur = con.cursor()
@@ -339,7 +346,7 @@ def rank_sql(
                 }
             ),
         )
-        rows = cur.execute(sql("draw_rank"), {"seed": seed}).fetchall()
+        rows = cur.execute(sql("draw_rank"), {"seed": seed, "spare": spare}).fetchall()
     finally:
         cur.close()
     return _picks(rows)
@@ -355,7 +362,9 @@ def staged_picks(con: duckdb.DuckDBPyConnection, table: str) -> list[Pick]:
     return _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
 
 
-def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> str:
+def rank_staged(
+    staged: StagedPopulation, seed: str, k: Mapping[str, int], spare: float = RANK_SPARE
+) -> str:
     """`rank_sql` of a staged population, the picks left in a new temp table (its name)."""
     con, name, quota = staged.con, f"{staged.name}_picks", f"{staged.name}_quota"
     con.execute(f"create or replace temp table {quota} (stratum varchar, k bigint)")
@@ -363,7 +372,7 @@ def rank_staged(staged: StagedPopulation, seed: str, k: Mapping[str, int]) -> st
         pairs = ", ".join(f"({sql_literal(s)}, {sql_literal(n)})" for s, n in k.items())
         con.execute(f"insert into {quota} values {pairs}")
     views = {"draw_population": staged.name, "draw_quota": quota}
-    _into(con, name, "draw_rank", views, seed=seed)
+    _into(con, name, "draw_rank", views, seed=seed, spare=spare)
     return name
 
 

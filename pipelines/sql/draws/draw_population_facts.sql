@@ -1,10 +1,9 @@
 -- What a frozen record states about a population staged in DuckDB (view draw_population: id,
 -- stratum, hospital_id): its size and distinct ids, whether an id is unusable ($id_problem =
 -- keys.ID_PROBLEM_RE2; empty and NULL too), whether any text needs JSON escaping ($needs_escape:
--- what json.dumps escapes), the digest (SHA-256 of the ids in code-point order, each followed by
--- a line feed = keys.population_digest) and the stored list as log.population_json writes it
--- (valid only when nothing needs escaping). The checks and the two ordered texts are separate
--- aggregates: DuckDB runs each faster alone than all in one.
+-- what json.dumps escapes) and the digest (SHA-256 of the ids in code-point order, each followed
+-- by a line feed = keys.population_digest). The stored list is draw_population_json.sql: DuckDB
+-- runs the two ordered aggregates faster apart than together.
 with population as (
     select
         id,
@@ -13,7 +12,7 @@ with population as (
     from draw_population
 ),
 
-checks as (
+final as (
     select
         count(*) as population_size,
         count(distinct id) as distinct_ids,
@@ -27,37 +26,9 @@ checks as (
                 )
             ),
             false
-        ) as needs_escape
+        ) as needs_escape,
+        sha256(coalesce(string_agg(id || chr(10), '' order by id), '')) as digest
     from population
-),
-
-texts as (
-    select
-        sha256(coalesce(string_agg(id || chr(10), '' order by id), '')) as digest,
-        '{"columns":["id","stratum","hospital_id"],"rows":['
-        || coalesce(
-            string_agg(
-                '[' || coalesce('"' || id || '"', 'null')
-                || ',' || coalesce('"' || stratum || '"', 'null')
-                || ',' || coalesce('"' || hospital_id || '"', 'null') || ']',
-                ',' order by id
-            ),
-            ''
-        )
-        || ']}' as population
-    from population
-),
-
-final as (
-    select
-        checks.population_size,
-        checks.distinct_ids,
-        checks.unusable,
-        checks.needs_escape,
-        texts.digest,
-        texts.population
-    from checks
-    cross join texts
 )
 
 select * from final
