@@ -138,23 +138,19 @@ class FrozenPopulation:
 @dataclasses.dataclass(frozen=True)
 class DrawResult:
     """A draw's record and its picks; shortfall = strata with fewer candidates than k. Ranked
-    from a staged population, the picks stay in temp table `staged` of `con` (id, stratum,
-    rank, key, hospital_id) and become Python objects only when asked for (`picks`)."""
+    from a staged population, the picks stay in temp table `staged` of the connection (id,
+    stratum, rank, key, hospital_id) and become Python objects only when asked for (`picks`,
+    read from the record)."""
 
     record: DrawRecord
     shortfall: dict[str, tuple[int, int]]
     given: list[Pick] | None = None
     staged: str | None = None
-    con: duckdb.DuckDBPyConnection | None = dataclasses.field(
-        default=None, compare=False, repr=False
-    )
 
     @functools.cached_property
     def picks(self) -> list[Pick]:
         """By stratum, then rank."""
-        if self.given is not None or self.con is None or self.staged is None:
-            return self.given or []
-        return staged_picks(self.con, self.staged)
+        return self.given if self.given is not None else self.record.pick_list()
 
     @property
     def draw_id(self) -> str:
@@ -461,7 +457,7 @@ def draw(
         }
 
     rec = log.append(con, kind, build, at)
-    return DrawResult(rec, shortfall, given=given, staged=staged, con=con)
+    return DrawResult(rec, shortfall, given=given, staged=staged)
 
 
 def population_table(
