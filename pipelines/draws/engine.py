@@ -12,10 +12,10 @@ A population is handled as an Arrow table (id, stratum, hospital_id): sorted, ch
 and serialised column-wise by Arrow compute and ranked in DuckDB (draw_rank.sql), never as one
 Python object per member — a province quarter holds some 400,000 cases. `Member` lists are still
 accepted (and converted). A population staged as a temp table of the connection
-(`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked, digested,
-serialised (draw_population_facts.sql, draw_population_json.sql), ranked, its picks serialised (draw_picks_json.sql) and
-both long texts inserted into the log from there — no Arrow table built in Python, so neither
-pyarrow nor DuckDB imports pandas.
+(`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked and
+digested (draw_population_facts.sql), serialised (draw_population_json.sql), ranked, its picks
+serialised (draw_picks_json.sql) and both long texts inserted into the log from there — no
+Arrow table built in Python, so neither pyarrow nor DuckDB imports pandas.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ from pipelines.errors import DataError, UsageError
 from pipelines.rules.graph import inline, sql_literal
 
 AVOID_REASON = "回避：与所复核病例同院"
-RANK_SPARE = 1.0  # draw_rank.sql's $spare: candidates kept beyond k per stratum, in its units
 NO_SUPERVISOR = "监督人未填写"
 SUPERVISOR_NEEDED = "请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。"
+RANK_SPARE = 1.0  # draw_rank.sql's $spare: candidates kept beyond k per stratum, in its units
 
 
 def supervisor_name(name: str | None, *, required: bool) -> str:
