@@ -11,13 +11,24 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_draw_support import expected_spot_check, read, run_cli, spot_check_world
+from test_draw_support import (
+    approved,
+    expected_spot_check,
+    first_k,
+    read,
+    run_cli,
+    spot_check_world,
+)
+from test_rules_support import expert, hospital, load
 
 from pipelines.config import ROOT, load_profile
 from pipelines.draws import load_records, spot_check
-from pipelines.draws.engine import draw
+from pipelines.draws.engine import draw, freeze_population, stage_population
+from pipelines.draws.keys import population_digest, rank_members, take
+from pipelines.draws.log import picks_json, population_json
 from pipelines.draws.spotcheck import freeze_spot_check
-from pipelines.errors import UsageError
+from pipelines.draws.verify import verify_log
+from pipelines.errors import DataError, UsageError
 
 SEED = "00123"
 ZZ = load_profile("zhengzhou")
@@ -172,3 +183,57 @@ def test_python_m_pipelines_spot_check_end_to_end(con, db_path, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert read(out) == expected_spot_check(SEED, ids, 1, 10)
+
+
+def test_spot_check_never_imports_pandas(con, db_path, tmp_path):
+    """The whole spot-check process (freeze, digest, draw, log, CSV) without pandas: pyarrow
+    imports it for any Arrow array built from Python objects, DuckDB for any bound parameter or
+    registered Arrow table — a quarter of a second of every draw."""
+    ids = spot_check_world(con)
+    con.close()
+    out = tmp_path / "spot.csv"
+    probe = (
+        "import sys\nfrom pipelines.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print('pandas' in sys.modules, status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *spot(db_path, out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.split()[-2:] == ["False", "0"], done.stderr
+    assert read(out) == expected_spot_check(SEED, ids, 1, 10)
+
+
+@pytest.mark.parametrize("odd", ["H05", 'H"5\\'])
+def test_the_record_built_in_sql_is_the_python_reference_byte_for_byte(con, odd):
+    """The frozen list, digest and picks spot-check writes from DuckDB are exactly what
+    log.population_json, keys.population_digest and log.picks_json write (a hospital id with a
+    quote and a backslash: the texts needing JSON escapes are written by Python)."""
+    spot_check_world(con)
+    cases = approved(odd, [f"C{j}" for j in range(12)])
+    load(con, hospitals=[hospital(odd)], experts=[expert("E9")], cases=cases)
+    res = spot_check(con, dt.date(2026, 5, 1), dt.date(2026, 5, 31), "0.1", SEED, ZZ)
+    frozen = load_records(con)[0]
+    members = frozen.members()
+    assert len(members) == 86 and frozen.population == population_json(members)
+    assert frozen.population_digest == population_digest(m.id for m in members)
+    k = json.loads(res.record.parameters)["k"]
+    assert res.record.picks == picks_json(take(rank_members(SEED, members), k))
+    assert [p.id for p in res.picks if p.stratum == odd] == [
+        i for i, _ in first_k(SEED, [f"C{j}" for j in range(12)], 2)
+    ]
+    assert verify_log(con).ok
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"), [(["A", "B", "A"], "编号 A 重复"), (["A", " B"], "' B'")]
+)
+def test_a_staged_population_with_a_repeated_or_unusable_id_is_refused(con, ids, message):
+    rows = ", ".join(f"('{i}', 'H', 'H')" for i in ids)
+    staged = stage_population(con, f"select * from (values {rows}) t(id, stratum, hospital_id)")
+    with pytest.raises(DataError, match=message):
+        freeze_population(con, "spot_check", staged, {"k": {"H": 1}})
+    assert load_records(con) == []

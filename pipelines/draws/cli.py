@@ -33,7 +33,7 @@ from pipelines.draws.review import appeal_panel, parse_quarter, review_plan, rev
 from pipelines.draws.spotcheck import rule_text, spot_check
 from pipelines.draws.verify import verify_log
 from pipelines.errors import UsageError
-from pipelines.output import write_csv, write_table
+from pipelines.output import write_csv, write_rows, write_table
 
 SPOT_CHECK_COLUMNS = ["hospital_id", "rank", "case_id", "key"]
 EXPERT_COLUMNS = ["rank", "expert_id", "hospital_id", "key"]
@@ -89,6 +89,16 @@ def write_spot_check(path: str, picks: Sequence[Pick]) -> int:
     return write_table(path, table, SPOT_CHECK_COLUMNS)
 
 
+def write_drawn_cases(con: duckdb.DuckDBPyConnection, path: str, result: DrawResult) -> int:
+    """`write_spot_check` of a draw's picks, by DuckDB from the temp table they were ranked into
+    when there is one (no Arrow table built from Python objects: pyarrow would import pandas)."""
+    if result.staged is None:
+        return write_spot_check(path, result.picks)
+    order = ", ".join(SPOT_CHECK_COLUMNS)
+    source = f"(select hospital_id, rank, id as case_id, key from {result.staged} order by {order})"
+    return write_rows(path, con, source, SPOT_CHECK_COLUMNS)
+
+
 def expert_rows(picks: Sequence[Pick]) -> list[list]:
     return [[p.rank, p.id, p.hospital_id, p.key] for p in sorted(picks, key=lambda p: p.rank)]
 
@@ -136,7 +146,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
                 supervisor=args.supervisor,
                 precision=precision,
             )
-        write_spot_check(args.out, res.picks)
+        k = write_drawn_cases(con, args.out, res)
         print(res.draw_id)
         if args.population_out:
             write_population(con, res.draw_id, args.population_out)
@@ -144,7 +154,7 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
             write_retrieval_list(con, res.draw_id, args.list_out)
     finally:
         con.close()
-    n, k = res.record.population_size or 0, len(res.picks)
+    n = res.record.population_size or 0
     share = f"{k / n:.1%}" if n else "—"
     params = res.record.params()
     _say(

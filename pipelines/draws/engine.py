@@ -11,7 +11,11 @@ not of the hospital of any case the replaced expert was to review (回避).
 A population is handled as an Arrow table (id, stratum, hospital_id): sorted, checked, digested
 and serialised column-wise by Arrow compute and ranked in DuckDB (draw_rank.sql), never as one
 Python object per member — a province quarter holds some 400,000 cases. `Member` lists are still
-accepted (and converted).
+accepted (and converted). A population staged as a temp table of the connection
+(`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked and
+digested (draw_population_facts.sql), serialised (draw_population_json.sql), ranked, its picks
+serialised (draw_picks_json.sql) and both long texts inserted into the log from there — no
+Arrow table built in Python, so neither pyarrow nor DuckDB imports pandas.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +34,7 @@ import pyarrow.compute as pc
 from pipelines.db import sql
 from pipelines.draws import log
 from pipelines.draws.keys import (
+    ID_PROBLEM_RE2,
     Member,
     Pick,
     check_id,
@@ -38,10 +44,12 @@ from pipelines.draws.keys import (
 )
 from pipelines.draws.log import POPULATION_COLUMNS, POPULATION_SCHEMA, DrawRecord
 from pipelines.errors import DataError, UsageError
+from pipelines.rules.graph import inline, sql_literal
 
 AVOID_REASON = "回避：与所复核病例同院"
 NO_SUPERVISOR = "监督人未填写"
 SUPERVISOR_NEEDED = "请填写监督人：每次随机抽取都须有监督人见证并在记录上签字。"
+RANK_SPARE = 1.0  # draw_rank.sql's $spare: candidates kept beyond k per stratum, in its units
 
 
 def supervisor_name(name: str | None, *, required: bool) -> str:
@@ -60,11 +68,49 @@ def supervisor_name(name: str | None, *, required: bool) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class StagedPopulation:
+    """A population as temp table `name` (id, stratum, hospital_id) of connection `con`."""
+
+    con: duckdb.DuckDBPyConnection = dataclasses.field(compare=False, repr=False)
+    name: str
+
+    def on(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether `con` sees the temp table (the connection that staged it)."""
+        return self.con is con
+
+    def arrow(self) -> pa.Table:
+        found = self.con.execute(f"select id, stratum, hospital_id from {self.name} order by id")
+        return found.to_arrow_table().cast(POPULATION_SCHEMA)
+
+
+_STAGED = itertools.count(1)
+
+
+def stage_population(con: duckdb.DuckDBPyConnection, query: str) -> StagedPopulation:
+    """The rows of a SELECT giving id, stratum, hospital_id as a new temp table of `con`."""
+    name = f"draw_population_{next(_STAGED)}"
+    con.execute(f"create temp table {name} as select id, stratum, hospital_id from ({query})")
+    return StagedPopulation(con, name)
+
+
+def staged_strata_sizes(staged: StagedPopulation) -> dict[str, int]:
+    """`table_strata_sizes` of a staged population, counted in DuckDB."""
+    query = f"select stratum, count(*) from {staged.name} group by stratum"
+    return dict(sorted(staged.con.execute(query).fetchall()))
+
+
+@dataclasses.dataclass(frozen=True)
 class FrozenPopulation:
-    """A population recorded before the seed: its record and its members (an Arrow table)."""
+    """A population recorded before the seed: its record and its members (an Arrow table, or
+    the temp table it was staged in)."""
 
     record: DrawRecord
-    table: pa.Table  # id, stratum, hospital_id; any row order
+    source: pa.Table | StagedPopulation  # id, stratum, hospital_id; any row order
+
+    @functools.cached_property
+    def table(self) -> pa.Table:
+        source = self.source
+        return source.arrow() if isinstance(source, StagedPopulation) else source
 
     @property
     def draw_id(self) -> str:
@@ -76,7 +122,11 @@ class FrozenPopulation:
 
     @property
     def size(self) -> int:
-        return self.table.num_rows
+        return self.record.population_size or 0
+
+    def strata_sizes(self) -> dict[str, int]:
+        """Members per stratum, as recorded at freezing."""
+        return self.record.params()["strata_sizes"]
 
     @functools.cached_property
     def members(self) -> list[Member]:
@@ -87,11 +137,20 @@ class FrozenPopulation:
 
 @dataclasses.dataclass(frozen=True)
 class DrawResult:
-    """A draw's record and its picks; shortfall = strata with fewer candidates than k."""
+    """A draw's record and its picks; shortfall = strata with fewer candidates than k. Ranked
+    from a staged population, the picks stay in temp table `staged` of the connection (id,
+    stratum, rank, key, hospital_id) and become Python objects only when asked for (`picks`,
+    read from the record)."""
 
     record: DrawRecord
-    picks: list[Pick]
     shortfall: dict[str, tuple[int, int]]
+    given: list[Pick] | None = None
+    staged: str | None = None
+
+    @functools.cached_property
+    def picks(self) -> list[Pick]:
+        """By stratum, then rank."""
+        return self.given if self.given is not None else self.record.pick_list()
 
     @property
     def draw_id(self) -> str:
@@ -107,11 +166,13 @@ class DrawState:
     assignments: list[dict[str, Any]]
 
 
-Population = Iterable[Member] | pa.Table
+Population = Iterable[Member] | pa.Table | StagedPopulation
 
 
 def population_arrow(members: Population) -> pa.Table:
     """A population as the Arrow table (id, stratum, hospital_id) the SQL reads."""
+    if isinstance(members, StagedPopulation):
+        return members.arrow()
     if isinstance(members, pa.Table):
         return members.select(list(POPULATION_COLUMNS)).cast(POPULATION_SCHEMA)
     ids: list[str] = []
@@ -159,30 +220,87 @@ def freeze_population(
 ) -> FrozenPopulation:
     """Record the candidate list and its digest before the seed exists ('population_frozen').
 
-    `members`: Member objects, or an Arrow table with columns id, stratum, hospital_id.
+    `members`: Member objects, an Arrow table with columns id, stratum, hospital_id, or such a
+    table staged on `con` (`stage_population`).
     """
     if for_kind not in log.DRAW_KINDS:
         raise UsageError(f"未知的抽取类型 {for_kind!r}")
-    table = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
-    problem = first_problem(table["id"].combine_chunks())
-    if problem is not None:
-        value, unusable = problem
-        if unusable:
-            check_id(value)  # raises, naming the id
-        raise DataError(f"候选名单中编号 {value} 重复")
-    sizes = table_strata_sizes(table)
+    if isinstance(members, StagedPopulation) and members.on(con):
+        source: pa.Table | StagedPopulation = members
+        size, digest, text = staged_facts(members)
+        sizes = staged_strata_sizes(members)
+    else:
+        source = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
+        check_ids(source["id"].combine_chunks())
+        size, digest = source.num_rows, log.digest_sorted(source["id"])
+        text, sizes = log.population_text(source), table_strata_sizes(source)
     params = {**parameters, "for_kind": for_kind, "strata_sizes": sizes}
     fields = {
         "operator": operator,
         "supervisor": supervisor,
         "profile": profile,
         "parameters": log.canonical_json(params),
-        "population_size": table.num_rows,
-        "population_digest": log.digest_sorted(table["id"]),
-        "population": log.population_text(table),
+        "population_size": size,
+        "population_digest": digest,
+        "population": text,
     }
     rec = log.append(con, "population_frozen", lambda _c: fields, at)
-    return FrozenPopulation(record=rec, table=table)
+    return FrozenPopulation(record=rec, source=source)
+
+
+def check_ids(ids: pa.Array) -> None:
+    """Refuse a population (ids in code-point order) with an unusable or a repeated id."""
+    problem = first_problem(ids)
+    if problem is not None:
+        value, unusable = problem
+        if unusable:
+            check_id(value)  # raises, naming the id
+        raise DataError(f"候选名单中编号 {value} 重复")
+
+
+def _into(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    query: str,
+    views: Mapping[str, str],
+    **values: Any,
+) -> None:
+    """Draw query `query` into new temp table `target` of `con`, each view it reads pointed at
+    a temp table (`views`: view -> table) for the query only; its parameters written in as
+    literals."""
+    for view, table in views.items():
+        con.execute(f"create or replace temp view {view} as select * from {table}")
+    try:
+        con.execute(f"create or replace temp table {target} as {inline(sql(query), values)}")
+    finally:
+        for view in views:
+            con.execute(f"drop view if exists {view}")
+
+
+def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText]:
+    """(size, digest, stored list) of a staged population, checked like `check_ids`; the list
+    stays in a temp table (`log.TempText`) unless its text needs JSON escapes (then
+    `log.population_text` writes it)."""
+    con, facts = staged.con, f"{staged.name}_facts"
+    _into(
+        con,
+        facts,
+        "draw_population_facts",
+        {"draw_population": staged.name},
+        id_problem=ID_PROBLEM_RE2,
+        needs_escape=log.NEEDS_ESCAPE,
+    )
+    size, distinct, unusable, escaped, digest = con.execute(
+        f"select population_size, distinct_ids, unusable, needs_escape, digest from {facts}"
+    ).fetchone()
+    if unusable or distinct != size:
+        check_ids(staged.arrow()["id"].combine_chunks())
+    if escaped:
+        return size, digest, log.population_text(staged.arrow())
+    stored = f"{staged.name}_json"
+    _into(con, stored, "draw_population_json", {"draw_population": staged.name})
+    text = con.execute(f"select population from {stored}").fetchone()[0]
+    return size, digest, log.TempText(text, f"(select population from {stored})")
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -190,7 +308,7 @@ def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulat
     rec = log.get_record(con, frozen_id)
     if rec.kind != "population_frozen":
         raise UsageError(f"记录 {frozen_id} 不是冻结名单记录（类型 {rec.kind}）")
-    return FrozenPopulation(record=rec, table=log.population_arrow(rec.population))
+    return FrozenPopulation(record=rec, source=log.population_arrow(rec.population))
 
 
 def frozen_population(
@@ -205,7 +323,11 @@ def frozen_population(
 
 
 def rank_sql(
-    con: duckdb.DuckDBPyConnection, members: Population, seed: str, k: Mapping[str, int]
+    con: duckdb.DuckDBPyConnection,
+    members: Population,
+    seed: str,
+    k: Mapping[str, int],
+    spare: float = RANK_SPARE,
 ) -> list[Pick]:
     """The first k per stratum by key, computed set-based in DuckDB (draw_rank.sql)."""
     cur = con.cursor()
@@ -220,10 +342,53 @@ def rank_sql(
                 }
             ),
         )
-        rows = cur.execute(sql("draw_rank"), {"seed": seed}).fetchall()
+        rows = cur.execute(sql("draw_rank"), {"seed": seed, "spare": spare}).fetchall()
     finally:
         cur.close()
+    return _picks(rows)
+
+
+def _picks(rows: list[tuple]) -> list[Pick]:
     return [Pick(id=i, stratum=s, rank=r, key=key, hospital_id=h) for i, s, r, key, h in rows]
+
+
+def staged_picks(con: duckdb.DuckDBPyConnection, table: str) -> list[Pick]:
+    """The picks `rank_staged` left in temp table `table` of `con`, by stratum then rank."""
+    columns = "id, stratum, rank, key, hospital_id"
+    return _picks(con.execute(f"select {columns} from {table} order by stratum, rank").fetchall())
+
+
+def rank_staged(
+    staged: StagedPopulation, seed: str, k: Mapping[str, int], spare: float = RANK_SPARE
+) -> str:
+    """`rank_sql` of a staged population, the picks left in a new temp table (its name)."""
+    con, name, quota = staged.con, f"{staged.name}_picks", f"{staged.name}_quota"
+    con.execute(f"create or replace temp table {quota} (stratum varchar, k bigint)")
+    if k:
+        pairs = ", ".join(f"({sql_literal(s)}, {sql_literal(n)})" for s, n in k.items())
+        con.execute(f"insert into {quota} values {pairs}")
+    views = {"draw_population": staged.name, "draw_quota": quota}
+    _into(con, name, "draw_rank", views, seed=seed, spare=spare)
+    return name
+
+
+def ranked(
+    con: duckdb.DuckDBPyConnection, source: pa.Table | StagedPopulation, seed: str, k: dict
+) -> tuple[list[Pick] | None, str | None, str | log.TempText]:
+    """(the picks, None while they are only in DuckDB; their temp table; the record's picks
+    column): set-based in DuckDB, the column's text too when the population is staged on `con`
+    and needs no JSON escapes."""
+    if not (isinstance(source, StagedPopulation) and source.on(con)):
+        picks = rank_sql(con, source, seed, k)
+        return picks, None, log.picks_json(picks)
+    table = rank_staged(source, seed, k)
+    views = {"draw_picks": table}
+    _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
+    escaped, text = con.execute(f"select needs_escape, picks from {table}_json").fetchone()
+    if escaped:
+        picks = staged_picks(con, table)
+        return picks, table, log.picks_json(picks)
+    return None, table, log.TempText(text, f"(select picks from {table}_json)")
 
 
 def draw(
@@ -256,9 +421,9 @@ def draw(
     quota = dict(fixed if fixed is not None else k or {})
     if any(v < 0 for v in quota.values()):
         raise UsageError("抽取数不能为负")
-    sizes = table_strata_sizes(frozen.table)
+    sizes = frozen.strata_sizes()
     shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
-    picks = rank_sql(con, frozen.table, seed, quota)
+    given, staged, picks_column = ranked(con, frozen.source, seed, quota)
     reason = (reason or "").strip() or None
     draw_params = {
         **params,
@@ -269,9 +434,8 @@ def draw(
 
     def build(c: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         earlier = c.execute(
-            "select draw_id, created_at from draw_log where frozen_id = ? and kind <> ? "
-            "order by record_no limit 1",
-            [frozen_id, "replacement"],
+            "select draw_id, created_at from draw_log where frozen_id = "
+            f"{sql_literal(frozen_id)} and kind <> 'replacement' order by record_no limit 1"
         ).fetchone()
         if earlier and not reason:
             raise UsageError(
@@ -287,13 +451,13 @@ def draw(
             "population_size": frozen.size,
             "population_digest": frozen.digest,
             "seed": seed,
-            "picks": log.picks_json(picks),
+            "picks": picks_column,
             "replacements": "[]",
             "reason": reason,
         }
 
     rec = log.append(con, kind, build, at)
-    return DrawResult(record=rec, picks=picks, shortfall=shortfall)
+    return DrawResult(rec, shortfall, given=given, staged=staged)
 
 
 def population_table(
@@ -421,4 +585,4 @@ def replace(
         }
 
     rec = log.append(con, "replacement", build, at)
-    return DrawResult(record=rec, picks=rec.pick_list(), shortfall={})
+    return DrawResult(record=rec, shortfall={}, given=rec.pick_list())

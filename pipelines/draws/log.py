@@ -5,7 +5,9 @@ own `record_hash` = SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8
 column. JSON columns enter the hash as their stored text. Appends run in a transaction that reads
 the chain head and inserts the next `record_no` (the primary key): two concurrent appends conflict
 on that key, and the loser retries on the new head, so every record is complete and the chain stays
-linear.
+linear. Values are written into the statements as literals (DuckDB imports pandas for any bound
+parameter); a long text already computed in DuckDB (a province's frozen list, its picks) is
+inserted from its temp table (`TempText`) rather than as a literal of several megabytes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyarrow.compute as pc
 from pipelines.db import begin, commit, sql
 from pipelines.draws.keys import Member, Pick
 from pipelines.errors import DataError
+from pipelines.rules.graph import sql_literal
 
 GENESIS = "0" * 64
 KIND_PREFIX = {
@@ -84,6 +87,15 @@ COLUMNS = (
     "record_hash",
 )
 _RETRIES = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class TempText:
+    """A column value computed in DuckDB: its text (kept on the record and hashed) and the
+    scalar subquery that inserts it from the temp table holding it."""
+
+    text: str
+    query: str
 
 
 def canonical_json(value: Any) -> str:
@@ -177,7 +189,7 @@ def _joined(values: pa.Array | pa.ChunkedArray, separator: str) -> pa.Scalar:
     return pc.binary_join(one, _large(separator))[0]
 
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) escapes
+NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) escapes
 
 
 def population_text(table: pa.Table) -> str:
@@ -188,7 +200,7 @@ def population_text(table: pa.Table) -> str:
     holding any of those characters goes through canonical_json itself.
     """
     columns = [table[c] for c in POPULATION_COLUMNS]
-    if any(pc.any(pc.match_substring_regex(c, _NEEDS_ESCAPE)).as_py() for c in columns):
+    if any(pc.any(pc.match_substring_regex(c, NEEDS_ESCAPE)).as_py() for c in columns):
         rows = zip(*(c.to_pylist() for c in columns), strict=True)
         return canonical_json(
             {"columns": list(POPULATION_COLUMNS), "rows": [list(r) for r in rows]}
@@ -265,9 +277,9 @@ def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> lis
     """Every record (of one kind, if given) in chain order (none when the log does not exist yet)."""
     if not has_log(con):
         return []
-    where, params = ("where kind = ?", [kind]) if kind is not None else ("", [])
+    where = f"where kind = {sql_literal(kind)}" if kind is not None else ""
     rows = con.execute(
-        f"select {', '.join(COLUMNS)} from draw_log {where} order by record_no", params
+        f"select {', '.join(COLUMNS)} from draw_log {where} order by record_no"
     ).fetchall()
     return [_row_to_record(r) for r in rows]
 
@@ -277,7 +289,7 @@ def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
     row = None
     if has_log(con):
         row = con.execute(
-            f"select {', '.join(COLUMNS)} from draw_log where draw_id = ?", [draw_id]
+            f"select {', '.join(COLUMNS)} from draw_log where draw_id = {sql_literal(draw_id)}"
         ).fetchone()
     if row is None:
         raise DataError(f"抽取记录 {draw_id} 不存在")
@@ -288,15 +300,16 @@ def record_hash(con: duckdb.DuckDBPyConnection, draw_id: str) -> str | None:
     """The stored record_hash of a record (None when there is no such record)."""
     if not has_log(con):
         return None
-    row = con.execute("select record_hash from draw_log where draw_id = ?", [draw_id]).fetchone()
+    query = f"select record_hash from draw_log where draw_id = {sql_literal(draw_id)}"
+    row = con.execute(query).fetchone()
     return row[0] if row else None
 
 
 def children(con: duckdb.DuckDBPyConnection, draw_id: str) -> list[DrawRecord]:
     """The replacement records amending a draw, in chain order."""
     rows = con.execute(
-        f"select {', '.join(COLUMNS)} from draw_log where parent_id = ? order by record_no",
-        [draw_id],
+        f"select {', '.join(COLUMNS)} from draw_log where parent_id = {sql_literal(draw_id)} "
+        "order by record_no"
     ).fetchall()
     return [_row_to_record(r) for r in rows]
 
@@ -313,7 +326,8 @@ def append(
     build: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]],
     at: dt.datetime | None = None,
 ) -> DrawRecord:
-    """Append one record; `build(con)` runs inside the transaction and returns its columns."""
+    """Append one record; `build(con)` runs inside the transaction and returns its columns
+    (a `TempText` for a long text already in a temp table of `con`)."""
     ensure_tables(con)
     last_exc: Exception | None = None
     for _ in range(_RETRIES):
@@ -323,6 +337,7 @@ def append(
                 "select record_no, record_hash from draw_log order by record_no desc limit 1"
             ).fetchone()
             fields = build(con)
+            temp = {c: v for c, v in fields.items() if isinstance(v, TempText)}
             created = at or dt.datetime.now()
             no = head[0] + 1 if head else 1
             rec = DrawRecord(
@@ -332,14 +347,11 @@ def append(
                 created_at=created,
                 prev_hash=head[1] if head else GENESIS,
                 record_hash="",
-                **{c: fields.get(c) for c in COLUMNS[4:-2]},
+                **{c: temp[c].text if c in temp else fields.get(c) for c in COLUMNS[4:-2]},
             )
             rec = dataclasses.replace(rec, record_hash=rec.compute_hash())
-            con.execute(
-                f"insert into draw_log ({', '.join(COLUMNS)}) "
-                f"values ({', '.join('?' * len(COLUMNS))})",
-                [getattr(rec, c) for c in COLUMNS],
-            )
+            values = [temp[c].query if c in temp else sql_literal(getattr(rec, c)) for c in COLUMNS]
+            con.execute(f"insert into draw_log ({', '.join(COLUMNS)}) select {', '.join(values)}")
             commit(con)
             return rec
         except (duckdb.ConstraintException, duckdb.TransactionException) as exc:

@@ -20,15 +20,17 @@ from pipelines.draws import log
 from pipelines.draws.engine import (
     DrawResult,
     FrozenPopulation,
+    StagedPopulation,
     current_state,
     draw,
     freeze_population,
-    table_strata_sizes,
+    stage_population,
+    staged_strata_sizes,
 )
 from pipelines.draws.keys import normalize_seed, parse_rate, quota
 from pipelines.draws.plan import Precision
 from pipelines.errors import UsageError
-from pipelines.rules.graph import execute
+from pipelines.rules.graph import inline
 
 
 def percent(rate: Decimal) -> str:
@@ -67,10 +69,25 @@ def approved_case_table(
     con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date
 ) -> pa.Table:
     """`approved_cases` as an Arrow table (case_id, hospital_id, disease_name, specialty)."""
+    query = f"select * from ({case_population_sql(date_from, date_to)}) order by case_id"
+    return con.execute(query).to_arrow_table()
+
+
+def case_population_sql(date_from: dt.date, date_to: dt.date) -> str:
+    """The SELECT of `approved_cases` (unsorted), its dates written in as literals."""
     if date_from > date_to:
         raise UsageError(f"起始日期 {date_from} 晚于截止日期 {date_to}")
-    params = {"date_from": date_from, "date_to": date_to}
-    return execute(con, sql("draw_case_population"), params).to_arrow_table()
+    return inline(sql("draw_case_population"), {"date_from": date_from, "date_to": date_to})
+
+
+def stage_cases(
+    con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date
+) -> StagedPopulation:
+    """The period's approved cases as a population staged on `con` (id = case_id, stratum =
+    hospital_id, as `case_members`), never leaving DuckDB."""
+    cases = case_population_sql(date_from, date_to)
+    query = f"select case_id as id, hospital_id as stratum, hospital_id from ({cases})"
+    return stage_population(con, query)
 
 
 def case_members(cases: pa.Table) -> pa.Table:
@@ -101,8 +118,8 @@ def freeze_spot_check(
     k = ceil(rate × N) per hospital, or with `precision` the sample size for that precision
     (never below the profile's minimum rate); the record keeps whichever rule fixed k.
     """
-    members = case_members(approved_case_table(con, date_from, date_to))
-    sizes = table_strata_sizes(members)
+    members = stage_cases(con, date_from, date_to)
+    sizes = staged_strata_sizes(members)
     if precision is not None:
         rule: dict = {"precision": precision.params()}
         k = {s: precision.n(n) for s, n in sizes.items()}

@@ -1,6 +1,7 @@
 -- ZZ-SPOTCHECK / TY-REVIEW: the population of a case draw — approved (符合) cases whose decided_at
 -- falls on a date in $date_from..$date_to inclusive, with the submitting hospital (the stratum)
--- and the specialty of the disease (ref_diseases), which the review's expert draw needs.
+-- and the specialty of the disease (ref_diseases), which the review's expert draw needs. Unsorted:
+-- a caller orders it if it needs to (spot-check stages it as it comes and sorts once, in SQL).
 with cases as (
     select
         case_id,
@@ -32,4 +33,3 @@ final as (
 )
 
 select * from final
-order by case_id

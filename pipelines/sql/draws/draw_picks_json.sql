@@ -1,0 +1,35 @@
+-- The picks column of a draw record as log.picks_json writes it, from the picks draw_rank.sql
+-- left in table draw_picks (id, stratum, rank, key, hospital_id; order by stratum, rank), and
+-- whether any text needs JSON escaping ($needs_escape: what json.dumps escapes; the text is
+-- valid only when nothing does).
+with picks as (
+    select
+        id,
+        stratum,
+        rank,
+        key,
+        hospital_id
+    from draw_picks
+),
+
+flagged as (
+    select
+        stratum,
+        rank,
+        '{"hospital_id":' || coalesce('"' || hospital_id || '"', 'null')
+        || ',"id":"' || id || '","key":"' || key || '","rank":' || rank
+        || ',"stratum":"' || stratum || '"}' as pick_json,
+        regexp_matches(id, $needs_escape)
+        or regexp_matches(stratum, $needs_escape)
+        or regexp_matches(hospital_id, $needs_escape) as escaped
+    from picks
+),
+
+final as (
+    select
+        coalesce(bool_or(escaped), false) as needs_escape,
+        '[' || coalesce(string_agg(pick_json, ',' order by stratum, rank), '') || ']' as picks
+    from flagged
+)
+
+select * from final
