@@ -19,9 +19,9 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 from scipy import stats
 
 from pipelines.draws import log
@@ -29,6 +29,9 @@ from pipelines.draws.findings import _query
 from pipelines.draws.keys import parse_rate
 from pipelines.draws.spotcheck import percent
 from pipelines.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
 
 DEFAULT_CONFIDENCE = Decimal("0.90")
 ALL = "ALL"
@@ -250,6 +253,8 @@ def strata_sums(
 ) -> tuple[log.DrawRecord, list[Stratum]]:
     """The draw record and its per-hospital sums (frame from the frozen sizes, latest findings);
     with `district`, only that district's hospitals (filtered in SQL)."""
+    import pyarrow as pa
+
     rec = log.get_record(con, draw_id)
     if rec.kind not in ("spot_check", "review_cases"):
         raise UsageError(

@@ -25,11 +25,9 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.db import sql
 from pipelines.draws import log
@@ -42,9 +40,12 @@ from pipelines.draws.keys import (
     normalize_seed,
     rank_members,
 )
-from pipelines.draws.log import POPULATION_COLUMNS, POPULATION_SCHEMA, DrawRecord
+from pipelines.draws.log import POPULATION_COLUMNS, DrawRecord, population_schema
 from pipelines.errors import DataError, UsageError
 from pipelines.rules.graph import inline, sql_literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 AVOID_REASON = "回避：与所复核病例同院"
 NO_SUPERVISOR = "监督人未填写"
@@ -80,7 +81,7 @@ class StagedPopulation:
 
     def arrow(self) -> pa.Table:
         found = self.con.execute(f"select id, stratum, hospital_id from {self.name} order by id")
-        return found.to_arrow_table().cast(POPULATION_SCHEMA)
+        return found.to_arrow_table().cast(population_schema())
 
 
 _STAGED = itertools.count(1)
@@ -166,15 +167,17 @@ class DrawState:
     assignments: list[dict[str, Any]]
 
 
-Population = Iterable[Member] | pa.Table | StagedPopulation
+Population = "Iterable[Member] | pa.Table | StagedPopulation"  # a string: Arrow imported where used
 
 
 def population_arrow(members: Population) -> pa.Table:
     """A population as the Arrow table (id, stratum, hospital_id) the SQL reads."""
+    import pyarrow as pa
+
     if isinstance(members, StagedPopulation):
         return members.arrow()
     if isinstance(members, pa.Table):
-        return members.select(list(POPULATION_COLUMNS)).cast(POPULATION_SCHEMA)
+        return members.select(list(POPULATION_COLUMNS)).cast(population_schema())
     ids: list[str] = []
     strata: list[str] = []
     hospitals: list[str | None] = []
@@ -183,12 +186,14 @@ def population_arrow(members: Population) -> pa.Table:
         strata.append(m.stratum)
         hospitals.append(m.hospital_id)
     return pa.Table.from_arrays(
-        [pa.array(c, pa.string()) for c in (ids, strata, hospitals)], schema=POPULATION_SCHEMA
+        [pa.array(c, pa.string()) for c in (ids, strata, hospitals)], schema=population_schema()
     )
 
 
 def table_strata_sizes(table: pa.Table) -> dict[str, int]:
     """Population size per stratum, strata in code-point order (keys.strata_sizes of a table)."""
+    import pyarrow.compute as pc
+
     counts = pc.value_counts(table["stratum"])
     pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
     return dict(sorted(pairs))
@@ -196,6 +201,9 @@ def table_strata_sizes(table: pa.Table) -> dict[str, int]:
 
 def first_problem(ids: pa.Array) -> tuple[str | None, bool] | None:
     """The first unusable or repeated id of ids in code-point order: (id, unusable), or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     bad = invalid_ids(ids)
     if len(ids) > 1:
         repeat = pc.fill_null(pc.equal(ids[1:], ids[:-1]), False)
@@ -330,6 +338,8 @@ def rank_sql(
     spare: float = RANK_SPARE,
 ) -> list[Pick]:
     """The first k per stratum by key, computed set-based in DuckDB (draw_rank.sql)."""
+    import pyarrow as pa
+
     cur = con.cursor()
     try:
         cur.register("draw_population", population_arrow(members))

@@ -15,15 +15,17 @@ import io
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.db import begin, commit, sql
 from pipelines.draws import log
 from pipelines.draws.engine import current_state
 from pipelines.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RESULTS = ("合格", "不合格")
 # TY-REVIEW findings are written 符合 / 不符合 (复核结论); stored in the spot-check words
@@ -47,6 +49,8 @@ class ImportResult:
 
 
 def _picks_table(con: duckdb.DuckDBPyConnection, draw_id: str) -> pa.Table:
+    import pyarrow as pa
+
     rec = log.get_record(con, draw_id)
     if rec.kind not in FINDING_KINDS:
         raise UsageError(f"记录 {draw_id} 不是病例抽查记录（类型 {rec.kind}）")

@@ -19,11 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from pipelines.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(%?)\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -81,6 +82,8 @@ ID_PROBLEM_RE2 = f"^[{_EDGE}]|[{_EDGE}]$|[\\x00-\\x1f\\x7f]"
 
 def invalid_ids(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """True where `check_id` refuses the id (NULL included), for a whole column at once."""
+    import pyarrow.compute as pc
+
     bad = pc.or_kleene(pc.equal(ids, ""), pc.match_substring_regex(ids, ID_PROBLEM_RE2))
     return pc.fill_null(bad, True)
 

@@ -19,16 +19,17 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.db import begin, commit, sql
 from pipelines.draws.keys import Member, Pick
 from pipelines.errors import DataError
 from pipelines.rules.graph import sql_literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 GENESIS = "0" * 64
 KIND_PREFIX = {
@@ -167,7 +168,13 @@ def picks_json(picks: list[Pick]) -> str:
 
 
 POPULATION_COLUMNS = ("id", "stratum", "hospital_id")
-POPULATION_SCHEMA = pa.schema([(c, pa.string()) for c in POPULATION_COLUMNS])
+
+
+def population_schema() -> pa.Schema:
+    """The population table's Arrow schema (a function: Arrow is imported where it is used)."""
+    import pyarrow as pa
+
+    return pa.schema([(c, pa.string()) for c in POPULATION_COLUMNS])
 
 
 def population_json(members: list[Member]) -> str:
@@ -177,11 +184,16 @@ def population_json(members: list[Member]) -> str:
 
 
 def _large(text: str) -> pa.Scalar:
+    import pyarrow as pa
+
     return pa.scalar(text, pa.large_string())
 
 
 def _joined(values: pa.Array | pa.ChunkedArray, separator: str) -> pa.Scalar:
     """All values of a text column joined by separator, as one Arrow string (no Python per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     values = values.cast(pa.large_string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -199,6 +211,9 @@ def population_text(table: pa.Table) -> str:
     with ensure_ascii=False escapes nothing else), so such rows are joined by Arrow; a population
     holding any of those characters goes through canonical_json itself.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     columns = [table[c] for c in POPULATION_COLUMNS]
     if any(pc.any(pc.match_substring_regex(c, NEEDS_ESCAPE)).as_py() for c in columns):
         rows = zip(*(c.to_pylist() for c in columns), strict=True)
@@ -232,6 +247,9 @@ def digest_sorted(ids: pa.Array | pa.ChunkedArray) -> str:
 
 def population_arrow(text: str | None) -> pa.Table:
     """The stored population of a frozen record as an Arrow table (id, stratum, hospital_id)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rows = json.loads(text)["rows"] if text else []
     nested = pa.array(rows, pa.list_(pa.string()))
     if len(nested) and pc.min(pc.list_value_length(nested)).as_py() != 3:
@@ -239,7 +257,7 @@ def population_arrow(text: str | None) -> pa.Table:
         rows = [[m.id, m.stratum, m.hospital_id] for m in members]
         nested = pa.array(rows, pa.list_(pa.string()))
     flat = nested.flatten()
-    return pa.Table.from_arrays([flat[i::3] for i in range(3)], schema=POPULATION_SCHEMA)
+    return pa.Table.from_arrays([flat[i::3] for i in range(3)], schema=population_schema())
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -7,9 +7,12 @@ A district is applied in the SQL (a parameter), never after fetching every row.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 IN_DISTRICT = "($district is null or district = $district)"
 

@@ -25,10 +25,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow.compute as pc
 
 from pipelines.config import Profile
 from pipelines.draws import log
@@ -53,6 +52,9 @@ from pipelines.draws.keys import (
 )
 from pipelines.draws.spotcheck import approved_case_table, case_members
 from pipelines.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    pass
 
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
 
@@ -257,6 +259,8 @@ def freeze_review(
     at: dt.datetime | None = None,
 ) -> tuple[FrozenPopulation, FrozenPopulation]:
     """Freeze the quarter's certified cases and the pool of their specialties' experts (no seed yet)."""
+    import pyarrow.compute as pc
+
     rules = taiyuan_rules(profile)
     rate = parse_rate(str(rules["review_rate"]))
     period = quarter.previous()

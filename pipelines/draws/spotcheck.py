@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.config import Profile
 from pipelines.db import sql
@@ -31,6 +31,9 @@ from pipelines.draws.keys import normalize_seed, parse_rate, quota
 from pipelines.draws.plan import Precision
 from pipelines.errors import UsageError
 from pipelines.rules.graph import inline
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def percent(rate: Decimal) -> str:
@@ -92,6 +95,8 @@ def stage_cases(
 
 def case_members(cases: pa.Table) -> pa.Table:
     """A case population for freeze_population: id = case_id, stratum = hospital_id."""
+    import pyarrow as pa
+
     return pa.table(
         {
             "id": cases["case_id"],
@@ -190,6 +195,8 @@ def coverage(con: duckdb.DuckDBPyConnection, draw_id: str, district: str | None 
     frame_n and meets (drawn_n ≥ rate × frame_n, exact) — draw_coverage.sql. With `district`
     only that district's hospitals are read (in SQL), as a district user may see.
     """
+    import pyarrow as pa
+
     rec = log.get_record(con, draw_id)
     params = rec.params()
     if params.get("for_kind", rec.kind) != "spot_check":

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.db import sql
 from pipelines.draws import log
 from pipelines.draws.engine import current_state
 from pipelines.draws.keys import Pick
 from pipelines.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    pass
 
 RANDOM_KINDS = ("spot_check", "review_cases")
 DEFAULTS = {"fast_minutes": 10, "peer_margin": "0.15", "min_reviews": 10}
@@ -44,6 +46,8 @@ def risk_scores(
     con: duckdb.DuckDBPyConnection, params: dict[str, Any], exclude: list[str]
 ) -> list[dict[str, Any]]:
     """Every scored candidate (case_id, hospital_id, score, reason), highest score first."""
+    import pyarrow as pa
+
     cur = con.cursor()
     try:
         cur.register("draw_exclude", pa.table({"case_id": pa.array(exclude, pa.string())}))
