@@ -127,9 +127,13 @@ def _at_previous(predicate: str) -> str:
     return _AS_OF.sub("$prev_as_of", predicate)
 
 
+# the column of a `redone_table` telling the rows inserted (true) from those deleted (false)
+NEW = "redone_new"
+
+
 def redone_table(name: str) -> str:
-    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted,
-    so a model reading this one redoes the keys they carry."""
+    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted
+    (column `NEW` false / true), so a model reading this one redoes the keys they carry."""
     return f"_redone_{name}"
 
 
@@ -186,11 +190,11 @@ def _delta_sql(name: str) -> list[str]:
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
-        f"select * from main.{name} where {gone}",
+        f"select *, false as {NEW} from main.{name} where {gone}",
         f"delete from main.{name} where {gone}",
         insert,
         f"insert into {redone_table(name)}\n"
-        f"select * from main.{name} where {key} in (select {key} from _again)",
+        f"select *, true from main.{name} where {key} in (select {key} from _again)",
     ]
 
 
@@ -219,8 +223,9 @@ def rebuild_diffed(con: duckdb.DuckDBPyConnection, name: str, rebuild: Callable[
     rebuild()
     con.execute(
         f"create or replace temp table {redone_table(name)} as\n"
-        f"(select * from main.{name} except all select * from _before)\n"
-        f"union all\n(select * from _before except all select * from main.{name})"
+        f"select *, true as {NEW} from (select * from main.{name} except all select * from _before)"
+        f"\nunion all\n"
+        f"select *, false from (select * from _before except all select * from main.{name})"
     )
     con.execute("drop table _before")
 
@@ -326,9 +331,12 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
     return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
 
 
-def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
+def _by_rule_sql(
+    con, name: str, redone: Collection[str], done: Collection[str], keep: bool = False
+) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
-    table's row groups of other rules are skipped) and their insert."""
+    table's row groups of other rules are skipped) and their insert; with `keep`, the rows
+    deleted and inserted kept in `redone_table(name)`."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
@@ -348,8 +356,14 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
         ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
+        kept = f"insert into {redone_table(name)} select *, {{}} from main.{name} where {where}"
+        statements += [kept.format("false")] if keep else []
         statements.append(f"delete from main.{name} where {where}")
         statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
+        statements += [kept.format("true")] if keep else []
+    if keep:
+        empty = f"create or replace temp table {redone_table(name)} as\n"
+        statements.insert(0, f"{empty}select *, true as {NEW} from main.{name} limit 0")
     return statements
 
 
@@ -359,8 +373,84 @@ def refresh_by_rule(
     values: dict[str, Any],
     redone: Collection[str],
     done: Collection[str],
+    keep: bool = False,
 ) -> None:
     """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
-    keyed audit's rows of the values its models' redone rows carry, every row of the others."""
-    for statement in _by_rule_sql(con, name, redone, done):
+    keyed audit's rows of the values its models' redone rows carry, every row of the others
+    (with `keep`, the rows deleted and inserted kept in `redone_table(name)`)."""
+    for statement in _by_rule_sql(con, name, redone, done, keep):
         execute(con, statement, values)
+
+
+# ---- a mart of monthly counts, refreshed by the months whose counts can change ---------------
+#
+# `-- by month: month` names the mart's month column; each `-- month of: table: expr; columns`
+# line a table it reads, the month its rows count in (`expr` over that table's columns, the text
+# 'YYYY-MM' of the mart's column) and every column of it the mart reads besides. A mart's rows of
+# a month follow from its tables' rows of that month (tables without such a line must be
+# unchanged), so after a load it redoes the months where some table's redone rows (its
+# `redone_table`, or that of the model named by `table by model:` for a staging table the model
+# passes through) do not cancel out: a tuple of (month, columns) deleted as often as inserted
+# changes nothing (a task still open a day later counts the same). A null month is '-'.
+
+_BY_MONTH = re.compile(r"^--\s*by month:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_MONTH_OF = re.compile(
+    r"^--\s*month of:\s*([a-z_][a-z0-9_]*)(?:\s+by\s+([a-z_][a-z0-9_]*))?:\s*(.+?);\s*(.+?)\s*$",
+    re.MULTILINE,
+)
+
+
+@cache
+def by_month(name: str) -> tuple[str, list[tuple[str, str, str, str]]] | None:
+    """(the mart's month column, [(table, model whose redone rows stand for it, month
+    expression, columns read)]) of a `-- by month:` mart, else None."""
+    text = _GO_ON.sub(" ", _text(name))
+    found = _BY_MONTH.search(text)
+    if not found:
+        return None
+    tables = [(t, m or t, e, c) for t, m, e, c in _MONTH_OF.findall(text)]
+    return found.group(1), tables
+
+
+def month_witnesses(name: str) -> set[str]:
+    """The models whose redone rows a `-- by month:` mart redoes its months by."""
+    found = by_month(name)
+    return {m for _, m, _, _ in found[1]} if found else set()
+
+
+def _month(expression: str) -> str:
+    return f"coalesce({expression}, '-')"
+
+
+def _by_month_sql(name: str) -> list[str]:
+    """The months whose counts can change, the rows of those months kept, deleted, computed
+    again over those months' rows of the tables and kept (`redone_table`)."""
+    column, tables = by_month(name)
+    net = f"sum(case when {NEW} then 1 else -1 end)"
+    changed = [
+        f"select {_month(e)} as month from {redone_table(m)} group by {_month(e)}, {c} "
+        f"having {net} <> 0"
+        for _, m, e, c in tables
+    ]
+    months = "(select month from _months)"
+    inputs = [
+        f"{t} as (select * from main.{t} where {_month(e)} in {months})" for t, _, e, _ in tables
+    ]
+    mine = f"{_month(column)} in {months}"
+    query = _parts(name)[0][len("with") :].lstrip()
+    return [
+        "create or replace temp table _months as\n" + "\nunion\n".join(changed),
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select *, false as {NEW} from main.{name} where {mine}",
+        f"delete from main.{name} where {mine}",
+        f"insert into main.{name}\nwith {', '.join(inputs)},\n{query}",
+        f"insert into {redone_table(name)} select *, true from main.{name} where {mine}",
+    ]
+
+
+def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring a `-- by month:` mart's table forward in place after a load: its rows of the months
+    where its tables' redone rows do not cancel out, computed over those months' rows alone."""
+    for statement in _by_month_sql(name):
+        execute(con, statement, values)
+    con.execute("drop table _months")
