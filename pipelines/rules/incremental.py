@@ -331,12 +331,9 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
     return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
 
 
-def _by_rule_sql(
-    con, name: str, redone: Collection[str], done: Collection[str], keep: bool = False
-) -> list[str]:
+def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
-    table's row groups of other rules are skipped) and their insert; with `keep`, the rows
-    deleted and inserted kept in `redone_table(name)`."""
+    table's row groups of other rules are skipped) and their insert."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
@@ -356,14 +353,8 @@ def _by_rule_sql(
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
         ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
-        kept = f"insert into {redone_table(name)} select *, {{}} from main.{name} where {where}"
-        statements += [kept.format("false")] if keep else []
         statements.append(f"delete from main.{name} where {where}")
         statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
-        statements += [kept.format("true")] if keep else []
-    if keep:
-        empty = f"create or replace temp table {redone_table(name)} as\n"
-        statements.insert(0, f"{empty}select *, true as {NEW} from main.{name} limit 0")
     return statements
 
 
@@ -373,12 +364,10 @@ def refresh_by_rule(
     values: dict[str, Any],
     redone: Collection[str],
     done: Collection[str],
-    keep: bool = False,
 ) -> None:
     """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
-    keyed audit's rows of the values its models' redone rows carry, every row of the others
-    (with `keep`, the rows deleted and inserted kept in `redone_table(name)`)."""
-    for statement in _by_rule_sql(con, name, redone, done, keep):
+    keyed audit's rows of the values its models' redone rows carry, every row of the others."""
+    for statement in _by_rule_sql(con, name, redone, done):
         execute(con, statement, values)
 
 

@@ -143,10 +143,7 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
         _view(con, name, values, done)
         return
     if _by_rule(name, delta, previous, redone):
-        keep = any(name in month_witnesses(m) for m in MARTS)
-        refresh_by_rule(con, name, values | delta, redone, done, keep)
-        if keep:
-            redone.append(name)
+        refresh_by_rule(con, name, values | delta, redone, done)
         return
     if _by_month(name, delta, previous, redone):
         refresh_by_month(con, name, values | delta)
