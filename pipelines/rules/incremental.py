@@ -137,17 +137,22 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
+_GONE = "_gone"
+
+
 def _with_events(name: str) -> str:
     """The stored rows to judge settled at `$prev_as_of`: a model over a staging table with the
     columns it passes through as its staging row holds them, events after `$prev_as_of` too (a
-    stored row has them nulled, so a completion recorded later would look like none at all)."""
+    stored row has them nulled, so a completion recorded later would look like none at all),
+    and `_GONE` true for a row whose staging row is gone (one join finds both)."""
     table, columns = delta_keyed(name)[:2]
     if not table.startswith("stg_") or len(columns) == 1:
-        return f"main.{name}"
+        return f"(select *, false as {_GONE} from main.{name})"
+    key = columns[0]
     replaced = ", ".join(f"s.{c} as {c}" for c in columns[1:])
     return (
-        f"(select m.* replace ({replaced}) from main.{name} as m\n"
-        f"    inner join main.{table} as s using ({columns[0]}))"
+        f"(select m.* replace ({replaced}), s.{key} is null as {_GONE} from main.{name} as m\n"
+        f"    left join main.{table} as s on s.{key} = m.{key})"
     )
 
 
@@ -166,18 +171,19 @@ def _again_sql(name: str) -> str:
             f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
             f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
         )
-        # gone from the staging table (from a model: among the rows it redid)
-        keys.append(
-            f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
-        )
-    keys.append(f"select {key} from {_with_events(name)} where not ({was_settled})")
+        if len(columns) == 1:  # gone from the staging table (else `_with_events` tells)
+            keys.append(
+                f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
+            )
+    keys.append(f"select {key} from {_with_events(name)} where {_GONE} or not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
 def _delta_sql(name: str) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
-    going kept in `redone_table`, the delete, the insert (the model over those keys' rows of its
-    table and the models it reads) and the inserted rows kept."""
+    going kept in `redone_table`, the delete, the model over those keys' rows of its table and
+    the models it reads computed into a temp table, inserted and kept (not read back from the
+    table: a scan of every column of it)."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name)
@@ -186,15 +192,16 @@ def _delta_sql(name: str) -> list[str]:
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
     ]
-    insert = f"insert into main.{name}\nwith {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
+    inserted = f"with {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
         f"select *, false as {NEW} from main.{name} where {gone}",
         f"delete from main.{name} where {gone}",
-        insert,
-        f"insert into {redone_table(name)}\n"
-        f"select *, true from main.{name} where {key} in (select {key} from _again)",
+        f"create or replace temp table _inserted as\n{inserted}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone_table(name)} select *, true from _inserted",
+        "drop table _inserted",
     ]
 
 
