@@ -19,11 +19,11 @@ from test_rules_properties import (
     task_logs,
     task_rows,
 )
-from test_rules_support import LATE_EXPORT, ZZ, record_cutoff
+from test_rules_support import LATE_EXPORT, ZZ, case, record_cutoff
 
 from pipelines.decisions import record_dispute
 from pipelines.evaltime import facts_at
-from pipelines.rules import engine, refresh_marts
+from pipelines.rules import engine, incremental, marts, refresh_marts
 from pipelines.rules.incremental import delta_values, keyed, reuse_body
 from pipelines.rules.marts import MARTS, _previous_meta
 
@@ -98,8 +98,30 @@ def _marts(con) -> dict[str, pa.Table]:
     }
 
 
+def _second_case(con, tasks: set[int]) -> None:
+    """Case C2 (hospital H2, submitted in another month) with the stored tasks of these numbers."""
+    put(con, "stg_cases", [case("C2", hospital_id="H2", submitted_at="2026-06-01 08:00:00")])
+    ids = [f"T{n:03d}" for n in tasks]
+    con.execute("update stg_tasks set case_id = 'C2' where task_id in (select unnest(?))", [ids])
+
+
+def _spied(monkeypatch) -> list[str]:
+    """The marts `refresh_marts` brings forward month by month (`incremental.refresh_by_month`)."""
+    called: list[str] = []
+
+    def spy(con, name, values):
+        called.append(name)
+        incremental.refresh_by_month(con, name, values)
+
+    monkeypatch.setattr(marts, "refresh_by_month", spy)
+    return called
+
+
+# the marts of monthly counts, redone after a load by the months whose counts can change
+BY_MONTH = ["mart_fees", "mart_expert_timeliness"]
+
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
-_VOID = {"delta": [], "changed": set(), "case_changed": False, "decided_h": None}
+_VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
 _VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
 
 
@@ -127,7 +149,8 @@ _EARLIER = {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), 
     log=task_logs,
     delta=task_logs,
     changed=st.sets(st.integers(0, 24), max_size=6),
-    case_changed=st.booleans(),
+    case_changed=st.sampled_from([None, "C1", "C2"]),
+    on_c2=st.sets(st.integers(0, 24), max_size=8),
     decided_h=st.one_of(st.none(), as_of_hours),
     outcome=st.sampled_from([None, "符合", "不符合"]),
     voided=st.sets(st.integers(0, 24), max_size=3),
@@ -136,12 +159,28 @@ _EARLIER = {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), 
     later_h=st.integers(0, HOURS),
 )
 def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
-    con, log, delta, changed, case_changed, decided_h, outcome, voided, gone, first_h, later_h
+    con,
+    monkeypatch,
+    log,
+    delta,
+    changed,
+    case_changed,
+    decided_h,
+    outcome,
+    voided,
+    gone,
+    on_c2,
+    first_h,
+    later_h,
 ):
     load_log(con, log)
+    _second_case(con, on_c2)
     if decided_h is not None:  # the case decided (fct_cases: settled once the decision is known)
         decided = START + dt.timedelta(hours=decided_h)
-        con.execute("update stg_cases set decided_at = ?, outcome = '符合'", [decided])
+        con.execute(
+            "update stg_cases set decided_at = greatest(?, submitted_at), outcome = '符合'",
+            [decided],
+        )
     _stamp(con, "stg_tasks")
     _stamp(con, "stg_cases")
     first = START + dt.timedelta(hours=first_h)
@@ -157,14 +196,17 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     put(con, "stg_tasks", rows)
     record_cutoff(con, LATE_EXPORT)
     _stamp(con, "stg_tasks", "load_id is null")
-    if case_changed:  # the case again, maybe with another outcome
-        con.execute("update stg_cases set outcome = coalesce(?, outcome)", [outcome])
-        _stamp(con, "stg_cases")
+    if case_changed:  # a case again, maybe with another outcome
+        where = f"case_id = '{case_changed}'"
+        con.execute(f"update stg_cases set outcome = coalesce(?, outcome) where {where}", [outcome])
+        _stamp(con, "stg_cases", where)
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)
     assert delta_values(_previous_meta(con), state, facts_at(con, later)) is not None
+    by_month = _spied(monkeypatch)
     refresh_marts(con, later, ZZ)
-    incremental = _marts(con)
+    assert by_month == BY_MONTH
+    brought = _marts(con)
     con.execute("drop table mart_meta")  # nothing to start from: every mart from scratch
     refresh_marts(con, later, ZZ)
-    assert _marts(con) == incremental
+    assert _marts(con) == brought

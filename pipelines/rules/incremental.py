@@ -127,23 +127,32 @@ def _at_previous(predicate: str) -> str:
     return _AS_OF.sub("$prev_as_of", predicate)
 
 
+# the column of a `redone_table` telling the rows inserted (true) from those deleted (false)
+NEW = "redone_new"
+
+
 def redone_table(name: str) -> str:
-    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted,
-    so a model reading this one redoes the keys they carry."""
+    """The temp table `refresh_delta` leaves behind: the model's rows it deleted and inserted
+    (column `NEW` false / true), so a model reading this one redoes the keys they carry."""
     return f"_redone_{name}"
+
+
+_GONE = "_gone"
 
 
 def _with_events(name: str) -> str:
     """The stored rows to judge settled at `$prev_as_of`: a model over a staging table with the
     columns it passes through as its staging row holds them, events after `$prev_as_of` too (a
-    stored row has them nulled, so a completion recorded later would look like none at all)."""
+    stored row has them nulled, so a completion recorded later would look like none at all),
+    and `_GONE` true for a row whose staging row is gone (one join finds both)."""
     table, columns = delta_keyed(name)[:2]
     if not table.startswith("stg_") or len(columns) == 1:
-        return f"main.{name}"
+        return f"(select *, false as {_GONE} from main.{name})"
+    key = columns[0]
     replaced = ", ".join(f"s.{c} as {c}" for c in columns[1:])
     return (
-        f"(select m.* replace ({replaced}) from main.{name} as m\n"
-        f"    inner join main.{table} as s using ({columns[0]}))"
+        f"(select m.* replace ({replaced}), s.{key} is null as {_GONE} from main.{name} as m\n"
+        f"    left join main.{table} as s on s.{key} = m.{key})"
     )
 
 
@@ -162,18 +171,19 @@ def _again_sql(name: str) -> str:
             f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
             f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
         )
-        # gone from the staging table (from a model: among the rows it redid)
-        keys.append(
-            f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
-        )
-    keys.append(f"select {key} from {_with_events(name)} where not ({was_settled})")
+        if len(columns) == 1:  # gone from the staging table (else `_with_events` tells)
+            keys.append(
+                f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
+            )
+    keys.append(f"select {key} from {_with_events(name)} where {_GONE} or not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
 def _delta_sql(name: str) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
-    going kept in `redone_table`, the delete, the insert (the model over those keys' rows of its
-    table and the models it reads) and the inserted rows kept."""
+    going kept in `redone_table`, the delete, the model over those keys' rows of its table and
+    the models it reads computed into a temp table, inserted and kept (not read back from the
+    table: a scan of every column of it)."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name)
@@ -182,15 +192,16 @@ def _delta_sql(name: str) -> list[str]:
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
     ]
-    insert = f"insert into main.{name}\nwith {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
+    inserted = f"with {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
-        f"select * from main.{name} where {gone}",
+        f"select *, false as {NEW} from main.{name} where {gone}",
         f"delete from main.{name} where {gone}",
-        insert,
-        f"insert into {redone_table(name)}\n"
-        f"select * from main.{name} where {key} in (select {key} from _again)",
+        f"create or replace temp table _inserted as\n{inserted}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone_table(name)} select *, true from _inserted",
+        "drop table _inserted",
     ]
 
 
@@ -219,8 +230,9 @@ def rebuild_diffed(con: duckdb.DuckDBPyConnection, name: str, rebuild: Callable[
     rebuild()
     con.execute(
         f"create or replace temp table {redone_table(name)} as\n"
-        f"(select * from main.{name} except all select * from _before)\n"
-        f"union all\n(select * from _before except all select * from main.{name})"
+        f"select *, true as {NEW} from (select * from main.{name} except all select * from _before)"
+        f"\nunion all\n"
+        f"select *, false from (select * from _before except all select * from main.{name})"
     )
     con.execute("drop table _before")
 
@@ -364,3 +376,77 @@ def refresh_by_rule(
     keyed audit's rows of the values its models' redone rows carry, every row of the others."""
     for statement in _by_rule_sql(con, name, redone, done):
         execute(con, statement, values)
+
+
+# ---- a mart of monthly counts, refreshed by the months whose counts can change ---------------
+#
+# `-- by month: month` names the mart's month column; each `-- month of: table: expr; columns`
+# line a table it reads, the month its rows count in (`expr` over that table's columns, the text
+# 'YYYY-MM' of the mart's column) and every column of it the mart reads besides. A mart's rows of
+# a month follow from its tables' rows of that month (tables without such a line must be
+# unchanged), so after a load it redoes the months where some table's redone rows (its
+# `redone_table`, or that of the model named by `table by model:` for a staging table the model
+# passes through) do not cancel out: a tuple of (month, columns) deleted as often as inserted
+# changes nothing (a task still open a day later counts the same). A null month is '-'.
+
+_BY_MONTH = re.compile(r"^--\s*by month:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_MONTH_OF = re.compile(
+    r"^--\s*month of:\s*([a-z_][a-z0-9_]*)(?:\s+by\s+([a-z_][a-z0-9_]*))?:\s*(.+?);\s*(.+?)\s*$",
+    re.MULTILINE,
+)
+
+
+@cache
+def by_month(name: str) -> tuple[str, list[tuple[str, str, str, str]]] | None:
+    """(the mart's month column, [(table, model whose redone rows stand for it, month
+    expression, columns read)]) of a `-- by month:` mart, else None."""
+    text = _GO_ON.sub(" ", _text(name))
+    found = _BY_MONTH.search(text)
+    if not found:
+        return None
+    tables = [(t, m or t, e, c) for t, m, e, c in _MONTH_OF.findall(text)]
+    return found.group(1), tables
+
+
+def month_witnesses(name: str) -> set[str]:
+    """The models whose redone rows a `-- by month:` mart redoes its months by."""
+    found = by_month(name)
+    return {m for _, m, _, _ in found[1]} if found else set()
+
+
+def _month(expression: str) -> str:
+    return f"coalesce({expression}, '-')"
+
+
+def _by_month_sql(name: str) -> list[str]:
+    """The months whose counts can change, the rows of those months kept, deleted, computed
+    again over those months' rows of the tables and kept (`redone_table`)."""
+    column, tables = by_month(name)
+    net = f"sum(case when {NEW} then 1 else -1 end)"
+    changed = [
+        f"select {_month(e)} as month from {redone_table(m)} group by {_month(e)}, {c} "
+        f"having {net} <> 0"
+        for _, m, e, c in tables
+    ]
+    months = "(select month from _months)"
+    inputs = [
+        f"{t} as (select * from main.{t} where {_month(e)} in {months})" for t, _, e, _ in tables
+    ]
+    mine = f"{_month(column)} in {months}"
+    query = _parts(name)[0][len("with") :].lstrip()
+    return [
+        "create or replace temp table _months as\n" + "\nunion\n".join(changed),
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select *, false as {NEW} from main.{name} where {mine}",
+        f"delete from main.{name} where {mine}",
+        f"insert into main.{name}\nwith {', '.join(inputs)},\n{query}",
+        f"insert into {redone_table(name)} select *, true from main.{name} where {mine}",
+    ]
+
+
+def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring a `-- by month:` mart's table forward in place after a load: its rows of the months
+    where its tables' redone rows do not cancel out, computed over those months' rows alone."""
+    for statement in _by_month_sql(name):
+        execute(con, statement, values)
+    con.execute("drop table _months")

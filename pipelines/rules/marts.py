@@ -24,13 +24,16 @@ from pipelines.rules.engine import (
     refs,
 )
 from pipelines.rules.incremental import (
+    by_month,
     by_rule,
     by_rule_reads,
     delta_keyed,
     delta_values,
     drop_redone,
+    month_witnesses,
     reads_changed,
     rebuild_diffed,
+    refresh_by_month,
     refresh_by_rule,
     refresh_delta,
 )
@@ -106,6 +109,14 @@ def _read_by_delta() -> set[str]:
     }
 
 
+def _by_month(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether a `-- by month:` mart's stored table can be brought forward month by month: the
+    models whose redone rows tell the months were brought forward so in this run."""
+    if delta is None or by_month(name) is None or name not in (previous.get("marts") or []):
+        return False
+    return month_witnesses(name) <= set(redone) and not reads_changed(name, delta)
+
+
 def drop_mart(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a mart's table or view, whichever it is (none: nothing)."""
     kind = "view" if name in VIEWS else "table"
@@ -134,7 +145,9 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
     if _by_rule(name, delta, previous, redone):
         refresh_by_rule(con, name, values | delta, redone, done)
         return
-    if _delta(name, delta, previous, redone):
+    if _by_month(name, delta, previous, redone):
+        refresh_by_month(con, name, values | delta)
+    elif _delta(name, delta, previous, redone):
         refresh_delta(con, name, values | delta)
     elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):
         rebuild_diffed(con, name, lambda: materialise(con, name, values, done))

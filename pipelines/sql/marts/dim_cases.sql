@@ -1,6 +1,10 @@
 -- dim_cases: every loaded case with its submitting hospital's district and its disease's
 -- specialty — the years the filters offer, and which case ids a district user may see.
 -- refs:
+-- After a load its rows of the cases loaded again are redone (every evaluation time alike):
+-- delta: stg_cases(case_id)
+-- present: true
+-- settled: true
 with
 
 final as (

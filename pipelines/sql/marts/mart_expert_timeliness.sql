@@ -4,6 +4,11 @@
 -- deadline. The one definition of these counts: mart_monthly_kpis sums them, and every rate is
 -- computed from summed numerator and denominator (pipelines.rules.kpis.RATES).
 -- refs: fct_tasks, fct_strikes
+-- After a load only the months whose counts can change are redone (pipelines.rules.incremental):
+-- by month: month
+-- month of: fct_tasks: strftime(pushed_at, '%Y-%m');
+--     expert_id, hospital_id, expert_specialty, accept_status, complete_status
+-- month of: fct_strikes: strftime(deadline, '%Y-%m'); expert_id, hospital_id
 with
 
 experts as (

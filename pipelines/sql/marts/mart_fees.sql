@@ -2,6 +2,10 @@
 -- completed (completed_at recorded, by $as_of when given), amount_yuan = reviews × fee_yuan.
 -- refs:
 -- latest: stg_tasks.completed_at
+-- After a load only the months whose counts can change are redone (pipelines.rules.incremental;
+-- fct_tasks passes a task's completion through as known at $as_of, so its redone rows tell them):
+-- by month: month
+-- month of: stg_tasks by fct_tasks: strftime(completed_at, '%Y-%m'); expert_id, case_id
 with
 
 completions as (

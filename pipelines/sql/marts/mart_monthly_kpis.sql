@@ -100,14 +100,19 @@ unioned as (
     left join experts as e using (expert_id)
     group by all
     union all
-    select
-        strftime(counted_at, '%Y-%m'),
-        hospital_id,
-        specialty,
-        'violations:' || rule_id,
-        count(*)
-    from mart_violation_events
-    group by all
+    -- the 12 M breaches grouped by the month's first instant, named after (strftime per row
+    -- costs more than the grouping)
+    select strftime(month_start, '%Y-%m'), hospital_id, specialty, 'violations:' || rule_id, n
+    from (
+        select
+            date_trunc('month', counted_at) as month_start,
+            hospital_id,
+            specialty,
+            rule_id,
+            count(*) as n
+        from mart_violation_events
+        group by all
+    )
 ),
 
 final as (
