@@ -66,10 +66,8 @@ MARTS = [
 ]
 
 # a mart stored as a view of the columns of its model in another mart that holds its rows with
-# more columns, computed in the same pass (the 12 M breaches are not computed twice); or (None) a
-# view of its own query over the marts it reads, which pages read a few rows at a time (writing
-# the 5.2 M task rows again took most of a refresh from scratch)
-VIEWS = {"mart_violations": "mart_violation_events", "mart_task_timeline": None}
+# more columns, computed in the same pass (the 12 M breaches are not computed twice)
+VIEWS = {"mart_violations": "mart_violation_events"}
 
 
 def _previous_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -118,24 +116,13 @@ def drop_mart(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"drop {other} if exists {name}")
 
 
-def _view_sources(name: str) -> list[str]:
-    """The marts a mart of `VIEWS` is a view over: its mart, else the models it reads (none:
-    not a view)."""
-    if name not in VIEWS:
-        return []
-    return [VIEWS[name]] if VIEWS[name] else refs(name)
-
-
 def _view(con: duckdb.DuckDBPyConnection, name: str, values: dict, done: list[str]) -> None:
-    """(Re)create the view `name` of `VIEWS`: the model's columns (from the model's own query)
-    of every row of its mart, or the model's own query over the marts it reads (its parameters
-    written in)."""
+    """(Re)create the view `name` over its mart of `VIEWS`: the model's columns (from the
+    model's own query), every row of that mart."""
     statement = compose(name, done, ordered=False)
-    if VIEWS[name]:
-        columns = [r[0] for r in execute(con, f"describe {statement}", values).fetchall()]
-        statement = f"select {', '.join(columns)} from {VIEWS[name]}"
+    columns = [r[0] for r in execute(con, f"describe {statement}", values).fetchall()]
     drop_mart(con, name)
-    execute(con, f"create view {name} as\n{statement}", values)
+    con.execute(f"create view {name} as select {', '.join(columns)} from {VIEWS[name]}")
 
 
 def _refresh(con, name, values, done, delta, previous, redone) -> None:
@@ -194,9 +181,8 @@ def refresh_marts(
         delta = delta_values(previous, values, when.facts_at)
         for name in MARTS:
             values["marts"] = list(done)
-            gap = [dict(gaps)[m] for m in _view_sources(name) if m in dict(gaps)]
-            if gap:  # a mart it is a view over has a gap
-                gaps.append((name, gap[0]))
+            if name in VIEWS and VIEWS[name] not in done:  # its mart has a gap
+                gaps.append((name, dict(gaps)[VIEWS[name]]))
                 drop_mart(con, name)
                 continue
             try:

@@ -2,9 +2,10 @@
 -- completion with their status (fct_tasks), the hours from push to response, the completion's
 -- distance from its deadline, each deadline's margin at the response/completion or, while open,
 -- at $as_of (negative: missed), and the strike it carries (ZZ-STRIKE; voided ones left out).
--- Stored as a view over fct_tasks, fct_strikes and stg_hospitals (pipelines.rules.marts.VIEWS):
--- pages read a few rows of it at a time.
 -- refs: fct_tasks, fct_strikes
+-- delta: fct_tasks(task_id)
+-- present: pushed_at <= $as_of
+-- settled: responded_at <= $as_of and (completed_at <= $as_of or complete_deadline is null)
 with
 
 final as (
