@@ -326,13 +326,19 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
     return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
 
 
+_BY_RULE_ROWS = "_by_rule_rows"
+
+
 def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
-    table's row groups of other rules are skipped) and their insert."""
+    table's row groups of other rules are skipped) and their rows kept in a temp table; then one
+    insert of them all (the models the model joins are read once, not once per audit)."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
-    statements = []
+    statements = [
+        f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
+    ]
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
@@ -347,9 +353,13 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
             body = _parts(audit)[0]
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
-        ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
+        with_inputs = f"with {', '.join(inputs)}\n" if inputs else ""
         statements.append(f"delete from main.{name} where {where}")
-        statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
+        statements.append(
+            f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
+        )
+    rows = f"{source} as (select * from {_BY_RULE_ROWS})"
+    statements.append(f"insert into main.{name}\nwith {rows},\n{query}")
     return statements
 
 
@@ -364,3 +374,4 @@ def refresh_by_rule(
     keyed audit's rows of the values its models' redone rows carry, every row of the others."""
     for statement in _by_rule_sql(con, name, redone, done):
         execute(con, statement, values)
+    con.execute(f"drop table {_BY_RULE_ROWS}")
