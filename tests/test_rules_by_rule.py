@@ -1,7 +1,8 @@
 """mart_violation_events brought forward audit by audit after a load (`-- by rule:`,
 pipelines.rules.incremental.refresh_by_rule): each audit's rows are deleted and computed again
 into one temp table, and the model's join to the tasks, cases, experts and hospitals runs once
-for all of them — not once per audit (16 scans of the 5.2 M tasks in a daily delta)."""
+for all of them, over the tasks and cases of those rows — not once per audit (16 scans of the
+5.2 M tasks in a daily delta)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def test_the_events_join_runs_once_after_every_audit_is_redone(con):
     assert len(inserts) == 1 and statements[-1] == inserts[0]
     assert len(deletes) == 16  # one per audit of mart_violations
     assert "left join fct_tasks as t" in inserts[0]
+    # the tasks and cases it joins: only those of the redone rows
+    for model, key in (("fct_tasks", "task_id"), ("fct_cases", "case_id")):
+        assert f"{model} as (select * from main.{model}\n    where {key} in (" in inserts[0]
 
 
 def test_a_refresh_by_rule_of_every_audit_gives_the_stored_rows_again(con):

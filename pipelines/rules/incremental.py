@@ -358,9 +358,24 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
         statements.append(
             f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
         )
-    rows = f"{source} as (select * from {_BY_RULE_ROWS})"
-    statements.append(f"insert into main.{name}\nwith {rows},\n{query}")
+    rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, source)]
+    statements.append(f"insert into main.{name}\nwith {', '.join(rows)},\n{query}")
     return statements
+
+
+def _joined_rows(con, joined: list[str], source: str) -> list[str]:
+    """A model joined to the redone rows by its key (first column), that column one of the
+    rows': only its rows with those keys (a semi-join probing its table, not a hash table built
+    on all of it)."""
+    ctes = []
+    for model in joined:
+        key = con.execute(f"select * from main.{model} limit 0").description[0][0]
+        if key in _columns(con, source):
+            ctes.append(
+                f"{model} as (select * from main.{model}\n"
+                f"    where {key} in (select {key} from {_BY_RULE_ROWS}))"
+            )
+    return ctes
 
 
 def refresh_by_rule(
