@@ -338,13 +338,19 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
     return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
 
 
+_BY_RULE_ROWS = "_by_rule_rows"
+
+
 def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
-    table's row groups of other rules are skipped) and their insert."""
+    table's row groups of other rules are skipped) and their rows kept in a temp table; then one
+    insert of them all (the models the model joins are read once, not once per audit)."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
-    statements = []
+    statements = [
+        f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
+    ]
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
@@ -359,10 +365,29 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
             body = _parts(audit)[0]
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
-        ctes = [*inputs, f"{source} as (select * from (\n{body}\n))"]
+        with_inputs = f"with {', '.join(inputs)}\n" if inputs else ""
         statements.append(f"delete from main.{name} where {where}")
-        statements.append(f"insert into main.{name}\nwith {', '.join(ctes)},\n{query}")
+        statements.append(
+            f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
+        )
+    rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, source)]
+    statements.append(f"insert into main.{name}\nwith {', '.join(rows)},\n{query}")
     return statements
+
+
+def _joined_rows(con, joined: list[str], source: str) -> list[str]:
+    """A model joined to the redone rows by its key (first column), that column one of the
+    rows': only its rows with those keys (a semi-join probing its table, not a hash table built
+    on all of it)."""
+    ctes = []
+    for model in joined:
+        key = con.execute(f"select * from main.{model} limit 0").description[0][0]
+        if key in _columns(con, source):
+            ctes.append(
+                f"{model} as (select * from main.{model}\n"
+                f"    where {key} in (select {key} from {_BY_RULE_ROWS}))"
+            )
+    return ctes
 
 
 def refresh_by_rule(
@@ -376,6 +401,7 @@ def refresh_by_rule(
     keyed audit's rows of the values its models' redone rows carry, every row of the others."""
     for statement in _by_rule_sql(con, name, redone, done):
         execute(con, statement, values)
+    con.execute(f"drop table {_BY_RULE_ROWS}")
 
 
 # ---- a mart of monthly counts, refreshed by the months whose counts can change ---------------
