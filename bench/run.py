@@ -38,6 +38,7 @@ from bench.workload import (
     SPOT_RATE,
     WORK,
     Workload,
+    copy_at_rest,
     national_workload,
     standard_workloads,
 )
@@ -132,10 +133,7 @@ def command(module: str, args: list[str], log: Path, env: dict[str, str]) -> tup
 
 
 def copy_db(src: Path, dst: Path) -> Path:
-    for p in (dst, dst.with_name(dst.name + ".wal")):
-        p.unlink(missing_ok=True)
-    shutil.copyfile(src, dst)
-    return dst
+    return copy_at_rest(src, dst)
 
 
 def fresh_db(path: Path) -> Path:

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.workload import ROOT, WORK
+from bench.workload import ROOT, WORK, copy_at_rest
 
 CASES = 2_000_000
 AS_OF = "2026-11-20 23:59:59"  # before the data cut-off gen_min's data implies (2026-12-06)
@@ -147,7 +146,7 @@ def delta_times(db: Path, folder: Path, work: Path) -> list[float]:
     times = []
     for _ in range(2):
         copy = fresh(work / "delta.duckdb")
-        shutil.copyfile(db, copy)
+        copy_at_rest(db, copy)
         cmd = [sys.executable, "-m", "pipelines", "ingest", "--db", str(copy), str(delta)]
         times.append(timed(cmd, work / "log")[0])
     fresh(work / "delta.duckdb")
@@ -157,7 +156,7 @@ def delta_times(db: Path, folder: Path, work: Path) -> list[float]:
 def rule_times(db: Path, work: Path) -> dict[str, list[float]]:
     """Each rule command as a whole process, 3 runs, on a copy of the refreshed warehouse."""
     copy = fresh(work / "rules.duckdb")
-    shutil.copyfile(db, copy)
+    copy_at_rest(db, copy)
     out = work / "out.csv"
     result: dict[str, list[float]] = {}
     for name, args in COMMANDS.items():

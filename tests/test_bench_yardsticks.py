@@ -4,6 +4,7 @@ back, and each issue 13 target judged on hand-made numbers."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from bench import yardsticks
 
@@ -83,3 +84,21 @@ def test_the_daily_delta_is_one_day_of_tasks_with_the_unanswered_ones_completed(
         "符合",
     )
     assert rows[1][4:] == (dt.datetime(2026, 11, 26, 23, 30), "不受理", None, None)
+
+
+def test_a_measured_copy_is_the_file_at_rest_without_a_stale_wal(tmp_path, monkeypatch) -> None:
+    """copy_at_rest: the same bytes, the destination's old WAL gone (a WAL of another file would
+    be replayed into the copy), and the copy flushed (fsync of that file) before it is timed."""
+    from bench import workload
+
+    src, dst = tmp_path / "w.duckdb", tmp_path / "copy.duckdb"
+    src.write_bytes(b"warehouse" * 1000)
+    dst.write_bytes(b"old")
+    dst.with_name("copy.duckdb.wal").write_bytes(b"stale")
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(workload.os, "fsync", lambda fd: synced.append(os.fstat(fd)) or real(fd))
+    assert workload.copy_at_rest(src, dst) == dst
+    assert dst.read_bytes() == src.read_bytes()
+    assert not dst.with_name("copy.duckdb.wal").exists()
+    assert [s.st_ino for s in synced] == [dst.stat().st_ino]
