@@ -114,10 +114,9 @@ def national_workload(
 
 
 def copy_at_rest(src: Path, dst: Path) -> Path:
-    """Copy a warehouse file for a measurement and flush the copy to disk first: otherwise the
-    first command that commits (a draw, an ingest) waits in its fsync for the copy's gigabyte of
-    unwritten pages — the benchmark's own copy timed, not the command (a spot check measured
-    1.6 s right after the copy, 1.2–1.3 s on the same copy at rest)."""
+    """Copy a warehouse file for a measurement and flush the copy to disk first, so that the
+    first command that commits (a draw, an ingest) does not wait in its fsync for the copy's
+    unwritten pages: the command is timed, not the benchmark's own copy."""
     for p in (dst, dst.with_name(dst.name + ".wal")):
         p.unlink(missing_ok=True)
     shutil.copyfile(src, dst)
