@@ -83,6 +83,13 @@ class StagedPopulation:
         found = self.con.execute(f"select id, stratum, hospital_id from {self.name} order by id")
         return found.to_arrow_table().cast(population_schema())
 
+    @functools.cached_property
+    def strata_sizes(self) -> dict[str, int]:
+        """`table_strata_sizes` of the staged rows, counted in DuckDB once (the table never
+        changes once staged; k is fixed from it and the frozen record states it)."""
+        query = f"select stratum, count(*) from {self.name} group by stratum"
+        return dict(sorted(self.con.execute(query).fetchall()))
+
 
 _STAGED = itertools.count(1)
 
@@ -92,12 +99,6 @@ def stage_population(con: duckdb.DuckDBPyConnection, query: str) -> StagedPopula
     name = f"draw_population_{next(_STAGED)}"
     con.execute(f"create temp table {name} as select id, stratum, hospital_id from ({query})")
     return StagedPopulation(con, name)
-
-
-def staged_strata_sizes(staged: StagedPopulation) -> dict[str, int]:
-    """`table_strata_sizes` of a staged population, counted in DuckDB."""
-    query = f"select stratum, count(*) from {staged.name} group by stratum"
-    return dict(sorted(staged.con.execute(query).fetchall()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,7 +237,7 @@ def freeze_population(
     if isinstance(members, StagedPopulation) and members.on(con):
         source: pa.Table | StagedPopulation = members
         size, digest, text = staged_facts(members)
-        sizes = staged_strata_sizes(members)
+        sizes = members.strata_sizes
     else:
         source = population_arrow(members).sort_by("id")  # code-point order (UTF-8 byte order)
         check_ids(source["id"].combine_chunks())

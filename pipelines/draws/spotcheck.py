@@ -25,7 +25,6 @@ from pipelines.draws.engine import (
     draw,
     freeze_population,
     stage_population,
-    staged_strata_sizes,
 )
 from pipelines.draws.keys import normalize_seed, parse_rate, quota
 from pipelines.draws.plan import Precision
@@ -124,7 +123,7 @@ def freeze_spot_check(
     (never below the profile's minimum rate); the record keeps whichever rule fixed k.
     """
     members = stage_cases(con, date_from, date_to)
-    sizes = staged_strata_sizes(members)
+    sizes = members.strata_sizes
     if precision is not None:
         rule: dict = {"precision": precision.params()}
         k = {s: precision.n(n) for s, n in sizes.items()}
