@@ -116,8 +116,10 @@ def click_download(page, button, attempts: int = 3):
     for attempt in range(attempts):
         wait_for_app(page)
         try:
-            with page.expect_download(timeout=40_000) as info:
-                button.click()
+            with page.expect_download(timeout=150_000) as info:
+                # the button is disabled while the page reruns: wait for it as long as a loaded
+                # CI machine needs (30 s, Playwright's default, was once not enough)
+                button.click(timeout=120_000)
             return info.value
         except PlaywrightTimeout:
             if attempt == attempts - 1:
