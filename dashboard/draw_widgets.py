@@ -181,7 +181,7 @@ def records(kinds: tuple[str, ...], for_kind: str | None = None) -> pd.DataFrame
     return c.execute(
         "select record_no, draw_id, kind, created_at, operator, supervisor, profile, frozen_id, "
         "parent_id, population_size, population_digest, seed, "
-        "json_array_length(coalesce(picks, '[]')) as picks, reason "
+        f"{log.PICKS_COUNT} as picks, reason "
         "from draw_log where list_contains($kinds, kind) "
         "and ($for_kind is null or json_extract_string(parameters, '$.for_kind') = $for_kind) "
         "order by record_no desc",

@@ -115,9 +115,8 @@ def old_draw_fields(frozen: log.DrawRecord, seed: str, k: dict[str, int]) -> dic
 
 
 def records(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return con.execute(
-        f"select {', '.join(log.COLUMNS)} from draw_log order by record_no"
-    ).fetchall()
+    """Every record's columns as hashed (a list kept as rows: its text rebuilt from them)."""
+    return [tuple(r.text(c) for c in log.COLUMNS) for r in log.load_records(con)]
 
 
 def old_and_new(members: list[Member], seed: str, k: dict[str, int]) -> tuple[list, list]:

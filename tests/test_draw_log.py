@@ -11,9 +11,10 @@ from test_draw_experts import expert_world
 from test_draw_support import CARDIO_SPECIALTY, first_k, run_cli, spot_check_world
 
 from pipelines.config import load_profile
+from pipelines.db import connect
 from pipelines.draws import draw_experts, load_records, replace, spot_check, verify_log
 from pipelines.draws.engine import current_state
-from pipelines.draws.log import GENESIS
+from pipelines.draws.log import GENESIS, PICKS_COUNT, picks_json, population_json
 from pipelines.errors import DataError, UsageError
 
 ZZ = load_profile("zhengzhou")
@@ -85,8 +86,11 @@ def test_a_tampered_record_with_a_recomputed_hash_breaks_the_next_link(world, db
 
 def test_a_rewritten_chain_is_caught_by_recomputing_the_picks(world, db_path, capsys):
     records = load_records(world)
-    forged = records[1].picks.replace(records[1].pick_list()[0].id, "H01-C999")
-    world.execute("update draw_log set picks = ? where record_no = 2", [forged])
+    assert records[1].stored == {"picks"} and records[1].picks is None  # kept as rows
+    first = records[1].pick_list()[0].id
+    world.execute(
+        "update draw_log_picks set id = 'H01-C999' where record_no = 2 and id = ?", [first]
+    )
     prev = records[0].record_hash
     for rec in load_records(world)[1:]:
         world.execute(
@@ -183,3 +187,69 @@ def test_verify_log_on_a_database_without_draws(con, db_path, capsys):
     con.close()
     code, out = verify(db_path, capsys)
     assert code == 0 and "0 条" in out
+
+
+# ---- long lists kept as rows (draw_log_population / draw_log_picks) ----------------------------
+
+
+def test_a_spot_checks_lists_are_kept_as_rows_and_read_back_as_hashed(world):
+    """The spot check's frozen cases (74) and picks (2 + 4 + 4 + 1) are rows of their own
+    tables, the draw_log columns null; read back, the texts are the Python reference's and the
+    hashes hold. The expert draw's small lists stay in draw_log."""
+    raw = world.execute(
+        "select record_no, population is null, picks is null, stored_as_rows "
+        "from draw_log order by record_no"
+    ).fetchall()
+    assert raw == [
+        (1, True, True, ["population"]),
+        (2, True, True, ["picks"]),
+        (3, False, True, None),
+        (4, True, False, None),
+    ]
+    counts = world.execute(
+        "select (select count(*) from draw_log_population where record_no = 1), "
+        "(select count(*) from draw_log_picks where record_no = 2), "
+        "(select count(*) from draw_log_population), (select count(*) from draw_log_picks)"
+    ).fetchone()
+    assert counts == (74, 11, 74, 11)
+    frozen, drawn = load_records(world)[:2]
+    assert frozen.population is None and drawn.picks is None
+    assert frozen.text("population") == population_json(frozen.members())
+    assert drawn.text("picks") == picks_json(drawn.pick_list())
+    assert [p.rank for p in drawn.pick_list() if p.stratum == "H02"] == [1, 2, 3, 4]
+    assert all(r.record_hash == r.compute_hash() for r in load_records(world))
+    picks = world.execute(f"select {PICKS_COUNT} from draw_log order by record_no").fetchall()
+    assert picks == [(0,), (11,), (0,), (3,)]
+
+
+def test_a_changed_row_of_a_kept_list_fails_verify(world, db_path, capsys):
+    world.execute(
+        "update draw_log_population set hospital_id = 'H99' where record_no = 1 and id = 'H01-C000'"
+    )
+    frozen_id = load_records(world)[0].draw_id
+    world.close()
+    code, out = verify(db_path, capsys)
+    assert code == 1 and frozen_id in out
+
+
+def test_a_log_from_before_the_row_tables_is_brought_forward(world, db_path, capsys):
+    """A draw_log written before lists were kept as rows (its texts inline, no stored_as_rows,
+    no row tables) is read, verified and appended to as it is."""
+    old = load_records(world)
+    population, picks = old[0].text("population"), old[1].text("picks")
+    world.execute("alter table draw_log drop column stored_as_rows")
+    world.execute("drop table draw_log_population")
+    world.execute("drop table draw_log_picks")
+    world.execute("update draw_log set population = ? where record_no = 1", [population])
+    world.execute("update draw_log set picks = ? where record_no = 2", [picks])
+    world.close()
+    con = connect(db_path)
+    try:
+        assert [r.record_hash for r in load_records(con)] == [r.record_hash for r in old]
+        assert [r.stored for r in load_records(con)] == [frozenset()] * 4
+        spot_check(con, D1, D2, "0.2", "33333", ZZ, operator="张操作", supervisor="李监督")
+        assert load_records(con)[-1].stored == {"picks"}
+    finally:
+        con.close()
+    code, out = verify(db_path, capsys)
+    assert code == 0, out

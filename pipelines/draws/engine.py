@@ -14,7 +14,7 @@ Python object per member — a province quarter holds some 400,000 cases. `Membe
 accepted (and converted). A population staged as a temp table of the connection
 (`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked and
 digested (draw_population_facts.sql), serialised (draw_population_json.sql), ranked, its picks
-serialised (draw_picks_json.sql) and both long texts inserted into the log from there — no
+serialised (draw_picks_json.sql) and both lists stored in the log as rows from there — no
 Arrow table built in Python, so neither pyarrow nor DuckDB imports pandas.
 """
 
@@ -309,7 +309,7 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
     stored = f"{staged.name}_json"
     _into(con, stored, "draw_population_json", {"draw_population": staged.name})
     text = con.execute(f"select population from {stored}").fetchone()[0]
-    return size, digest, log.TempText(text, f"(select population from {stored})")
+    return size, digest, log.TempText(text, f"select id, stratum, hospital_id from {staged.name}")
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -317,7 +317,7 @@ def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulat
     rec = log.get_record(con, frozen_id)
     if rec.kind != "population_frozen":
         raise UsageError(f"记录 {frozen_id} 不是冻结名单记录（类型 {rec.kind}）")
-    return FrozenPopulation(record=rec, source=log.population_arrow(rec.population))
+    return FrozenPopulation(record=rec, source=log.population_arrow(rec.text("population")))
 
 
 def frozen_population(
@@ -399,7 +399,11 @@ def ranked(
     if escaped:
         picks = staged_picks(con, table)
         return picks, table, log.picks_json(picks)
-    return None, table, log.TempText(text, f"(select picks from {table}_json)")
+    return (
+        None,
+        table,
+        log.TempText(text, f"select id, stratum, rank, key, hospital_id from {table}"),
+    )
 
 
 def draw(
@@ -480,7 +484,7 @@ def population_table(
     params = frozen.params()
     id_col = params.get("id_column") or "id"
     stratum_col = params.get("stratum_column")
-    table = log.population_arrow(frozen.population)  # in stored order
+    table = log.population_arrow(frozen.text("population"))  # in stored order
     if stratum_col in (None, "hospital_id"):
         columns, names = ["id", "hospital_id"], [id_col, "hospital_id"]
     else:

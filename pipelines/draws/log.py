@@ -6,8 +6,14 @@ column. JSON columns enter the hash as their stored text. Appends run in a trans
 the chain head and inserts the next `record_no` (the primary key): two concurrent appends conflict
 on that key, and the loser retries on the new head, so every record is complete and the chain stays
 linear. Values are written into the statements as literals (DuckDB imports pandas for any bound
-parameter); a long text already computed in DuckDB (a province's frozen list, its picks) is
-inserted from its temp table (`TempText`) rather than as a literal of several megabytes.
+parameter).
+
+A long list already computed in DuckDB (a province quarter's frozen cases, a spot check's picks:
+`TempText`) is stored as rows of its own table (`ROW_TABLES`), the record's column null and named
+in `stored_as_rows`: draw_log keeps its records in one row group, which DuckDB rewrites whole at
+each checkpoint after an append, so texts of megabytes in it made every later append (a draw, a
+dispute decision) slower as the log grew. The record's text is rebuilt from the rows when it is
+read (`DrawRecord.text`), byte for byte the text its record_hash covers.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import duckdb
 from pipelines.db import begin, commit, sql
 from pipelines.draws.keys import Member, Pick
 from pipelines.errors import DataError
-from pipelines.rules.graph import sql_literal
+from pipelines.rules.graph import inline, sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,16 +93,61 @@ COLUMNS = (
     "prev_hash",
     "record_hash",
 )
+# a JSON column kept as rows: (table, its columns, the SQL file rebuilding the text, the view
+# name that file reads)
+ROW_TABLES = {
+    "population": (
+        "draw_log_population",
+        ("id", "stratum", "hospital_id"),
+        "draw_population_json",
+        "draw_population",
+    ),
+    "picks": (
+        "draw_log_picks",
+        ("id", "stratum", "rank", "key", "hospital_id"),
+        "draw_picks_json",
+        "draw_picks",
+    ),
+}
+_SELECT = ", ".join((*COLUMNS, "stored_as_rows"))
+# the number of picks of a draw_log row, in SQL (kept in its text or as rows)
+PICKS_COUNT = (
+    "coalesce(json_array_length(picks), (select count(*) from draw_log_picks as p "
+    "where p.record_no = draw_log.record_no))"
+)
 _RETRIES = 50
 
 
 @dataclasses.dataclass(frozen=True)
 class TempText:
-    """A column value computed in DuckDB: its text (kept on the record and hashed) and the
-    scalar subquery that inserts it from the temp table holding it."""
+    """A JSON column computed in DuckDB: its text (kept on the record and hashed) and the SELECT
+    of its rows (the columns of its `ROW_TABLES` table but record_no) that store it."""
 
     text: str
-    query: str
+    rows: str
+
+
+class StoredRows:
+    """Rebuilds the texts of records whose lists are kept as rows, through one connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def _select(self, record_no: int, column: str) -> tuple[str, str, str]:
+        table, columns, _file, view = ROW_TABLES[column]
+        rows = f"select {', '.join(columns)} from {table} where record_no = {int(record_no)}"
+        return view, rows, ", ".join(columns)
+
+    def text(self, record_no: int, column: str) -> str:
+        view, rows, _ = self._select(record_no, column)
+        body = inline(sql(ROW_TABLES[column][2]), {"needs_escape": NEEDS_ESCAPE})
+        query = f"with {view} as ({rows}) select {column} from (\n{body}\n)"
+        return self.con.execute(query).fetchone()[0]
+
+    def picks(self, record_no: int) -> list[Pick]:
+        _, rows, _ = self._select(record_no, "picks")
+        found = self.con.execute(f"{rows} order by stratum, rank").fetchall()
+        return [Pick(id=i, stratum=s, rank=r, key=k, hospital_id=h) for i, s, r, k, h in found]
 
 
 def canonical_json(value: Any) -> str:
@@ -127,10 +178,23 @@ class DrawRecord:
     reason: str | None
     prev_hash: str
     record_hash: str
+    # the JSON columns kept as rows (their fields None unless the text is in hand) and where
+    # to read them
+    stored: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
+    source: StoredRows | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def text(self, column: str) -> str | None:
+        """A JSON column's text as hashed, rebuilt from its rows when the record keeps it so."""
+        value = getattr(self, column)
+        if value is not None or column not in self.stored:
+            return value
+        if self.source is None:
+            raise DataError(f"记录 {self.draw_id} 的 {column} 以行存储，但没有可读取的连接")
+        return self.source.text(self.record_no, column)
 
     def compute_hash(self) -> str:
         """SHA-256 of the canonical JSON of every column but record_hash."""
-        body = {c: getattr(self, c) for c in COLUMNS if c != "record_hash"}
+        body = {c: self.text(c) for c in COLUMNS if c != "record_hash"}
         body["created_at"] = self.created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
         return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
@@ -138,14 +202,16 @@ class DrawRecord:
         return json.loads(self.parameters)
 
     def pick_list(self) -> list[Pick]:
-        return [Pick(**p) for p in json.loads(self.picks or "[]")]
+        if self.picks is None and "picks" in self.stored and self.source is not None:
+            return self.source.picks(self.record_no)
+        return [Pick(**p) for p in json.loads(self.text("picks") or "[]")]
 
     def members(self) -> list[Member]:
         """The stored population of a population_frozen record."""
-        if not self.population:
+        text = self.text("population")
+        if not text:
             return []
-        data = json.loads(self.population)
-        return [Member(*row) for row in data["rows"]]
+        return [Member(*row) for row in json.loads(text)["rows"]]
 
     def replacement_list(self) -> list[dict[str, Any]]:
         return json.loads(self.replacements or "[]")
@@ -265,10 +331,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     present = con.execute(
         "select count(*) from information_schema.tables where table_name in "
         "('draw_log', 'spot_check_findings', 'spot_check_findings_latest', "
-        "'strike_decisions_latest', 'outages', 'actions_done_latest') "
+        "'strike_decisions_latest', 'outages', 'actions_done_latest', 'draw_log_population', "
+        "'draw_log_picks') "
         "and table_catalog = current_database()"
     ).fetchone()[0]
-    if present == 6:  # nothing to do, and read-only connections cannot run DDL
+    if present == 8:  # nothing to do, and read-only connections cannot run DDL
         return
     for _ in range(_RETRIES):
         try:
@@ -287,8 +354,11 @@ def has_log(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def _row_to_record(row: tuple) -> DrawRecord:
-    return DrawRecord(**dict(zip(COLUMNS, row, strict=True)))
+def _row_to_record(row: tuple, con: duckdb.DuckDBPyConnection) -> DrawRecord:
+    """A record from a `_SELECT` row; texts kept as rows are read through `con` when asked for."""
+    stored = frozenset(row[-1] or ())
+    source = StoredRows(con) if stored else None
+    return DrawRecord(**dict(zip(COLUMNS, row[:-1], strict=True)), stored=stored, source=source)
 
 
 def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[DrawRecord]:
@@ -296,10 +366,8 @@ def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> lis
     if not has_log(con):
         return []
     where = f"where kind = {sql_literal(kind)}" if kind is not None else ""
-    rows = con.execute(
-        f"select {', '.join(COLUMNS)} from draw_log {where} order by record_no"
-    ).fetchall()
-    return [_row_to_record(r) for r in rows]
+    rows = con.execute(f"select {_SELECT} from draw_log {where} order by record_no").fetchall()
+    return [_row_to_record(r, con) for r in rows]
 
 
 def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
@@ -307,11 +375,11 @@ def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
     row = None
     if has_log(con):
         row = con.execute(
-            f"select {', '.join(COLUMNS)} from draw_log where draw_id = {sql_literal(draw_id)}"
+            f"select {_SELECT} from draw_log where draw_id = {sql_literal(draw_id)}"
         ).fetchone()
     if row is None:
         raise DataError(f"抽取记录 {draw_id} 不存在")
-    return _row_to_record(row)
+    return _row_to_record(row, con)
 
 
 def record_hash(con: duckdb.DuckDBPyConnection, draw_id: str) -> str | None:
@@ -326,10 +394,24 @@ def record_hash(con: duckdb.DuckDBPyConnection, draw_id: str) -> str | None:
 def children(con: duckdb.DuckDBPyConnection, draw_id: str) -> list[DrawRecord]:
     """The replacement records amending a draw, in chain order."""
     rows = con.execute(
-        f"select {', '.join(COLUMNS)} from draw_log where parent_id = {sql_literal(draw_id)} "
+        f"select {_SELECT} from draw_log where parent_id = {sql_literal(draw_id)} "
         "order by record_no"
     ).fetchall()
-    return [_row_to_record(r) for r in rows]
+    return [_row_to_record(r, con) for r in rows]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, rec: DrawRecord, temp: dict[str, TempText]) -> None:
+    """The record's row, its long lists as rows of their tables (the row's column null)."""
+    values = ["null" if c in temp else sql_literal(getattr(rec, c)) for c in COLUMNS]
+    stored = "[" + ", ".join(sql_literal(c) for c in sorted(temp)) + "]" if temp else "null"
+    con.execute(f"insert into draw_log ({_SELECT}) select {', '.join(values)}, {stored}")
+    for column, value in temp.items():
+        table, columns, _file, _view = ROW_TABLES[column]
+        names = ", ".join(columns)
+        con.execute(
+            f"insert into {table} (record_no, {names}) "
+            f"select {rec.record_no}, {names} from ({value.rows})"
+        )
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -345,7 +427,7 @@ def append(
     at: dt.datetime | None = None,
 ) -> DrawRecord:
     """Append one record; `build(con)` runs inside the transaction and returns its columns
-    (a `TempText` for a long text already in a temp table of `con`)."""
+    (a `TempText` for a long list already in a temp table of `con`: stored as rows)."""
     ensure_tables(con)
     last_exc: Exception | None = None
     for _ in range(_RETRIES):
@@ -366,10 +448,10 @@ def append(
                 prev_hash=head[1] if head else GENESIS,
                 record_hash="",
                 **{c: temp[c].text if c in temp else fields.get(c) for c in COLUMNS[4:-2]},
+                stored=frozenset(temp),
             )
             rec = dataclasses.replace(rec, record_hash=rec.compute_hash())
-            values = [temp[c].query if c in temp else sql_literal(getattr(rec, c)) for c in COLUMNS]
-            con.execute(f"insert into draw_log ({', '.join(COLUMNS)}) select {', '.join(values)}")
+            _insert(con, rec, temp)
             commit(con)
             return rec
         except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
