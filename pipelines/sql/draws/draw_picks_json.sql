@@ -16,9 +16,13 @@ flagged as (
     select
         stratum,
         rank,
-        '{"hospital_id":' || coalesce('"' || hospital_id || '"', 'null')
-        || ',"id":"' || id || '","key":"' || key || '","rank":' || rank
-        || ',"stratum":"' || stratum || '"}' as pick_json,
+        concat(
+            '{"hospital_id":',
+            case when hospital_id is null then 'null' else concat('"', hospital_id, '"') end,
+            ',"id":"', id, '","key":"', key, '","rank":', rank, ',"stratum":',
+            case when stratum is null then 'null' else concat('"', stratum, '"') end,
+            '}'
+        ) as pick_json,
         regexp_matches(id, $needs_escape)
         or regexp_matches(stratum, $needs_escape)
         or regexp_matches(hospital_id, $needs_escape) as escaped

@@ -14,9 +14,16 @@ final as (
         '{"columns":["id","stratum","hospital_id"],"rows":['
         || coalesce(
             string_agg(
-                '[' || coalesce('"' || id || '"', 'null')
-                || ',' || coalesce('"' || stratum || '"', 'null')
-                || ',' || coalesce('"' || hospital_id || '"', 'null') || ']',
+                -- one concat per row (a chain of || builds every intermediate string)
+                concat(
+                    '[',
+                    case when id is null then 'null' else concat('"', id, '"') end,
+                    ',',
+                    case when stratum is null then 'null' else concat('"', stratum, '"') end,
+                    ',',
+                    case when hospital_id is null then 'null' else concat('"', hospital_id, '"') end,
+                    ']'
+                ),
                 ',' order by id
             ),
             ''
