@@ -298,6 +298,7 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         {"draw_population": staged.name},
         id_problem=ID_PROBLEM_RE2,
         needs_escape=log.NEEDS_ESCAPE,
+        id_suspect=f"(?:{ID_PROBLEM_RE2})|{log.NEEDS_ESCAPE}",
     )
     size, distinct, unusable, escaped, digest = con.execute(
         f"select population_size, distinct_ids, unusable, needs_escape, digest from {facts}"

@@ -4,6 +4,8 @@
 -- what json.dumps escapes) and the digest (SHA-256 of the ids in code-point order, each followed
 -- by a line feed = keys.population_digest). The stored list is draw_population_json.sql: DuckDB
 -- runs the two ordered aggregates faster apart than together.
+-- The ids pass one pattern, $id_suspect (either of the two), and the two are told apart over the
+-- suspects alone (none, in practice); strata and hospitals are checked once per distinct pair.
 with population as (
     select
         id,
@@ -12,23 +14,53 @@ with population as (
     from draw_population
 ),
 
-final as (
+ids as (
     select
         count(*) as population_size,
         count(distinct id) as distinct_ids,
-        coalesce(bool_or(id is null or id = '' or regexp_matches(id, $id_problem)), false)
-            as unusable,
+        sha256(coalesce(string_agg(id || chr(10), '' order by id), '')) as digest
+    from population
+),
+
+suspects as (
+    select id
+    from population
+    where id is null or id = '' or regexp_matches(id, $id_suspect)
+),
+
+labels as (
+    select distinct
+        stratum,
+        hospital_id
+    from population
+),
+
+final as (
+    select
+        ids.population_size,
+        ids.distinct_ids,
         coalesce(
-            bool_or(
-                regexp_matches(
-                    coalesce(id, '') || coalesce(stratum, '') || coalesce(hospital_id, ''),
-                    $needs_escape
-                )
+            (
+                select bool_or(id is null or id = '' or regexp_matches(id, $id_problem))
+                from suspects
+            ),
+            false
+        ) as unusable,
+        coalesce((select bool_or(regexp_matches(id, $needs_escape)) from suspects), false)
+        or coalesce(
+            (
+                select
+                    bool_or(
+                        regexp_matches(
+                            coalesce(stratum, '') || coalesce(hospital_id, ''), $needs_escape
+                        )
+                    )
+                from labels
             ),
             false
         ) as needs_escape,
-        sha256(coalesce(string_agg(id || chr(10), '' order by id), '')) as digest
-    from population
+        ids.digest
+    from ids
 )
 
 select * from final
