@@ -307,10 +307,8 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         check_ids(staged.arrow()["id"].combine_chunks())
     if escaped:
         return size, digest, log.population_text(staged.arrow())
-    stored = f"{staged.name}_json"
-    _into(con, stored, "draw_population_json", {"draw_population": staged.name})
-    text = con.execute(f"select population from {stored}").fetchone()[0]
-    return size, digest, log.TempText(text, f"select id, stratum, hospital_id from {staged.name}")
+    rows = f"select id, stratum, hospital_id from {staged.name}"
+    return size, digest, log.TempText(log.rows_json(con, "population", rows)[0], rows)
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -394,17 +392,12 @@ def ranked(
         picks = rank_sql(con, source, seed, k)
         return picks, None, log.picks_json(picks)
     table = rank_staged(source, seed, k)
-    views = {"draw_picks": table}
-    _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
-    escaped, text = con.execute(f"select needs_escape, picks from {table}_json").fetchone()
+    rows = f"select id, stratum, rank, key, hospital_id from {table}"
+    escaped, text = log.rows_json(con, "picks", rows)
     if escaped:
         picks = staged_picks(con, table)
         return picks, table, log.picks_json(picks)
-    return (
-        None,
-        table,
-        log.TempText(text, f"select id, stratum, rank, key, hospital_id from {table}"),
-    )
+    return None, table, log.TempText(text, rows)
 
 
 def draw(

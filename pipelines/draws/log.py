@@ -127,27 +127,35 @@ class TempText:
     rows: str
 
 
+def rows_json(con: duckdb.DuckDBPyConnection, column: str, rows: str) -> tuple:
+    """The row of the column's SQL file (draw_population_json / draw_picks_json) over `rows`, a
+    SELECT of the columns of its `ROW_TABLES` table: the text, and for picks whether any value
+    needs JSON escapes. The one place a list's text is built, on writing and on reading."""
+    _table, _columns, file, view = ROW_TABLES[column]
+    body = inline(sql(file), {"needs_escape": NEEDS_ESCAPE})
+    return con.execute(f"with {view} as ({rows}) select * from (\n{body}\n)").fetchone()
+
+
 class StoredRows:
     """Rebuilds the texts of records whose lists are kept as rows, through one connection."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    def _select(self, record_no: int, column: str) -> tuple[str, str, str]:
-        table, columns, _file, view = ROW_TABLES[column]
-        rows = f"select {', '.join(columns)} from {table} where record_no = {int(record_no)}"
-        return view, rows, ", ".join(columns)
+    @staticmethod
+    def _rows(record_no: int, column: str) -> str:
+        table, columns, _file, _view = ROW_TABLES[column]
+        return f"select {', '.join(columns)} from {table} where record_no = {int(record_no)}"
 
     def text(self, record_no: int, column: str) -> str:
-        view, rows, _ = self._select(record_no, column)
-        body = inline(sql(ROW_TABLES[column][2]), {"needs_escape": NEEDS_ESCAPE})
-        query = f"with {view} as ({rows}) select {column} from (\n{body}\n)"
-        return self.con.execute(query).fetchone()[0]
+        return rows_json(self.con, column, self._rows(record_no, column))[-1]
 
     def picks(self, record_no: int) -> list[Pick]:
-        _, rows, _ = self._select(record_no, "picks")
-        found = self.con.execute(f"{rows} order by stratum, rank").fetchall()
-        return [Pick(id=i, stratum=s, rank=r, key=k, hospital_id=h) for i, s, r, k, h in found]
+        found = self.con.execute(f"{self._rows(record_no, 'picks')} order by stratum, rank")
+        return [
+            Pick(id=i, stratum=s, rank=r, key=k, hospital_id=h)
+            for i, s, r, k, h in found.fetchall()
+        ]
 
 
 def canonical_json(value: Any) -> str:
