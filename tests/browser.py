@@ -98,6 +98,15 @@ def login(page, url: str, username: str = "demo", password: str = "demo2026") ->
     page.get_by_role("button", name="登录").click()
     page.get_by_text("退出登录").wait_for(timeout=180_000)
     wait_for_app(page, timeout=180_000)
+    session_cookie(page, "set")
+
+
+def session_cookie(page, state: str) -> None:
+    """Wait until the server has answered the page's session hand-over ("set" after a login,
+    "cleared" after a logout; dashboard/auth.py marks the page when it has)."""
+    page.wait_for_function(
+        f"document.documentElement.dataset.mtbSession === '{state}'", timeout=180_000
+    )
 
 
 def exceptions_on(page) -> list[str]:

@@ -20,7 +20,7 @@ import duckdb
 from pipelines import cli
 from sample_generator import generate
 
-from browser import click_download, login, streamlit_server, wait_for_app
+from browser import click_download, login, session_cookie, streamlit_server, wait_for_app
 
 AS_OF = "2026-11-20 23:59:59"
 
@@ -72,6 +72,10 @@ def test_upload_names_and_the_login_gate(tmp_path, users_file, browser):
             lambda r: puts.append(r) if r.method == "PUT" and "upload_file" in r.url else None,
         )
         login(page, url)
+        # the login cookie is the server's, HttpOnly: no script of the page can read it
+        jar = {c["name"]: c for c in page.context.cookies()}
+        assert jar["mtb_session"]["httpOnly"] and jar["mtb_session"]["sameSite"] == "Strict"
+        assert "mtb_session" not in page.evaluate("document.cookie")
         page.get_by_role("link", name="数据", exact=True).click()
         wait_for_app(page)
         payload = {"name": "../cases_evil.csv", "mimeType": "text/csv", "buffer": evil}
@@ -111,6 +115,12 @@ def test_upload_names_and_the_login_gate(tmp_path, users_file, browser):
         assert "/media/" in media
         assert _status(media) == 403
         assert _status(media, headers={"Cookie": _cookies(page, "mtb_session")}) == 200
+
+        # logging out clears the cookie (the server's answer to the page's empty hand-over)
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_label("用户名").wait_for()
+        session_cookie(page, "cleared")
+        assert "mtb_session" not in {c["name"] for c in page.context.cookies()}
 
 
 def test_deleted_database_file_stops_the_pages(tmp_path, users_file, browser):

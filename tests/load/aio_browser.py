@@ -83,6 +83,10 @@ async def login(page: Page, url: str, username: str, password: str) -> None:
     await page.get_by_role("button", name="登录").click()
     await page.get_by_text("退出登录").wait_for(timeout=180_000)
     await settle(page)
+    # the server has set the login cookie uploads and downloads need (dashboard/auth.py)
+    await page.wait_for_function(
+        "document.documentElement.dataset.mtbSession === 'set'", timeout=180_000
+    )
 
 
 async def go(page: Page, link: str, title: str) -> float:
