@@ -120,7 +120,11 @@ _AS_OF = re.compile(r"\$as_of\b")
 # model may read besides its table and stg_cases: they must be unchanged for a delta refresh
 _SAME_PARTS = (2, 4)
 # parts a model may read only unchanged (else it is rebuilt whole): (part, table)
-_SAME_IF_READ = ((3, "stg_hospitals"),)
+_SAME_IF_READ = (
+    (3, "stg_hospitals"),
+    (7, "strike_decisions_latest"),  # draw_log's decisions and outages
+    (7, "outages"),
+)
 
 
 def _at_previous(predicate: str) -> str:
@@ -476,3 +480,86 @@ def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str
     for statement in _by_month_sql(name):
         execute(con, statement, values)
     con.execute("drop table _months")
+
+
+# ---- a model numbering its rows per group, refreshed by the groups whose order changed -------
+#
+# `-- numbered: model(key) per columns by columns: numbers` on a model with at most one row per
+# row of `model` (a model refreshed by key in the same run, whose key the rows carry): the
+# `numbers` columns number the rows within a group (`per` columns) in an order (`by` columns;
+# the key breaks ties), and every other column follows from the row's own row of `model` (and
+# tables that must be unchanged: `delta_values`). After a load the rows of the keys `model`
+# redid are computed again; a group where those rows' (per, by, key) tuples, stored and new, do
+# not cancel out is numbered again whole (its stored rows computed again with it); elsewhere
+# the new rows keep their stored numbers (an overdue strike's lateness grows every day, its
+# number stays).
+
+_NUMBERED = re.compile(
+    r"^--\s*numbered:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_]+)\)\s+per\s+([a-z0-9_,\s]+?)"
+    r"\s+by\s+([a-z0-9_,\s]+?):\s*([a-z0-9_,\s]+?)\s*$",
+    re.MULTILINE,
+)
+
+
+def _names(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+@cache
+def numbered(name: str) -> tuple[str, str, list[str], list[str], list[str]] | None:
+    """(model, key, per columns, by columns, number columns) of a `-- numbered:` model, else
+    None."""
+    found = _NUMBERED.search(_GO_ON.sub(" ", _text(name)))
+    if not found:
+        return None
+    model, key, per, by, numbers = found.groups()
+    return model, key, _names(per), _names(by), _names(numbers)
+
+
+def _in_groups(per: list[str], alias: str) -> str:
+    """Whether the row `alias` lies in a group of `_groups` (null-safe)."""
+    same = " and ".join(f"g.{c} is not distinct from {alias}.{c}" for c in per)
+    return f"exists (select 1 from _groups as g where {same})"
+
+
+def _numbered_sql(name: str) -> list[str]:
+    """The statements of `refresh_numbered` (see the header above)."""
+    model, key, per, by, numbers = numbered(name)
+    query = _parts(name)[0][len("with") :].lstrip()
+    redone = redone_table(name)
+    tuple_ = ", ".join(dict.fromkeys([*per, *by, key]))
+
+    def over(keys: str) -> str:
+        return f"with {model} as (select * from main.{model} where {key} in ({keys})),\n{query}"
+
+    again = f"{key} in (select {key} from _again)"
+    kept = ", ".join(f"o.{c} as {c}" for c in numbers)
+    return [
+        f"create or replace temp table _again as select distinct {key} from {redone_table(model)}",
+        f"create or replace temp table _fresh as\n{over(f'select {key} from _again')}",
+        f"create or replace temp table _groups as select distinct {', '.join(per)} from (\n"
+        f"    select {tuple_}, 1 as n from _fresh\n"
+        f"    union all select {tuple_}, -1 from main.{name} where {again}\n"
+        f") group by all having sum(n) <> 0",
+        f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name} "
+        f"as m where m.{again} or {_in_groups(per, 'm')}",
+        f"delete from main.{name} as m where m.{again} or {_in_groups(per, 'm')}",
+        "create or replace temp table _inserted as\n"
+        + over(
+            f"select {key} from {redone} as r where {_in_groups(per, 'r')}\n"
+            f"    union select {key} from _fresh as r where {_in_groups(per, 'r')}"
+        ),
+        f"insert into _inserted select f.* replace ({kept}) from _fresh as f\n"
+        f"    inner join {redone} as o using ({key}) where not {_in_groups(per, 'f')}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone} select *, true from _inserted",
+    ]
+
+
+def refresh_numbered(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring a `-- numbered:` model's table forward in place after a load: the rows of the keys
+    its model redid, and every row of a group whose order changed; the others' numbers kept."""
+    for statement in _numbered_sql(name):
+        execute(con, statement, values)
+    for table in ("_again", "_fresh", "_groups", "_inserted"):
+        con.execute(f"drop table {table}")
