@@ -119,7 +119,7 @@ def _spied(monkeypatch, refresh: str) -> list[str]:
 
 
 # the marts of monthly counts, redone after a load by the months whose counts can change
-BY_MONTH = ["mart_fees", "mart_expert_timeliness"]
+BY_MONTH = ["mart_fees", "mart_expert_timeliness", "mart_monthly_kpis"]
 
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
@@ -142,6 +142,12 @@ _EARLIER = {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), 
 # a settled late answer, then a task never answered: the second strike is redone every day (its
 # lateness grows) and keeps its number 2, though it is computed again alone
 _OVERDUE = [("E1", 0, "不受理", 43200, None), ("E1", 1, None, 0, None)]
+# strikes of two years: the new ones of 2025 change that year's numbers, the new one of 2026 is
+# the first of its year (a group of its own, numbered though no stored row is in it)
+_TWO_YEARS = [("E1", 0, None, 0, None), ("E1", 313, None, 0, None), ("E1", 0, None, 0, None)]
+_NEW_YEAR = {"delta": [("E1", 0, None, 0, None)] * 7 + [("E1", 305, None, 0, None)]}
+_NEW_YEAR |= {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), "first_h": 322}
+_NEW_YEAR |= {"changed": {0, 1}}
 
 
 @settings(EXAMPLES, max_examples=15)
@@ -149,6 +155,7 @@ _OVERDUE = [("E1", 0, "不受理", 43200, None), ("E1", 1, None, 0, None)]
 @example(log=_THIRD, **_UNDONE)
 @example(log=_LATE_DONE, **_VOID | {"voided": set(), "first_h": 314, "later_h": 2328})
 @example(log=_OVERDUE, **_VOID | {"voided": set()})
+@example(log=_TWO_YEARS, **_NEW_YEAR)
 @example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
 @given(
     log=task_logs,
@@ -219,3 +226,18 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     con.execute("drop table mart_meta")  # nothing to start from: every mart from scratch
     refresh_marts(con, later, ZZ)
     assert _marts(con) == brought
+
+
+def test_the_months_of_a_time_column_are_looked_for_within_their_range_first():
+    # December's range ends with January of the next year; a null time is the month '-'
+    assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["2025-12", "-", "2025-11"]) == (
+        "(counted_at is null or counted_at >= cast('2025-11-01' as date)"
+        " and counted_at < cast('2026-01-01' as date))"
+        " and coalesce(strftime(counted_at, '%Y-%m'), '-') in (select month from _months)"
+    )
+    # another month expression (a text column), or only '-': the list alone
+    listed = "coalesce(month, '-') in (select month from _months)"
+    assert incremental._of_months("month", ["2026-01"]) == listed
+    assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["-"]) == listed.replace(
+        "month, '-'", "strftime(counted_at, '%Y-%m'), '-'"
+    )

@@ -32,6 +32,7 @@ them over those keys' rows alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Collection
 from functools import cache
@@ -48,6 +49,7 @@ from pipelines.rules.graph import (
     compose,
     execute,
     refs,
+    sql_literal,
 )
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
@@ -345,16 +347,20 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
 _BY_RULE_ROWS = "_by_rule_rows"
 
 
-def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
+def _by_rule_sql(
+    con, name: str, redone: Collection[str], done: Collection[str], keep: list[str] = ()
+) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
     table's row groups of other rules are skipped) and their rows kept in a temp table; then one
-    insert of them all (the models the model joins are read once, not once per audit)."""
+    insert of them all (the models the model joins are read once, not once per audit). With
+    `keep`, those columns of the rows deleted and inserted are kept in `redone_table(name)`."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
     statements = [
         f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
     ]
+    deletes = []
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
@@ -370,13 +376,33 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
         with_inputs = f"with {', '.join(inputs)}\n" if inputs else ""
-        statements.append(f"delete from main.{name} where {where}")
+        deletes.append(where)
         statements.append(
             f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
         )
     rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, source)]
-    statements.append(f"insert into main.{name}\nwith {', '.join(rows)},\n{query}")
-    return statements
+    inserted = f"with {', '.join(rows)},\n{query}"
+    if not keep:
+        statements += [f"delete from main.{name} where {where}" for where in deletes]
+        return [*statements, f"insert into main.{name}\n{inserted}"]
+    gone = [f"insert into _gone {_kept(name, ['rowid', *keep], w)}" for w in deletes]
+    return [
+        f"create or replace temp table _gone as {_kept(name, ['rowid', *keep], 'false')}",
+        *gone,
+        f"delete from main.{name} where rowid in (select rowid from _gone)",
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select * exclude (rowid) from _gone",
+        "drop table _gone",
+        *statements,
+        f"create or replace temp table _inserted as\n{inserted}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone_table(name)} select {', '.join(keep)}, true from _inserted",
+        "drop table _inserted",
+    ]
+
+
+def _kept(name: str, keep: list[str], where: str) -> str:
+    return f"select {', '.join(keep)}, false as {NEW} from main.{name} where {where}"
 
 
 def _joined_rows(con, joined: list[str], source: str) -> list[str]:
@@ -400,10 +426,13 @@ def refresh_by_rule(
     values: dict[str, Any],
     redone: Collection[str],
     done: Collection[str],
+    keep: list[str] = (),
 ) -> None:
     """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
-    keyed audit's rows of the values its models' redone rows carry, every row of the others."""
-    for statement in _by_rule_sql(con, name, redone, done):
+    keyed audit's rows of the values its models' redone rows carry, every row of the others.
+    With `keep` (`witnessed`), those columns of the rows it deleted and inserted stay in
+    `redone_table(name)`, as `refresh_delta` leaves them."""
+    for statement in _by_rule_sql(con, name, redone, done, list(keep)):
         execute(con, statement, values)
     con.execute(f"drop table {_BY_RULE_ROWS}")
 
@@ -444,28 +473,63 @@ def month_witnesses(name: str) -> set[str]:
     return {m for _, m, _, _ in found[1]} if found else set()
 
 
+def witnessed(con: duckdb.DuckDBPyConnection, name: str, marts: Collection[str]) -> list[str]:
+    """The columns of model `name` (in its table's order) that the `-- by month:` marts among
+    `marts` read from its redone rows: those of their month expression and those listed."""
+    used: set[str] = set()
+    for mart in marts:
+        for _, model, expression, listed in (by_month(mart) or ("", []))[1]:
+            if model == name:
+                used |= set(re.findall(r"[a-z_][a-z0-9_]*", f"{expression} {listed}"))
+    columns = con.execute(f"select * from main.{name} limit 0").description
+    return [c[0] for c in columns if c[0] in used]
+
+
 def _month(expression: str) -> str:
     return f"coalesce({expression}, '-')"
 
 
-def _by_month_sql(name: str) -> list[str]:
-    """The months whose counts can change, the rows of those months kept, deleted, computed
-    again over those months' rows of the tables and kept (`redone_table`)."""
-    column, tables = by_month(name)
+def _changed_months(name: str) -> str:
+    """The statement collecting in `_months` the months whose counts can change."""
+    tables = by_month(name)[1]
     net = f"sum(case when {NEW} then 1 else -1 end)"
     changed = [
         f"select {_month(e)} as month from {redone_table(m)} group by {_month(e)}, {c} "
         f"having {net} <> 0"
         for _, m, e, c in tables
     ]
-    months = "(select month from _months)"
+    return "create or replace temp table _months as\n" + "\nunion\n".join(changed)
+
+
+_STRFTIME_MONTH = re.compile(r"^strftime\(([a-z_][a-z0-9_]*), '%Y-%m'\)$")
+
+
+def _of_months(expression: str, months: list[str]) -> str:
+    """A table's rows of the months in `_months` (`months`, as 'YYYY-MM' or '-'); a month of a
+    time column `strftime(column, '%Y-%m')` is looked for between the first and the last month
+    first (a range the table's zone maps skip row groups by, not a text per row)."""
+    listed = f"{_month(expression)} in (select month from _months)"
+    found = _STRFTIME_MONTH.match(expression)
+    known = sorted(m for m in months if m != "-")
+    if not found or not known:
+        return listed
+    (first_y, first_m), (last_y, last_m) = (map(int, m.split("-")) for m in (known[0], known[-1]))
+    low = sql_literal(dt.date(first_y, first_m, 1))
+    high = sql_literal(dt.date(last_y + last_m // 12, last_m % 12 + 1, 1))
+    column = found.group(1)
+    return f"({column} is null or {column} >= {low} and {column} < {high}) and {listed}"
+
+
+def _by_month_sql(name: str, months: list[str]) -> list[str]:
+    """The rows of the months `_months` holds kept, deleted, computed again over those months'
+    rows of the tables and kept (`redone_table`)."""
+    column, tables = by_month(name)
     inputs = [
-        f"{t} as (select * from main.{t} where {_month(e)} in {months})" for t, _, e, _ in tables
+        f"{t} as (select * from main.{t} where {_of_months(e, months)})" for t, _, e, _ in tables
     ]
-    mine = f"{_month(column)} in {months}"
+    mine = f"{_month(column)} in (select month from _months)"
     query = _parts(name)[0][len("with") :].lstrip()
     return [
-        "create or replace temp table _months as\n" + "\nunion\n".join(changed),
         f"create or replace temp table {redone_table(name)} as\n"
         f"select *, false as {NEW} from main.{name} where {mine}",
         f"delete from main.{name} where {mine}",
@@ -477,7 +541,9 @@ def _by_month_sql(name: str) -> list[str]:
 def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
     """Bring a `-- by month:` mart's table forward in place after a load: its rows of the months
     where its tables' redone rows do not cancel out, computed over those months' rows alone."""
-    for statement in _by_month_sql(name):
+    execute(con, _changed_months(name), values)
+    months = [r[0] for r in con.execute("select distinct month from _months").fetchall()]
+    for statement in _by_month_sql(name, months):
         execute(con, statement, values)
     con.execute("drop table _months")
 
@@ -538,9 +604,10 @@ def _numbered_sql(name: str) -> list[str]:
         f"create or replace temp table _again as select distinct {key} from {redone_table(model)}",
         f"create or replace temp table _fresh as\n{over(f'select {key} from _again')}",
         f"create or replace temp table _groups as select distinct {', '.join(per)} from (\n"
-        f"    select {tuple_}, 1 as n from _fresh\n"
-        f"    union all select {tuple_}, -1 from main.{name} where {again}\n"
-        f") group by all having sum(n) <> 0",
+        f"    select {tuple_} from (\n"
+        f"        select {tuple_}, 1 as n from _fresh\n"
+        f"        union all select {tuple_}, -1 from main.{name} where {again}\n"
+        f"    ) group by {tuple_} having sum(n) <> 0\n)",
         f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name} "
         f"as m where m.{again} or {_in_groups(per, 'm')}",
         f"delete from main.{name} as m where m.{again} or {_in_groups(per, 'm')}",

@@ -38,6 +38,7 @@ from pipelines.rules.incremental import (
     refresh_by_rule,
     refresh_delta,
     refresh_numbered,
+    witnessed,
 )
 
 MARTS = [
@@ -155,7 +156,10 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
         _view(con, name, values, done)
         return
     if _by_rule(name, delta, previous, redone):
-        refresh_by_rule(con, name, values | delta, redone, done)
+        keep = witnessed(con, name, MARTS)
+        refresh_by_rule(con, name, values | delta, redone, done, keep)
+        if keep:
+            redone.append(name)
         return
     if _by_month(name, delta, previous, redone):
         refresh_by_month(con, name, values | delta)
