@@ -143,58 +143,78 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
-_GONE = "_gone"
+def _unchanged() -> str:
+    return "coalesce(load_id <= $prev_load_id, false)"
 
 
-def _with_events(name: str) -> str:
-    """The stored rows to judge settled at `$prev_as_of`: a model over a staging table with the
-    columns it passes through as its staging row holds them, events after `$prev_as_of` too (a
-    stored row has them nulled, so a completion recorded later would look like none at all),
-    and `_GONE` true for a row whose staging row is gone (one join finds both)."""
+def _events(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The time columns a model over a staging table passes through (as they were at `$as_of`:
+    a later event nulled, with what it carries)."""
     table, columns = delta_keyed(name)[:2]
     if not table.startswith("stg_") or len(columns) == 1:
-        return f"(select *, false as {_GONE} from main.{name})"
-    key = columns[0]
-    replaced = ", ".join(f"s.{c} as {c}" for c in columns[1:])
-    return (
-        f"(select m.* replace ({replaced}), s.{key} is null as {_GONE} from main.{name} as m\n"
-        f"    left join main.{table} as s on s.{key} = m.{key})"
+        return []
+    kinds = dict(
+        con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = "
+            "current_database() and schema_name = current_schema() and table_name = ?",
+            [table],
+        ).fetchall()
     )
+    return [c for c in columns[1:] if kinds.get(c, "").startswith(("TIMESTAMP", "DATE"))]
 
 
-def _again_sql(name: str) -> str:
+def _none_gone(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> bool:
+    """Whether every stored row of a model over a staging table still has its staging row: the
+    stored rows are as many as the staging rows unchanged since load `$prev_load_id` and present
+    at `$prev_as_of` (each stored) and the stored rows whose staging row changed since: counts,
+    not a join of every key (the ingest never deletes a staging row; when one was deleted by
+    other means, the counts differ and `_again_sql` joins the keys)."""
+    table, columns, present = delta_keyed(name)[:3]
+    key, was_present = columns[0], f"coalesce({_at_previous(present)}, false)"
+    changed = f"select {key} from main.{table} where not {_unchanged()}"
+    return execute(
+        con,
+        f"select (select count(*) from main.{name}) = "
+        f"(select count(*) from main.{table} where {_unchanged()} and {was_present})"
+        f" + (select count(*) from main.{name} where {key} in ({changed}))",
+        values,
+    ).fetchone()[0]
+
+
+def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> str:
     """The keys `refresh_delta` computes again: their staging row or case changed since load
-    `$prev_load_id`, not present at `$prev_as_of` or gone (a model over a staging table), a row
-    of a model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
+    `$prev_load_id`, not present at `$prev_as_of`, an event of it (`events`) after that time (its
+    stored row has it nulled), or gone (`gone`: some may be), a row of a model it reads redone
+    with their key, or their stored row not settled at `$prev_as_of`."""
     table, columns, present, settled = delta_keyed(name)
     key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
-    unchanged = "coalesce(load_id <= $prev_load_id, false)"
     keys = [f"select {key} from {redone_table(m)}" for m in refs(name)]
     if table.startswith("stg_"):
+        later = "".join(f" or {e} > $prev_as_of" for e in events)
         keys.append(
             f"select {key} from main.{table}\n"
-            f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
-            f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+            f"where not {_unchanged()} or not coalesce({_at_previous(present)}, false){later}\n"
+            f"    or case_id in (select case_id from main.stg_cases where not {_unchanged()})"
         )
-        if len(columns) == 1:  # gone from the staging table (else `_with_events` tells)
+        if gone:
             keys.append(
                 f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
             )
-    keys.append(f"select {key} from {_with_events(name)} where {_GONE} or not ({was_settled})")
+    keys.append(f"select {key} from main.{name} where not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
-def _delta_sql(name: str) -> list[str]:
+def _delta_sql(name: str, events: Collection[str] = (), gone: bool = True) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
     going kept in `redone_table`, the delete, the model over those keys' rows of its table and
     the models it reads computed into a temp table, inserted and kept (not read back from the
     table: a scan of every column of it)."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
-    again = _again_sql(name)
-    gone = f"{key} in (select {key} from _again)"
-    only = f"where {key} in (select {key} from _again)"
+    again = _again_sql(name, events, gone)
+    redo = f"{key} in (select {key} from _again)"
+    only = f"where {redo}"
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
     ]
@@ -202,8 +222,8 @@ def _delta_sql(name: str) -> list[str]:
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
-        f"select *, false as {NEW} from main.{name} where {gone}",
-        f"delete from main.{name} where {gone}",
+        f"select *, false as {NEW} from main.{name} where {redo}",
+        f"delete from main.{name} where {redo}",
         f"create or replace temp table _inserted as\n{inserted}",
         f"insert into main.{name} select * from _inserted",
         f"insert into {redone_table(name)} select *, true from _inserted",
@@ -220,7 +240,9 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
     stays as it is. The rows deleted and inserted stay in `redone_table(name)` till the
     transaction ends or `drop_redone`. Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
-    for statement in _delta_sql(name):
+    table = delta_keyed(name)[0]
+    gone = table.startswith("stg_") and not _none_gone(con, name, values)
+    for statement in _delta_sql(name, _events(con, name), gone):
         execute(con, statement, values)
     con.execute("drop table _again")
     if checks_calendar(name):
