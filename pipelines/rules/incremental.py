@@ -611,20 +611,25 @@ def _in_groups(per: list[str], alias: str) -> str:
 
 
 def _numbered_sql(name: str) -> list[str]:
-    """The statements of `refresh_numbered` (see the header above)."""
+    """The statements of `refresh_numbered` (see the header above). The rows `model` redid are
+    read from its `redone_table` (its table holds them among all the others)."""
     model, key, per, by, numbers = numbered(name)
     query = _parts(name)[0][len("with") :].lstrip()
     redone = redone_table(name)
     tuple_ = ", ".join(dict.fromkeys([*per, *by, key]))
-
-    def over(keys: str) -> str:
-        return f"with {model} as (select * from main.{model} where {key} in ({keys})),\n{query}"
-
     again = f"{key} in (select {key} from _again)"
+    new_rows = f"select * exclude ({NEW}) from {redone_table(model)} where {NEW}"
+    # a renumbered group's rows of `model`: stored ones not redone, and the redone ones
+    group_rows = (
+        f"select * from main.{model} where {key} in (select {key} from {redone} as r\n"
+        f"    where {_in_groups(per, 'r')}) and not {again}\n"
+        f"union all {new_rows} and {key} in (select {key} from _fresh as r\n"
+        f"    where {_in_groups(per, 'r')})"
+    )
     kept = ", ".join(f"o.{c} as {c}" for c in numbers)
     return [
         f"create or replace temp table _again as select distinct {key} from {redone_table(model)}",
-        f"create or replace temp table _fresh as\n{over(f'select {key} from _again')}",
+        f"create or replace temp table _fresh as\nwith {model} as ({new_rows}),\n{query}",
         f"create or replace temp table _groups as select distinct {', '.join(per)} from (\n"
         f"    select {tuple_} from (\n"
         f"        select {tuple_}, 1 as n from _fresh\n"
@@ -633,11 +638,7 @@ def _numbered_sql(name: str) -> list[str]:
         f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name} "
         f"as m where m.{again} or {_in_groups(per, 'm')}",
         f"delete from main.{name} as m where m.{again} or {_in_groups(per, 'm')}",
-        "create or replace temp table _inserted as\n"
-        + over(
-            f"select {key} from {redone} as r where {_in_groups(per, 'r')}\n"
-            f"    union select {key} from _fresh as r where {_in_groups(per, 'r')}"
-        ),
+        f"create or replace temp table _inserted as\nwith {model} as (\n{group_rows}\n),\n{query}",
         f"insert into _inserted select f.* replace ({kept}) from _fresh as f\n"
         f"    inner join {redone} as o using ({key}) where not {_in_groups(per, 'f')}",
         f"insert into main.{name} select * from _inserted",
