@@ -148,6 +148,10 @@ _TWO_YEARS = [("E1", 0, None, 0, None), ("E1", 313, None, 0, None), ("E1", 0, No
 _NEW_YEAR = {"delta": [("E1", 0, None, 0, None)] * 7 + [("E1", 305, None, 0, None)]}
 _NEW_YEAR |= {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), "first_h": 322}
 _NEW_YEAR |= {"changed": {0, 1}}
+# a settled late answer, then a new task's strike with an earlier deadline: the settled strike
+# (its task not redone) is numbered again, 1st → 2nd
+_SETTLED = [("E1", 10, "不受理", 43200, None)]
+_EARLIER_STRIKE = _VOID | {"delta": [("E1", 0, None, 0, None)], "voided": set()}
 
 
 @settings(EXAMPLES, max_examples=15)
@@ -156,6 +160,7 @@ _NEW_YEAR |= {"changed": {0, 1}}
 @example(log=_LATE_DONE, **_VOID | {"voided": set(), "first_h": 314, "later_h": 2328})
 @example(log=_OVERDUE, **_VOID | {"voided": set()})
 @example(log=_TWO_YEARS, **_NEW_YEAR)
+@example(log=_SETTLED, **_EARLIER_STRIKE)
 @example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
 @given(
     log=task_logs,

@@ -604,10 +604,14 @@ def numbered(name: str) -> tuple[str, str, list[str], list[str], list[str]] | No
     return model, key, _names(per), _names(by), _names(numbers)
 
 
+def _same(per: list[str], alias: str = "m") -> str:
+    """The row `alias` and the group `g` have the same `per` columns (null-safe)."""
+    return " and ".join(f"g.{c} is not distinct from {alias}.{c}" for c in per)
+
+
 def _in_groups(per: list[str], alias: str) -> str:
     """Whether the row `alias` lies in a group of `_groups` (null-safe)."""
-    same = " and ".join(f"g.{c} is not distinct from {alias}.{c}" for c in per)
-    return f"exists (select 1 from _groups as g where {same})"
+    return f"exists (select 1 from _groups as g where {_same(per, alias)})"
 
 
 def _numbered_sql(name: str) -> list[str]:
@@ -621,8 +625,8 @@ def _numbered_sql(name: str) -> list[str]:
     new_rows = f"select * exclude ({NEW}) from {redone_table(model)} where {NEW}"
     # a renumbered group's rows of `model`: stored ones not redone, and the redone ones
     group_rows = (
-        f"select * from main.{model} where {key} in (select {key} from {redone} as r\n"
-        f"    where {_in_groups(per, 'r')}) and not {again}\n"
+        f"select * from main.{model} where {key} in (select {key} from _members)\n"
+        f"    and not {again}\n"
         f"union all {new_rows} and {key} in (select {key} from _fresh as r\n"
         f"    where {_in_groups(per, 'r')})"
     )
@@ -635,9 +639,12 @@ def _numbered_sql(name: str) -> list[str]:
         f"        select {tuple_}, 1 as n from _fresh\n"
         f"        union all select {tuple_}, -1 from main.{name} where {again}\n"
         f"    ) group by {tuple_} having sum(n) <> 0\n)",
-        f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name} "
-        f"as m where m.{again} or {_in_groups(per, 'm')}",
-        f"delete from main.{name} as m where m.{again} or {_in_groups(per, 'm')}",
+        # the stored rows of those groups (one semi-join, not a correlated test per row)
+        f"create or replace temp table _members as select m.{key} from main.{name} as m\n"
+        f"    semi join _groups as g on {_same(per)}",
+        f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name}\n"
+        f"where {again} or {key} in (select {key} from _members)",
+        f"delete from main.{name} where {again} or {key} in (select {key} from _members)",
         f"create or replace temp table _inserted as\nwith {model} as (\n{group_rows}\n),\n{query}",
         f"insert into _inserted select f.* replace ({kept}) from _fresh as f\n"
         f"    inner join {redone} as o using ({key}) where not {_in_groups(per, 'f')}",
@@ -651,5 +658,5 @@ def refresh_numbered(con: duckdb.DuckDBPyConnection, name: str, values: dict[str
     its model redid, and every row of a group whose order changed; the others' numbers kept."""
     for statement in _numbered_sql(name):
         execute(con, statement, values)
-    for table in ("_again", "_fresh", "_groups", "_inserted"):
+    for table in ("_again", "_fresh", "_groups", "_members", "_inserted"):
         con.execute(f"drop table {table}")
