@@ -13,7 +13,7 @@ from test_rules_support import ZZ
 
 from pipelines.rules import refresh_marts
 from pipelines.rules.engine import REFRESH_EXTRA, parameters
-from pipelines.rules.incremental import _by_rule_sql, refresh_by_rule
+from pipelines.rules.incremental import NEW, _by_rule_sql, redone_table, refresh_by_rule
 from pipelines.rules.marts import MARTS
 
 # E1 never answers T000 (ZZ-ACCEPT), accepts T001 but never completes it (ZZ-COMPLETE), and
@@ -52,3 +52,22 @@ def test_a_refresh_by_rule_of_every_audit_gives_the_stored_rows_again(con):
     assert con.execute(f"select * from {EVENTS} order by all").fetchall() == before
     tables = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
     assert ("_by_rule_rows",) not in tables
+
+
+def test_a_refresh_by_rule_keeping_columns_keeps_the_rows_it_deleted_and_inserted(con):
+    # every audit redone whole (no redone rows of the models): each stored row is deleted and
+    # inserted again, and the columns asked for are kept for both (mart_monthly_kpis's months)
+    load_log(con, LOG)
+    refresh_marts(con, LATER, ZZ)
+    keep = ["rule_id", "counted_at"]
+    before = con.execute(f"select {', '.join(keep)} from {EVENTS} order by all").fetchall()
+    params = parameters(ZZ, LATER, dict(REFRESH_EXTRA), eval_at=LATER) | {"marts": _done()}
+    refresh_by_rule(con, EVENTS, params, redone=[], done=_done(), keep=keep)
+    kept = con.execute(f"select * from {redone_table(EVENTS)} order by all").fetchall()
+    assert kept == sorted([(*r, False) for r in before] + [(*r, True) for r in before])
+    assert [d[0] for d in con.execute(f"select * from {redone_table(EVENTS)}").description] == [
+        "rule_id",
+        "counted_at",
+        NEW,
+    ]
+    assert con.execute(f"select {', '.join(keep)} from {EVENTS} order by all").fetchall() == before

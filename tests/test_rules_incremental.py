@@ -105,20 +105,21 @@ def _second_case(con, tasks: set[int]) -> None:
     con.execute("update stg_tasks set case_id = 'C2' where task_id in (select unnest(?))", [ids])
 
 
-def _spied(monkeypatch) -> list[str]:
-    """The marts `refresh_marts` brings forward month by month (`incremental.refresh_by_month`)."""
+def _spied(monkeypatch, refresh: str) -> list[str]:
+    """The marts `refresh_marts` brings forward by `incremental.<refresh>` (by month, by group)."""
     called: list[str] = []
+    original = getattr(incremental, refresh)
 
     def spy(con, name, values):
         called.append(name)
-        incremental.refresh_by_month(con, name, values)
+        original(con, name, values)
 
-    monkeypatch.setattr(marts, "refresh_by_month", spy)
+    monkeypatch.setattr(marts, refresh, spy)
     return called
 
 
 # the marts of monthly counts, redone after a load by the months whose counts can change
-BY_MONTH = ["mart_fees", "mart_expert_timeliness"]
+BY_MONTH = ["mart_fees", "mart_expert_timeliness", "mart_monthly_kpis"]
 
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
@@ -138,12 +139,28 @@ _SETTLED_AFTER = [("E1", h, None, 0, None) for h in (46, 100, 336)] + [
     ("E1", 871, "不受理", 158, None)
 ]
 _EARLIER = {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), "first_h": 2133}
+# a settled late answer, then a task never answered: the second strike is redone every day (its
+# lateness grows) and keeps its number 2, though it is computed again alone
+_OVERDUE = [("E1", 0, "不受理", 43200, None), ("E1", 1, None, 0, None)]
+# strikes of two years: the new ones of 2025 change that year's numbers, the new one of 2026 is
+# the first of its year (a group of its own, numbered though no stored row is in it)
+_TWO_YEARS = [("E1", 0, None, 0, None), ("E1", 313, None, 0, None), ("E1", 0, None, 0, None)]
+_NEW_YEAR = {"delta": [("E1", 0, None, 0, None)] * 7 + [("E1", 305, None, 0, None)]}
+_NEW_YEAR |= {k: v for k, v in _VOID.items() if k != "delta"} | {"voided": set(), "first_h": 322}
+_NEW_YEAR |= {"changed": {0, 1}}
+# a settled late answer, then a new task's strike with an earlier deadline: the settled strike
+# (its task not redone) is numbered again, 1st → 2nd
+_SETTLED = [("E1", 10, "不受理", 43200, None)]
+_EARLIER_STRIKE = _VOID | {"delta": [("E1", 0, None, 0, None)], "voided": set()}
 
 
 @settings(EXAMPLES, max_examples=15)
 @example(log=[("E1", 0, "不受理", 43200, None), ("E1", 1, "不受理", 43200, None)], **_VOID)
 @example(log=_THIRD, **_UNDONE)
 @example(log=_LATE_DONE, **_VOID | {"voided": set(), "first_h": 314, "later_h": 2328})
+@example(log=_OVERDUE, **_VOID | {"voided": set()})
+@example(log=_TWO_YEARS, **_NEW_YEAR)
+@example(log=_SETTLED, **_EARLIER_STRIKE)
 @example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
 @given(
     log=task_logs,
@@ -185,7 +202,8 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     _stamp(con, "stg_cases")
     first = START + dt.timedelta(hours=first_h)
     refresh_marts(con, first, ZZ)
-    for n in sorted(i for i in voided if i < len(log)):  # disputes void stored tasks' strikes
+    disputed = sorted(i for i in voided if i < len(log))
+    for n in disputed:  # disputes void stored tasks' strikes
         record_dispute(con, f"T{n:03d}", "void", "推送失败，专家未收到", "test")
     # the delta: some stored tasks in a new version, the others new tasks, maybe the case again
     numbers = [i if i in changed and i < len(log) else 100 + i for i in range(len(delta))]
@@ -203,10 +221,28 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)
     assert delta_values(_previous_meta(con), state, facts_at(con, later)) is not None
-    by_month = _spied(monkeypatch)
+    by_month = _spied(monkeypatch, "refresh_by_month")
+    by_group = _spied(monkeypatch, "refresh_numbered")
     refresh_marts(con, later, ZZ)
     assert by_month == BY_MONTH
+    # a decision recorded since (a void) rebuilds the strikes whole
+    assert by_group == ([] if disputed else ["fct_strikes_raw"])
     brought = _marts(con)
     con.execute("drop table mart_meta")  # nothing to start from: every mart from scratch
     refresh_marts(con, later, ZZ)
     assert _marts(con) == brought
+
+
+def test_the_months_of_a_time_column_are_looked_for_within_their_range_first():
+    # December's range ends with January of the next year; a null time is the month '-'
+    assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["2025-12", "-", "2025-11"]) == (
+        "(counted_at is null or counted_at >= cast('2025-11-01' as date)"
+        " and counted_at < cast('2026-01-01' as date))"
+        " and coalesce(strftime(counted_at, '%Y-%m'), '-') in (select month from _months)"
+    )
+    # another month expression (a text column), or only '-': the list alone
+    listed = "coalesce(month, '-') in (select month from _months)"
+    assert incremental._of_months("month", ["2026-01"]) == listed
+    assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["-"]) == listed.replace(
+        "month, '-'", "strftime(counted_at, '%Y-%m'), '-'"
+    )

@@ -32,6 +32,7 @@ them over those keys' rows alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Collection
 from functools import cache
@@ -48,6 +49,7 @@ from pipelines.rules.graph import (
     compose,
     execute,
     refs,
+    sql_literal,
 )
 
 _KEYED = re.compile(r"^--\s*keyed:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)\s*$", re.MULTILINE)
@@ -120,7 +122,11 @@ _AS_OF = re.compile(r"\$as_of\b")
 # model may read besides its table and stg_cases: they must be unchanged for a delta refresh
 _SAME_PARTS = (2, 4)
 # parts a model may read only unchanged (else it is rebuilt whole): (part, table)
-_SAME_IF_READ = ((3, "stg_hospitals"),)
+_SAME_IF_READ = (
+    (3, "stg_hospitals"),
+    (7, "strike_decisions_latest"),  # draw_log's decisions and outages
+    (7, "outages"),
+)
 
 
 def _at_previous(predicate: str) -> str:
@@ -137,58 +143,78 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
-_GONE = "_gone"
+def _unchanged() -> str:
+    return "coalesce(load_id <= $prev_load_id, false)"
 
 
-def _with_events(name: str) -> str:
-    """The stored rows to judge settled at `$prev_as_of`: a model over a staging table with the
-    columns it passes through as its staging row holds them, events after `$prev_as_of` too (a
-    stored row has them nulled, so a completion recorded later would look like none at all),
-    and `_GONE` true for a row whose staging row is gone (one join finds both)."""
+def _events(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The time columns a model over a staging table passes through (as they were at `$as_of`:
+    a later event nulled, with what it carries)."""
     table, columns = delta_keyed(name)[:2]
     if not table.startswith("stg_") or len(columns) == 1:
-        return f"(select *, false as {_GONE} from main.{name})"
-    key = columns[0]
-    replaced = ", ".join(f"s.{c} as {c}" for c in columns[1:])
-    return (
-        f"(select m.* replace ({replaced}), s.{key} is null as {_GONE} from main.{name} as m\n"
-        f"    left join main.{table} as s on s.{key} = m.{key})"
+        return []
+    kinds = dict(
+        con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = "
+            "current_database() and schema_name = current_schema() and table_name = ?",
+            [table],
+        ).fetchall()
     )
+    return [c for c in columns[1:] if kinds.get(c, "").startswith(("TIMESTAMP", "DATE"))]
 
 
-def _again_sql(name: str) -> str:
+def _none_gone(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> bool:
+    """Whether every stored row of a model over a staging table still has its staging row: the
+    stored rows are as many as the staging rows unchanged since load `$prev_load_id` and present
+    at `$prev_as_of` (each stored) and the stored rows whose staging row changed since: counts,
+    not a join of every key (the ingest never deletes a staging row; when one was deleted by
+    other means, the counts differ and `_again_sql` joins the keys)."""
+    table, columns, present = delta_keyed(name)[:3]
+    key, was_present = columns[0], f"coalesce({_at_previous(present)}, false)"
+    changed = f"select {key} from main.{table} where not {_unchanged()}"
+    return execute(
+        con,
+        f"select (select count(*) from main.{name}) = "
+        f"(select count(*) from main.{table} where {_unchanged()} and {was_present})"
+        f" + (select count(*) from main.{name} where {key} in ({changed}))",
+        values,
+    ).fetchone()[0]
+
+
+def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> str:
     """The keys `refresh_delta` computes again: their staging row or case changed since load
-    `$prev_load_id`, not present at `$prev_as_of` or gone (a model over a staging table), a row
-    of a model it reads redone with their key, or their stored row not settled at `$prev_as_of`."""
+    `$prev_load_id`, not present at `$prev_as_of`, an event of it (`events`) after that time (its
+    stored row has it nulled), or gone (`gone`: some may be), a row of a model it reads redone
+    with their key, or their stored row not settled at `$prev_as_of`."""
     table, columns, present, settled = delta_keyed(name)
     key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
-    unchanged = "coalesce(load_id <= $prev_load_id, false)"
     keys = [f"select {key} from {redone_table(m)}" for m in refs(name)]
     if table.startswith("stg_"):
+        later = "".join(f" or {e} > $prev_as_of" for e in events)
         keys.append(
             f"select {key} from main.{table}\n"
-            f"where not {unchanged} or not coalesce({_at_previous(present)}, false)\n"
-            f"    or case_id in (select case_id from main.stg_cases where not {unchanged})"
+            f"where not {_unchanged()} or not coalesce({_at_previous(present)}, false){later}\n"
+            f"    or case_id in (select case_id from main.stg_cases where not {_unchanged()})"
         )
-        if len(columns) == 1:  # gone from the staging table (else `_with_events` tells)
+        if gone:
             keys.append(
                 f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
             )
-    keys.append(f"select {key} from {_with_events(name)} where {_GONE} or not ({was_settled})")
+    keys.append(f"select {key} from main.{name} where not ({was_settled})")
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
-def _delta_sql(name: str) -> list[str]:
+def _delta_sql(name: str, events: Collection[str] = (), gone: bool = True) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
     going kept in `redone_table`, the delete, the model over those keys' rows of its table and
     the models it reads computed into a temp table, inserted and kept (not read back from the
     table: a scan of every column of it)."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
-    again = _again_sql(name)
-    gone = f"{key} in (select {key} from _again)"
-    only = f"where {key} in (select {key} from _again)"
+    again = _again_sql(name, events, gone)
+    redo = f"{key} in (select {key} from _again)"
+    only = f"where {redo}"
     inputs = [
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
     ]
@@ -196,8 +222,8 @@ def _delta_sql(name: str) -> list[str]:
     return [
         again,
         f"create or replace temp table {redone_table(name)} as\n"
-        f"select *, false as {NEW} from main.{name} where {gone}",
-        f"delete from main.{name} where {gone}",
+        f"select *, false as {NEW} from main.{name} where {redo}",
+        f"delete from main.{name} where {redo}",
         f"create or replace temp table _inserted as\n{inserted}",
         f"insert into main.{name} select * from _inserted",
         f"insert into {redone_table(name)} select *, true from _inserted",
@@ -214,7 +240,9 @@ def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, A
     stays as it is. The rows deleted and inserted stay in `redone_table(name)` till the
     transaction ends or `drop_redone`. Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
-    for statement in _delta_sql(name):
+    table = delta_keyed(name)[0]
+    gone = table.startswith("stg_") and not _none_gone(con, name, values)
+    for statement in _delta_sql(name, _events(con, name), gone):
         execute(con, statement, values)
     con.execute("drop table _again")
     if checks_calendar(name):
@@ -341,16 +369,20 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
 _BY_RULE_ROWS = "_by_rule_rows"
 
 
-def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str]) -> list[str]:
+def _by_rule_sql(
+    con, name: str, redone: Collection[str], done: Collection[str], keep: list[str] = ()
+) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
     table's row groups of other rules are skipped) and their rows kept in a temp table; then one
-    insert of them all (the models the model joins are read once, not once per audit)."""
+    insert of them all (the models the model joins are read once, not once per audit). With
+    `keep`, those columns of the rows deleted and inserted are kept in `redone_table(name)`."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
     statements = [
         f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
     ]
+    deletes = []
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
@@ -366,13 +398,33 @@ def _by_rule_sql(con, name: str, redone: Collection[str], done: Collection[str])
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
         with_inputs = f"with {', '.join(inputs)}\n" if inputs else ""
-        statements.append(f"delete from main.{name} where {where}")
+        deletes.append(where)
         statements.append(
             f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
         )
     rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, source)]
-    statements.append(f"insert into main.{name}\nwith {', '.join(rows)},\n{query}")
-    return statements
+    inserted = f"with {', '.join(rows)},\n{query}"
+    if not keep:
+        statements += [f"delete from main.{name} where {where}" for where in deletes]
+        return [*statements, f"insert into main.{name}\n{inserted}"]
+    gone = [f"insert into _gone {_kept(name, ['rowid', *keep], w)}" for w in deletes]
+    return [
+        f"create or replace temp table _gone as {_kept(name, ['rowid', *keep], 'false')}",
+        *gone,
+        f"delete from main.{name} where rowid in (select rowid from _gone)",
+        f"create or replace temp table {redone_table(name)} as\n"
+        f"select * exclude (rowid) from _gone",
+        "drop table _gone",
+        *statements,
+        f"create or replace temp table _inserted as\n{inserted}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone_table(name)} select {', '.join(keep)}, true from _inserted",
+        "drop table _inserted",
+    ]
+
+
+def _kept(name: str, keep: list[str], where: str) -> str:
+    return f"select {', '.join(keep)}, false as {NEW} from main.{name} where {where}"
 
 
 def _joined_rows(con, joined: list[str], source: str) -> list[str]:
@@ -396,10 +448,13 @@ def refresh_by_rule(
     values: dict[str, Any],
     redone: Collection[str],
     done: Collection[str],
+    keep: list[str] = (),
 ) -> None:
     """Bring a `-- by rule:` model's table forward in place after a load, audit by audit: a
-    keyed audit's rows of the values its models' redone rows carry, every row of the others."""
-    for statement in _by_rule_sql(con, name, redone, done):
+    keyed audit's rows of the values its models' redone rows carry, every row of the others.
+    With `keep` (`witnessed`), those columns of the rows it deleted and inserted stay in
+    `redone_table(name)`, as `refresh_delta` leaves them."""
+    for statement in _by_rule_sql(con, name, redone, done, list(keep)):
         execute(con, statement, values)
     con.execute(f"drop table {_BY_RULE_ROWS}")
 
@@ -440,28 +495,63 @@ def month_witnesses(name: str) -> set[str]:
     return {m for _, m, _, _ in found[1]} if found else set()
 
 
+def witnessed(con: duckdb.DuckDBPyConnection, name: str, marts: Collection[str]) -> list[str]:
+    """The columns of model `name` (in its table's order) that the `-- by month:` marts among
+    `marts` read from its redone rows: those of their month expression and those listed."""
+    used: set[str] = set()
+    for mart in marts:
+        for _, model, expression, listed in (by_month(mart) or ("", []))[1]:
+            if model == name:
+                used |= set(re.findall(r"[a-z_][a-z0-9_]*", f"{expression} {listed}"))
+    columns = con.execute(f"select * from main.{name} limit 0").description
+    return [c[0] for c in columns if c[0] in used]
+
+
 def _month(expression: str) -> str:
     return f"coalesce({expression}, '-')"
 
 
-def _by_month_sql(name: str) -> list[str]:
-    """The months whose counts can change, the rows of those months kept, deleted, computed
-    again over those months' rows of the tables and kept (`redone_table`)."""
-    column, tables = by_month(name)
+def _changed_months(name: str) -> str:
+    """The statement collecting in `_months` the months whose counts can change."""
+    tables = by_month(name)[1]
     net = f"sum(case when {NEW} then 1 else -1 end)"
     changed = [
         f"select {_month(e)} as month from {redone_table(m)} group by {_month(e)}, {c} "
         f"having {net} <> 0"
         for _, m, e, c in tables
     ]
-    months = "(select month from _months)"
+    return "create or replace temp table _months as\n" + "\nunion\n".join(changed)
+
+
+_STRFTIME_MONTH = re.compile(r"^strftime\(([a-z_][a-z0-9_]*), '%Y-%m'\)$")
+
+
+def _of_months(expression: str, months: list[str]) -> str:
+    """A table's rows of the months in `_months` (`months`, as 'YYYY-MM' or '-'); a month of a
+    time column `strftime(column, '%Y-%m')` is looked for between the first and the last month
+    first (a range the table's zone maps skip row groups by, not a text per row)."""
+    listed = f"{_month(expression)} in (select month from _months)"
+    found = _STRFTIME_MONTH.match(expression)
+    known = sorted(m for m in months if m != "-")
+    if not found or not known:
+        return listed
+    (first_y, first_m), (last_y, last_m) = (map(int, m.split("-")) for m in (known[0], known[-1]))
+    low = sql_literal(dt.date(first_y, first_m, 1))
+    high = sql_literal(dt.date(last_y + last_m // 12, last_m % 12 + 1, 1))
+    column = found.group(1)
+    return f"({column} is null or {column} >= {low} and {column} < {high}) and {listed}"
+
+
+def _by_month_sql(name: str, months: list[str]) -> list[str]:
+    """The rows of the months `_months` holds kept, deleted, computed again over those months'
+    rows of the tables and kept (`redone_table`)."""
+    column, tables = by_month(name)
     inputs = [
-        f"{t} as (select * from main.{t} where {_month(e)} in {months})" for t, _, e, _ in tables
+        f"{t} as (select * from main.{t} where {_of_months(e, months)})" for t, _, e, _ in tables
     ]
-    mine = f"{_month(column)} in {months}"
+    mine = f"{_month(column)} in (select month from _months)"
     query = _parts(name)[0][len("with") :].lstrip()
     return [
-        "create or replace temp table _months as\n" + "\nunion\n".join(changed),
         f"create or replace temp table {redone_table(name)} as\n"
         f"select *, false as {NEW} from main.{name} where {mine}",
         f"delete from main.{name} where {mine}",
@@ -473,6 +563,100 @@ def _by_month_sql(name: str) -> list[str]:
 def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
     """Bring a `-- by month:` mart's table forward in place after a load: its rows of the months
     where its tables' redone rows do not cancel out, computed over those months' rows alone."""
-    for statement in _by_month_sql(name):
+    execute(con, _changed_months(name), values)
+    months = [r[0] for r in con.execute("select distinct month from _months").fetchall()]
+    for statement in _by_month_sql(name, months):
         execute(con, statement, values)
     con.execute("drop table _months")
+
+
+# ---- a model numbering its rows per group, refreshed by the groups whose order changed -------
+#
+# `-- numbered: model(key) per columns by columns: numbers` on a model with at most one row per
+# row of `model` (a model refreshed by key in the same run, whose key the rows carry): the
+# `numbers` columns number the rows within a group (`per` columns) in an order (`by` columns;
+# the key breaks ties), and every other column follows from the row's own row of `model` (and
+# tables that must be unchanged: `delta_values`). After a load the rows of the keys `model`
+# redid are computed again; a group where those rows' (per, by, key) tuples, stored and new, do
+# not cancel out is numbered again whole (its stored rows computed again with it); elsewhere
+# the new rows keep their stored numbers (an overdue strike's lateness grows every day, its
+# number stays).
+
+_NUMBERED = re.compile(
+    r"^--\s*numbered:\s*([a-z_][a-z0-9_]*)\(([a-z0-9_]+)\)\s+per\s+([a-z0-9_,\s]+?)"
+    r"\s+by\s+([a-z0-9_,\s]+?):\s*([a-z0-9_,\s]+?)\s*$",
+    re.MULTILINE,
+)
+
+
+def _names(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+@cache
+def numbered(name: str) -> tuple[str, str, list[str], list[str], list[str]] | None:
+    """(model, key, per columns, by columns, number columns) of a `-- numbered:` model, else
+    None."""
+    found = _NUMBERED.search(_GO_ON.sub(" ", _text(name)))
+    if not found:
+        return None
+    model, key, per, by, numbers = found.groups()
+    return model, key, _names(per), _names(by), _names(numbers)
+
+
+def _same(per: list[str], alias: str = "m") -> str:
+    """The row `alias` and the group `g` have the same `per` columns (null-safe)."""
+    return " and ".join(f"g.{c} is not distinct from {alias}.{c}" for c in per)
+
+
+def _in_groups(per: list[str], alias: str) -> str:
+    """Whether the row `alias` lies in a group of `_groups` (null-safe)."""
+    return f"exists (select 1 from _groups as g where {_same(per, alias)})"
+
+
+def _numbered_sql(name: str) -> list[str]:
+    """The statements of `refresh_numbered` (see the header above). The rows `model` redid are
+    read from its `redone_table` (its table holds them among all the others)."""
+    model, key, per, by, numbers = numbered(name)
+    query = _parts(name)[0][len("with") :].lstrip()
+    redone = redone_table(name)
+    tuple_ = ", ".join(dict.fromkeys([*per, *by, key]))
+    again = f"{key} in (select {key} from _again)"
+    new_rows = f"select * exclude ({NEW}) from {redone_table(model)} where {NEW}"
+    # a renumbered group's rows of `model`: stored ones not redone, and the redone ones
+    group_rows = (
+        f"select * from main.{model} where {key} in (select {key} from _members)\n"
+        f"    and not {again}\n"
+        f"union all {new_rows} and {key} in (select {key} from _fresh as r\n"
+        f"    where {_in_groups(per, 'r')})"
+    )
+    kept = ", ".join(f"o.{c} as {c}" for c in numbers)
+    return [
+        f"create or replace temp table _again as select distinct {key} from {redone_table(model)}",
+        f"create or replace temp table _fresh as\nwith {model} as ({new_rows}),\n{query}",
+        f"create or replace temp table _groups as select distinct {', '.join(per)} from (\n"
+        f"    select {tuple_} from (\n"
+        f"        select {tuple_}, 1 as n from _fresh\n"
+        f"        union all select {tuple_}, -1 from main.{name} where {again}\n"
+        f"    ) group by {tuple_} having sum(n) <> 0\n)",
+        # the stored rows of those groups (one semi-join, not a correlated test per row)
+        f"create or replace temp table _members as select m.{key} from main.{name} as m\n"
+        f"    semi join _groups as g on {_same(per)}",
+        f"create or replace temp table {redone} as\nselect *, false as {NEW} from main.{name}\n"
+        f"where {again} or {key} in (select {key} from _members)",
+        f"delete from main.{name} where {again} or {key} in (select {key} from _members)",
+        f"create or replace temp table _inserted as\nwith {model} as (\n{group_rows}\n),\n{query}",
+        f"insert into _inserted select f.* replace ({kept}) from _fresh as f\n"
+        f"    inner join {redone} as o using ({key}) where not {_in_groups(per, 'f')}",
+        f"insert into main.{name} select * from _inserted",
+        f"insert into {redone} select *, true from _inserted",
+    ]
+
+
+def refresh_numbered(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    """Bring a `-- numbered:` model's table forward in place after a load: the rows of the keys
+    its model redid, and every row of a group whose order changed; the others' numbers kept."""
+    for statement in _numbered_sql(name):
+        execute(con, statement, values)
+    for table in ("_again", "_fresh", "_groups", "_members", "_inserted"):
+        con.execute(f"drop table {table}")

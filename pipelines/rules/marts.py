@@ -31,11 +31,14 @@ from pipelines.rules.incremental import (
     delta_values,
     drop_redone,
     month_witnesses,
+    numbered,
     reads_changed,
     rebuild_diffed,
     refresh_by_month,
     refresh_by_rule,
     refresh_delta,
+    refresh_numbered,
+    witnessed,
 )
 
 MARTS = [
@@ -104,9 +107,11 @@ def _by_rule(name: str, delta: dict | None, previous: dict | None, redone: list[
 @cache
 def _read_by_delta() -> set[str]:
     """The models a `-- delta:` model reads, or a `-- by rule:` model redoes keyed audits by."""
-    return {r for m in MARTS if delta_keyed(m) for r in refs(m)} | {
-        r for m in MARTS for r in by_rule_reads(m)
-    }
+    return (
+        {r for m in MARTS if delta_keyed(m) for r in refs(m)}
+        | {r for m in MARTS for r in by_rule_reads(m)}
+        | {numbered(m)[0] for m in MARTS if numbered(m)}
+    )
 
 
 def _by_month(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
@@ -115,6 +120,14 @@ def _by_month(name: str, delta: dict | None, previous: dict | None, redone: list
     if delta is None or by_month(name) is None or name not in (previous.get("marts") or []):
         return False
     return month_witnesses(name) <= set(redone) and not reads_changed(name, delta)
+
+
+def _numbered(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
+    """Whether a `-- numbered:` model's stored table can be brought forward group by group: the
+    model it numbers the rows of was brought forward so in this run."""
+    if delta is None or numbered(name) is None or name not in (previous.get("marts") or []):
+        return False
+    return numbered(name)[0] in redone and not reads_changed(name, delta)
 
 
 def drop_mart(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -143,10 +156,15 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
         _view(con, name, values, done)
         return
     if _by_rule(name, delta, previous, redone):
-        refresh_by_rule(con, name, values | delta, redone, done)
+        keep = witnessed(con, name, MARTS)
+        refresh_by_rule(con, name, values | delta, redone, done, keep)
+        if keep:
+            redone.append(name)
         return
     if _by_month(name, delta, previous, redone):
         refresh_by_month(con, name, values | delta)
+    elif _numbered(name, delta, previous, redone):
+        refresh_numbered(con, name, values | delta)
     elif _delta(name, delta, previous, redone):
         refresh_delta(con, name, values | delta)
     elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):

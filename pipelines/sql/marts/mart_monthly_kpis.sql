@@ -17,6 +17,17 @@
 --                                                       task's push, else the case's submission,
 --                                                       else the evaluation time
 -- refs: fct_cases, fct_strikes, fct_disqualifications, mart_fees, mart_expert_timeliness, mart_violation_events
+-- After a load only the months whose counts can change are redone (pipelines.rules.incremental; a
+-- breach counted at the evaluation time is redone with its audit and moves month only when the
+-- evaluation time does):
+-- by month: month
+-- month of: fct_cases: strftime(submitted_at, '%Y-%m'); hospital_id, specialty, outcome
+-- month of: mart_expert_timeliness: month; hospital_id, specialty, tasks, accept_due,
+--     accept_on_time, complete_due, complete_on_time
+-- month of: mart_fees: month; expert_id, reviews, amount_yuan
+-- month of: fct_strikes: strftime(deadline, '%Y-%m'); expert_id, hospital_id, action
+-- month of: fct_disqualifications: strftime(disqualified_at, '%Y-%m'); expert_id
+-- month of: mart_violation_events: strftime(counted_at, '%Y-%m'); hospital_id, specialty, rule_id
 with
 
 experts as (

@@ -3,6 +3,11 @@
 -- response, completion and deadline; strike_no and action as in force (a voided strike keeps the
 -- number and action it had before the decision); status valid / upheld (申诉维持) / voided.
 -- refs: fct_strikes_raw, fct_strikes
+-- A row follows from its task's rows of fct_strikes_raw and fct_strikes alone: after a load only
+-- the tasks those models redid are computed again (pipelines.rules.incremental).
+-- delta: fct_strikes_raw(task_id)
+-- present: true
+-- settled: true
 with
 
 live as (

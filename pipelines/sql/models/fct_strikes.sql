@@ -4,6 +4,11 @@
 -- A strike voided by a dispute decision or an outage (ZZ-DISPUTE) is not a strike: it is left out
 -- before numbering, so the strikes after it move up.
 -- refs: fct_strikes_raw
+-- A row follows from its task's row of fct_strikes_raw alone: after a load only the tasks that
+-- model redid are computed again (pipelines.rules.incremental).
+-- delta: fct_strikes_raw(task_id)
+-- present: true
+-- settled: true
 with
 
 strikes as (

@@ -5,6 +5,11 @@
 -- per calendar year (what it called for before any decision); valid_no numbers the valid ones
 -- alone (fct_strikes keeps them with it as their strike_no).
 -- refs: fct_tasks
+-- After a load only the tasks fct_tasks redid are computed again, with every strike of an expert's
+-- year whose strikes or their order changed (pipelines.rules.incremental); the others keep their
+-- numbers (a never-answered task's lateness grows every day, its deadline and number stay):
+-- numbered: fct_tasks(task_id) per expert_id, strike_year by deadline, is_voided:
+--     raw_no, raw_action, valid_no
 -- Its answer at an earlier time X from its table materialised at Y >= X (same data, rules,
 -- calendar, decisions): a strike at X is a deadline missed before X, and the same deadline is
 -- missed at Y (a response or completion after X is after the deadline); numbers run in deadline
