@@ -7,14 +7,12 @@ import threading
 
 import duckdb
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from test_draw_experts import expert_world
 from test_draw_support import CARDIO_SPECIALTY, first_k, run_cli, spot_check_world
 
 from pipelines.config import load_profile
 from pipelines.db import connect
-from pipelines.draws import draw_experts, load_records, log, replace, spot_check, verify_log
+from pipelines.draws import draw_experts, load_records, replace, spot_check, verify_log
 from pipelines.draws.engine import current_state
 from pipelines.draws.log import GENESIS, PICKS_COUNT, picks_json, population_json
 from pipelines.errors import DataError, UsageError
@@ -255,19 +253,3 @@ def test_a_log_from_before_the_row_tables_is_brought_forward(world, db_path, cap
         con.close()
     code, out = verify(db_path, capsys)
     assert code == 0, out
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(
-        st.text(max_size=8),
-        st.one_of(st.none(), st.integers(), st.text(), st.text(alphabet='"\\\x00\x1f\x7fé列 a')),
-        max_size=6,
-    )
-)
-def test_a_records_json_built_key_by_key_is_canonical_json(body):
-    """record_json quotes plain texts by one replace (every text, with the length bound below 0):
-    the same bytes as json.dumps, escapes and non-ASCII included."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(log, "_LONG", -1)
-        assert log.record_json(body) == log.canonical_json(body)

@@ -23,7 +23,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -164,25 +163,6 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-_ESCAPED = re.compile(r"[\\\x00-\x1f]")  # what json.dumps escapes besides the quote
-_LONG = 1 << 16
-
-
-def _value_json(value: Any) -> str:
-    """canonical_json of one value; a long text without a backslash or a control character (a
-    list's JSON) is quoted by one replace of its quotes, which is what json.dumps writes for it
-    (ensure_ascii=False escapes nothing else) at a fraction of the time."""
-    if isinstance(value, str) and len(value) > _LONG and not _ESCAPED.search(value):
-        return '"' + value.replace('"', '\\"') + '"'
-    return canonical_json(value)
-
-
-def record_json(body: dict[str, Any]) -> str:
-    """canonical_json of a record's flat dict of columns, built key by key (`_value_json`)."""
-    items = (f"{canonical_json(k)}:{_value_json(body[k])}" for k in sorted(body))
-    return "{" + ",".join(items) + "}"
-
-
 @dataclasses.dataclass(frozen=True)
 class DrawRecord:
     """One row of draw_log; JSON columns are kept as their stored text."""
@@ -224,7 +204,7 @@ class DrawRecord:
         """SHA-256 of the canonical JSON of every column but record_hash."""
         body = {c: self.text(c) for c in COLUMNS if c != "record_hash"}
         body["created_at"] = self.created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return hashlib.sha256(record_json(body).encode("utf-8")).hexdigest()
+        return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
     def params(self) -> dict[str, Any]:
         return json.loads(self.parameters)
