@@ -86,10 +86,10 @@ def test_a_tampered_record_with_a_recomputed_hash_breaks_the_next_link(world, db
 
 def test_a_rewritten_chain_is_caught_by_recomputing_the_picks(world, db_path, capsys):
     records = load_records(world)
-    assert records[1].stored == {"picks"} and records[1].picks is None  # kept as rows
+    assert records[1].apart == {"picks"} and records[1].picks is None  # kept apart
     first = records[1].pick_list()[0].id
     world.execute(
-        "update draw_log_picks set id = 'H01-C999' where record_no = 2 and id = ?", [first]
+        "update draw_text_000002_picks set text = replace(text, ?, '\"H01-C999\"')", [f'"{first}"']
     )
     prev = records[0].record_hash
     for rec in load_records(world)[1:]:
@@ -189,32 +189,29 @@ def test_verify_log_on_a_database_without_draws(con, db_path, capsys):
     assert code == 0 and "0 条" in out
 
 
-# ---- long lists kept as rows (draw_log_population / draw_log_picks) ----------------------------
+# ---- long lists kept apart (draw_log_texts, draw_text_<record>_<column>) ------------------------
 
 
-def test_a_spot_checks_lists_are_kept_as_rows_and_read_back_as_hashed(world):
-    """The spot check's frozen cases (74) and picks (2 + 4 + 4 + 1) are rows of their own
-    tables, the draw_log columns null; read back, the texts are the Python reference's and the
-    hashes hold. The expert draw's small lists stay in draw_log."""
+def test_a_spot_checks_lists_are_kept_apart_and_read_back_as_hashed(world):
+    """The spot check's frozen cases (74) and picks (2 + 4 + 4 + 1) are each the one value of a
+    table of their own, the draw_log columns null; read back, the texts are the Python
+    reference's and the hashes hold. The expert draw's small lists stay in draw_log."""
     raw = world.execute(
-        "select record_no, population is null, picks is null, stored_as_rows "
-        "from draw_log order by record_no"
+        "select record_no, population is null, picks is null from draw_log order by record_no"
     ).fetchall()
-    assert raw == [
-        (1, True, True, ["population"]),
-        (2, True, True, ["picks"]),
-        (3, False, True, None),
-        (4, True, False, None),
+    assert raw == [(1, True, True), (2, True, True), (3, False, True), (4, True, False)]
+    texts = world.execute("select * from draw_log_texts order by record_no").fetchall()
+    assert texts == [
+        (1, "population", "draw_text_000001_population", 74),
+        (2, "picks", "draw_text_000002_picks", 11),
     ]
-    counts = world.execute(
-        "select (select count(*) from draw_log_population where record_no = 1), "
-        "(select count(*) from draw_log_picks where record_no = 2), "
-        "(select count(*) from draw_log_population), (select count(*) from draw_log_picks)"
-    ).fetchone()
-    assert counts == (74, 11, 74, 11)
     frozen, drawn = load_records(world)[:2]
     assert frozen.population is None and drawn.picks is None
+    assert frozen.apart == {"population"} and drawn.apart == {"picks"}
     assert frozen.text("population") == population_json(frozen.members())
+    assert world.execute("select text from draw_text_000001_population").fetchone()[0] == (
+        frozen.text("population")
+    )
     assert drawn.text("picks") == picks_json(drawn.pick_list())
     assert [p.rank for p in drawn.pick_list() if p.stratum == "H02"] == [1, 2, 3, 4]
     assert all(r.record_hash == r.compute_hash() for r in load_records(world))
@@ -222,33 +219,36 @@ def test_a_spot_checks_lists_are_kept_as_rows_and_read_back_as_hashed(world):
     assert picks == [(0,), (11,), (0,), (3,)]
 
 
-def test_a_changed_row_of_a_kept_list_fails_verify(world, db_path, capsys):
+def test_a_changed_or_missing_text_kept_apart_fails_verify(world, db_path, capsys):
     world.execute(
-        "update draw_log_population set hospital_id = 'H99' where record_no = 1 and id = 'H01-C000'"
+        "update draw_text_000001_population set text = replace(text, 'H01-C000', 'H01-C999')"
     )
     frozen_id = load_records(world)[0].draw_id
     world.close()
     code, out = verify(db_path, capsys)
     assert code == 1 and frozen_id in out
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("drop table draw_text_000001_population")
+    code, _, err = run_cli(["verify-log", "--db", str(db_path)], capsys)
+    assert code == 1 and "draw_text_000001_population" in err and "不存在" in err
 
 
-def test_a_log_from_before_the_row_tables_is_brought_forward(world, db_path, capsys):
-    """A draw_log written before lists were kept as rows (its texts inline, no stored_as_rows,
-    no row tables) is read, verified and appended to as it is."""
+def test_a_log_from_before_the_texts_kept_apart_is_brought_forward(world, db_path, capsys):
+    """A draw_log written before long texts were kept apart (texts inline, no draw_log_texts)
+    is read, verified and appended to as it is."""
     old = load_records(world)
     population, picks = old[0].text("population"), old[1].text("picks")
-    world.execute("alter table draw_log drop column stored_as_rows")
-    world.execute("drop table draw_log_population")
-    world.execute("drop table draw_log_picks")
+    for table in ("draw_log_texts", "draw_text_000001_population", "draw_text_000002_picks"):
+        world.execute(f"drop table {table}")
     world.execute("update draw_log set population = ? where record_no = 1", [population])
     world.execute("update draw_log set picks = ? where record_no = 2", [picks])
+    assert [r.apart for r in load_records(world)] == [frozenset()] * 4  # read as it is
     world.close()
     con = connect(db_path)
     try:
         assert [r.record_hash for r in load_records(con)] == [r.record_hash for r in old]
-        assert [r.stored for r in load_records(con)] == [frozenset()] * 4
         spot_check(con, D1, D2, "0.2", "33333", ZZ, operator="张操作", supervisor="李监督")
-        assert load_records(con)[-1].stored == {"picks"}
+        assert load_records(con)[-1].apart == {"picks"}
     finally:
         con.close()
     code, out = verify(db_path, capsys)

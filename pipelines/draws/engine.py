@@ -14,7 +14,7 @@ Python object per member — a province quarter holds some 400,000 cases. `Membe
 accepted (and converted). A population staged as a temp table of the connection
 (`StagedPopulation`: spot-check's approved cases) stays in DuckDB throughout: checked and
 digested (draw_population_facts.sql), serialised (draw_population_json.sql), ranked, its picks
-serialised (draw_picks_json.sql) and both lists stored in the log as rows from there — no
+serialised (draw_picks_json.sql) and both texts kept apart in the log from there — no
 Arrow table built in Python, so neither pyarrow nor DuckDB imports pandas.
 """
 
@@ -307,8 +307,10 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         check_ids(staged.arrow()["id"].combine_chunks())
     if escaped:
         return size, digest, log.population_text(staged.arrow())
-    rows = f"select id, stratum, hospital_id from {staged.name}"
-    return size, digest, log.TempText(log.rows_json(con, "population", rows)[0], rows)
+    stored = f"{staged.name}_json"
+    _into(con, stored, "draw_population_json", {"draw_population": staged.name})
+    text = con.execute(f"select population from {stored}").fetchone()[0]
+    return size, digest, log.TempText(text, f"select population from {stored}", size)
 
 
 def load_frozen(con: duckdb.DuckDBPyConnection, frozen_id: str) -> FrozenPopulation:
@@ -392,12 +394,15 @@ def ranked(
         picks = rank_sql(con, source, seed, k)
         return picks, None, log.picks_json(picks)
     table = rank_staged(source, seed, k)
-    rows = f"select id, stratum, rank, key, hospital_id from {table}"
-    escaped, text = log.rows_json(con, "picks", rows)
+    views = {"draw_picks": table}
+    _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
+    escaped, text, items = con.execute(
+        f"select needs_escape, picks, (select count(*) from {table}) from {table}_json"
+    ).fetchone()
     if escaped:
         picks = staged_picks(con, table)
         return picks, table, log.picks_json(picks)
-    return None, table, log.TempText(text, rows)
+    return None, table, log.TempText(text, f"select picks from {table}_json", items)
 
 
 def draw(

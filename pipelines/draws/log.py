@@ -9,11 +9,12 @@ linear. Values are written into the statements as literals (DuckDB imports panda
 parameter).
 
 A long list already computed in DuckDB (a province quarter's frozen cases, a spot check's picks:
-`TempText`) is stored as rows of its own table (`ROW_TABLES`), the record's column null and named
-in `stored_as_rows`: draw_log keeps its records in one row group, which DuckDB rewrites whole at
-each checkpoint after an append, so texts of megabytes in it made every later append (a draw, a
-dispute decision) slower as the log grew. The record's text is rebuilt from the rows when it is
-read (`DrawRecord.text`), byte for byte the text its record_hash covers.
+`TempText`) is kept apart, as the one value of a table of its own (`text_table`: e.g.
+`draw_text_000001_population`), listed in `draw_log_texts`; the record's column is null. draw_log
+keeps its records in one row group, which DuckDB rewrites whole at each checkpoint after an append,
+so texts of megabytes in it made every later append (a draw, a dispute decision) slower as the log
+grew; a table of its own is written once. The record reads its text from there when asked
+(`DrawRecord.text`), the text its record_hash covers.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import duckdb
 from pipelines.db import begin, commit, sql
 from pipelines.draws.keys import Member, Pick
 from pipelines.errors import DataError
-from pipelines.rules.graph import inline, sql_literal
+from pipelines.rules.graph import sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -93,69 +94,51 @@ COLUMNS = (
     "prev_hash",
     "record_hash",
 )
-# a JSON column kept as rows: (table, its columns, the SQL file rebuilding the text, the view
-# name that file reads)
-ROW_TABLES = {
-    "population": (
-        "draw_log_population",
-        ("id", "stratum", "hospital_id"),
-        "draw_population_json",
-        "draw_population",
-    ),
-    "picks": (
-        "draw_log_picks",
-        ("id", "stratum", "rank", "key", "hospital_id"),
-        "draw_picks_json",
-        "draw_picks",
-    ),
-}
-_SELECT = ", ".join((*COLUMNS, "stored_as_rows"))
-# the number of picks of a draw_log row, in SQL (kept in its text or as rows)
+# the JSON columns a record keeps apart, read with the record (null when none, or the log is older
+# than draw_log_texts)
+_APART = (
+    "(select list(t.column_name order by t.column_name) from draw_log_texts as t "
+    "where t.record_no = draw_log.record_no)"
+)
+# the number of picks of a draw_log row, in SQL (in its text or kept apart)
 PICKS_COUNT = (
-    "coalesce(json_array_length(picks), (select count(*) from draw_log_picks as p "
-    "where p.record_no = draw_log.record_no))"
+    "coalesce(json_array_length(picks), (select t.items from draw_log_texts as t "
+    "where t.record_no = draw_log.record_no and t.column_name = 'picks'), 0)"
 )
 _RETRIES = 50
 
 
 @dataclasses.dataclass(frozen=True)
 class TempText:
-    """A JSON column computed in DuckDB: its text (kept on the record and hashed) and the SELECT
-    of its rows (the columns of its `ROW_TABLES` table but record_no) that store it."""
+    """A JSON column computed in DuckDB: its text (kept on the record and hashed), the SELECT of
+    that text from the temp table holding it, and the number of items in the list."""
 
     text: str
-    rows: str
+    query: str
+    items: int
 
 
-def rows_json(con: duckdb.DuckDBPyConnection, column: str, rows: str) -> tuple:
-    """The row of the column's SQL file (draw_population_json / draw_picks_json) over `rows`, a
-    SELECT of the columns of its `ROW_TABLES` table: the text, and for picks whether any value
-    needs JSON escapes. The one place a list's text is built, on writing and on reading."""
-    _table, _columns, file, view = ROW_TABLES[column]
-    body = inline(sql(file), {"needs_escape": NEEDS_ESCAPE})
-    return con.execute(f"with {view} as ({rows}) select * from (\n{body}\n)").fetchone()
+def text_table(record_no: int, column: str) -> str:
+    """The table holding a record's column kept apart."""
+    if column not in ("population", "picks"):
+        raise ValueError(column)
+    return f"draw_text_{int(record_no):06d}_{column}"
 
 
-class StoredRows:
-    """Rebuilds the texts of records whose lists are kept as rows, through one connection."""
+class TextsApart:
+    """Reads the texts a record keeps apart, through the connection it was read with."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    @staticmethod
-    def _rows(record_no: int, column: str) -> str:
-        table, columns, _file, _view = ROW_TABLES[column]
-        return f"select {', '.join(columns)} from {table} where record_no = {int(record_no)}"
-
-    def text(self, record_no: int, column: str) -> str:
-        return rows_json(self.con, column, self._rows(record_no, column))[-1]
-
-    def picks(self, record_no: int) -> list[Pick]:
-        found = self.con.execute(f"{self._rows(record_no, 'picks')} order by stratum, rank")
-        return [
-            Pick(id=i, stratum=s, rank=r, key=k, hospital_id=h)
-            for i, s, r, k, h in found.fetchall()
-        ]
+    def text(self, rec: DrawRecord, column: str) -> str:
+        table = text_table(rec.record_no, column)
+        try:
+            return self.con.execute(f"select text from {table}").fetchone()[0]
+        except (duckdb.CatalogException, TypeError):
+            raise DataError(
+                f"记录 {rec.draw_id} 的 {column} 应存于表 {table}，但该表不存在或为空"
+            ) from None
 
 
 def canonical_json(value: Any) -> str:
@@ -186,19 +169,19 @@ class DrawRecord:
     reason: str | None
     prev_hash: str
     record_hash: str
-    # the JSON columns kept as rows (their fields None unless the text is in hand) and where
-    # to read them
-    stored: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
-    source: StoredRows | None = dataclasses.field(default=None, compare=False, repr=False)
+    # the JSON columns kept apart (their fields None unless the text is in hand) and where to
+    # read them
+    apart: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
+    source: TextsApart | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def text(self, column: str) -> str | None:
-        """A JSON column's text as hashed, rebuilt from its rows when the record keeps it so."""
+        """A JSON column's text as hashed, read from its table when the record keeps it apart."""
         value = getattr(self, column)
-        if value is not None or column not in self.stored:
+        if value is not None or column not in self.apart:
             return value
         if self.source is None:
-            raise DataError(f"记录 {self.draw_id} 的 {column} 以行存储，但没有可读取的连接")
-        return self.source.text(self.record_no, column)
+            raise DataError(f"记录 {self.draw_id} 的 {column} 另表存放，但没有可读取的连接")
+        return self.source.text(self, column)
 
     def compute_hash(self) -> str:
         """SHA-256 of the canonical JSON of every column but record_hash."""
@@ -210,8 +193,6 @@ class DrawRecord:
         return json.loads(self.parameters)
 
     def pick_list(self) -> list[Pick]:
-        if self.picks is None and "picks" in self.stored and self.source is not None:
-            return self.source.picks(self.record_no)
         return [Pick(**p) for p in json.loads(self.text("picks") or "[]")]
 
     def members(self) -> list[Member]:
@@ -339,11 +320,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     present = con.execute(
         "select count(*) from information_schema.tables where table_name in "
         "('draw_log', 'spot_check_findings', 'spot_check_findings_latest', "
-        "'strike_decisions_latest', 'outages', 'actions_done_latest', 'draw_log_population', "
-        "'draw_log_picks') "
+        "'strike_decisions_latest', 'outages', 'actions_done_latest', 'draw_log_texts') "
         "and table_catalog = current_database()"
     ).fetchone()[0]
-    if present == 8:  # nothing to do, and read-only connections cannot run DDL
+    if present == 7:  # nothing to do, and read-only connections cannot run DDL
         return
     for _ in range(_RETRIES):
         try:
@@ -362,11 +342,20 @@ def has_log(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
+def _select(con: duckdb.DuckDBPyConnection) -> str:
+    """The columns of a record, and the ones it keeps apart (none in a log from before)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'draw_log_texts' "
+        "and table_catalog = current_database()"
+    ).fetchone()[0]
+    return ", ".join((*COLUMNS, _APART if found else "null"))
+
+
 def _row_to_record(row: tuple, con: duckdb.DuckDBPyConnection) -> DrawRecord:
-    """A record from a `_SELECT` row; texts kept as rows are read through `con` when asked for."""
-    stored = frozenset(row[-1] or ())
-    source = StoredRows(con) if stored else None
-    return DrawRecord(**dict(zip(COLUMNS, row[:-1], strict=True)), stored=stored, source=source)
+    """A record from a `_select` row; texts kept apart are read through `con` when asked for."""
+    apart = frozenset(row[-1] or ())
+    source = TextsApart(con) if apart else None
+    return DrawRecord(**dict(zip(COLUMNS, row[:-1], strict=True)), apart=apart, source=source)
 
 
 def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[DrawRecord]:
@@ -374,8 +363,8 @@ def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> lis
     if not has_log(con):
         return []
     where = f"where kind = {sql_literal(kind)}" if kind is not None else ""
-    rows = con.execute(f"select {_SELECT} from draw_log {where} order by record_no").fetchall()
-    return [_row_to_record(r, con) for r in rows]
+    query = f"select {_select(con)} from draw_log {where} order by record_no"
+    return [_row_to_record(r, con) for r in con.execute(query).fetchall()]
 
 
 def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
@@ -383,7 +372,7 @@ def get_record(con: duckdb.DuckDBPyConnection, draw_id: str) -> DrawRecord:
     row = None
     if has_log(con):
         row = con.execute(
-            f"select {_SELECT} from draw_log where draw_id = {sql_literal(draw_id)}"
+            f"select {_select(con)} from draw_log where draw_id = {sql_literal(draw_id)}"
         ).fetchone()
     if row is None:
         raise DataError(f"抽取记录 {draw_id} 不存在")
@@ -402,23 +391,22 @@ def record_hash(con: duckdb.DuckDBPyConnection, draw_id: str) -> str | None:
 def children(con: duckdb.DuckDBPyConnection, draw_id: str) -> list[DrawRecord]:
     """The replacement records amending a draw, in chain order."""
     rows = con.execute(
-        f"select {_SELECT} from draw_log where parent_id = {sql_literal(draw_id)} "
+        f"select {_select(con)} from draw_log where parent_id = {sql_literal(draw_id)} "
         "order by record_no"
     ).fetchall()
     return [_row_to_record(r, con) for r in rows]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, rec: DrawRecord, temp: dict[str, TempText]) -> None:
-    """The record's row, its long lists as rows of their tables (the row's column null)."""
+    """The record's row; each long text into a table of its own (the row's column null)."""
     values = ["null" if c in temp else sql_literal(getattr(rec, c)) for c in COLUMNS]
-    stored = "[" + ", ".join(sql_literal(c) for c in sorted(temp)) + "]" if temp else "null"
-    con.execute(f"insert into draw_log ({_SELECT}) select {', '.join(values)}, {stored}")
+    con.execute(f"insert into draw_log ({', '.join(COLUMNS)}) select {', '.join(values)}")
     for column, value in temp.items():
-        table, columns, _file, _view = ROW_TABLES[column]
-        names = ", ".join(columns)
+        table = text_table(rec.record_no, column)
+        con.execute(f"create table {table} as select text from ({value.query}) as q(text)")
         con.execute(
-            f"insert into {table} (record_no, {names}) "
-            f"select {rec.record_no}, {names} from ({value.rows})"
+            "insert into draw_log_texts values "
+            f"({rec.record_no}, {sql_literal(column)}, {sql_literal(table)}, {value.items})"
         )
 
 
@@ -435,7 +423,7 @@ def append(
     at: dt.datetime | None = None,
 ) -> DrawRecord:
     """Append one record; `build(con)` runs inside the transaction and returns its columns
-    (a `TempText` for a long list already in a temp table of `con`: stored as rows)."""
+    (a `TempText` for a long list already in a temp table of `con`: kept apart)."""
     ensure_tables(con)
     last_exc: Exception | None = None
     for _ in range(_RETRIES):
@@ -456,7 +444,7 @@ def append(
                 prev_hash=head[1] if head else GENESIS,
                 record_hash="",
                 **{c: temp[c].text if c in temp else fields.get(c) for c in COLUMNS[4:-2]},
-                stored=frozenset(temp),
+                apart=frozenset(temp),
             )
             rec = dataclasses.replace(rec, record_hash=rec.compute_hash())
             _insert(con, rec, temp)

@@ -21,31 +21,18 @@ create table if not exists draw_log (
     replacements varchar,                 -- JSON [{replaced, replacement, reason}]
     reason varchar,                       -- why a redraw / a replacement
     prev_hash varchar not null,
-    record_hash varchar not null,
-    stored_as_rows varchar[]              -- the JSON columns kept as rows below (not hashed: the
-                                          -- hash covers their text, rebuilt from the rows)
-);
-alter table draw_log add column if not exists stored_as_rows varchar[];  -- a log from before
-
--- A long list of a record (a province quarter's frozen cases, a spot check's picks) is kept as
--- rows of its own table rather than as one text in draw_log: a row group of draw_log holding the
--- texts would be rewritten whole at every later append. The record's column is null then (its
--- name in stored_as_rows) and readers rebuild its text from these rows (draw_population_json.sql,
--- draw_picks_json.sql), the same text its record_hash covers.
-create table if not exists draw_log_population (
-    record_no bigint not null,
-    id varchar,
-    stratum varchar,
-    hospital_id varchar
+    record_hash varchar not null
 );
 
-create table if not exists draw_log_picks (
-    record_no bigint not null,
-    id varchar,
-    stratum varchar,
-    rank bigint,
-    key varchar,
-    hospital_id varchar
+-- A long list of a record (a province quarter's frozen cases, a spot check's picks) is kept apart,
+-- as the one value (`text`) of a table of its own, `table_name` (draw_text_<record_no>_<column>),
+-- and the record's column is null (pipelines/draws/log.py): draw_log's one row group, holding the
+-- texts, would be rewritten whole at every later append. The record_hash covers the text there.
+create table if not exists draw_log_texts (
+    record_no bigint not null,            -- the draw_log record
+    column_name varchar not null,         -- population / picks
+    table_name varchar not null,
+    items bigint not null                 -- members of the list / picks
 );
 
 -- ZZ-SPOTCHECK findings: append-only; the latest row per (draw, case) is the finding in force.
