@@ -3,7 +3,7 @@
 A login survives a reload of the page (F5): the browser keeps a signed token in a cookie
 (pipelines/sessions.py) that a new Streamlit session reads. The token is renewed while the user
 works and expires after the idle time; logging out revokes it. The page hands each new token to
-the server (`POST /_mtb/session`, dashboard/serve.py), which sets the cookie `HttpOnly`: no
+the server (`POST /_mtb/session`, dashboard/gate.py), which sets the cookie `HttpOnly`: no
 script of the page can read it afterwards. Served without serve.py (no such endpoint), the page
 sets the cookie itself, as before.
 """
@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from dashboard.gate import COOKIE, SESSION_MAX_AGE, SESSION_PATH
+from dashboard.gate import COOKIE, SESSION_MAX_AGE, SESSION_PATH, base_path
 from pipelines import sessions, throttle
 from pipelines.users import ROLES, User, authenticate
 
@@ -66,10 +66,7 @@ def logout(message: str | None = None) -> None:
 def _set_cookie(value: str, max_age: int) -> None:
     """Hand the token to the server, which sets it as an HttpOnly cookie (an empty value clears
     it); only where that endpoint is missing (404) does the page set the cookie itself."""
-    from streamlit import config
-
-    base = (config.get_option("server.baseUrlPath") or "").strip("/")
-    url = f"/{base}{SESSION_PATH}" if base else SESSION_PATH
+    url = base_path() + SESSION_PATH
     fallback = f"{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict"
     done = "set" if value else "cleared"  # on the page when the server has answered
     st.html(

@@ -27,7 +27,8 @@ HIDDEN = ("/_stcore/metrics",)
 TOKEN_BYTES = 4096  # a token is a few hundred bytes; a longer body is refused unread
 
 
-def _base() -> str:
+def base_path() -> str:
+    """Streamlit's server.baseUrlPath as a path prefix ("" or "/base")."""
     from streamlit import config
 
     base = (config.get_option("server.baseUrlPath") or "").strip("/")
@@ -47,7 +48,7 @@ def refusal(scope: dict) -> tuple[int, bytes] | None:
     """(status, body) for a request the dashboard does not serve as asked, else None."""
     if scope["type"] != "http":
         return None
-    path = scope["path"].removeprefix(_base())
+    path = scope["path"].removeprefix(base_path())
     if path.rstrip("/") in HIDDEN:
         return 404, b"Not Found"
     if path.startswith(LOGIN_ONLY) and scope["method"] != "OPTIONS" and not _logged_in(scope):
@@ -106,7 +107,7 @@ class LoginGate:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].removeprefix(_base()) == SESSION_PATH:
+        if scope["type"] == "http" and scope["path"].removeprefix(base_path()) == SESSION_PATH:
             await self._session(scope, receive, send)
             return
         if (refused := refusal(scope)) is None:

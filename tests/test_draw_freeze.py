@@ -115,7 +115,7 @@ def old_draw_fields(frozen: log.DrawRecord, seed: str, k: dict[str, int]) -> dic
 
 
 def records(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """Every record's columns as hashed (a list kept as rows: its text rebuilt from them)."""
+    """Every record's columns as hashed (a list kept apart: its text read from its table)."""
     return [tuple(r.text(c) for c in log.COLUMNS) for r in log.load_records(con)]
 
 

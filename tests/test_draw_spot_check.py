@@ -84,7 +84,7 @@ def test_period_is_inclusive_dates_of_approved_cases_only(con, db_path, tmp_path
     assert "X-" not in read(out)
     with duckdb.connect(str(db_path), read_only=True) as ro:
         rec = [r for r in load_records(ro) if r.kind == "population_frozen"][0]
-        population = json.loads(rec.text("population"))["rows"]  # kept as rows: read while open
+        population = json.loads(rec.text("population"))["rows"]  # kept apart: read while open
     assert sorted(r[0] for r in population) == sorted(i for v in ids.values() for i in v)
     assert json.loads(rec.parameters)["k"] == {"H01": 2, "H02": 4, "H03": 4, "H04": 1}
 
