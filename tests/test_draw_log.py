@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import threading
 
 import duckdb
@@ -90,6 +92,10 @@ def test_a_rewritten_chain_is_caught_by_recomputing_the_picks(world, db_path, ca
     first = records[1].pick_list()[0].id
     world.execute(
         "update draw_text_000002_picks set text = replace(text, ?, '\"H01-C999\"')", [f'"{first}"']
+    )
+    world.execute(  # the forger seals the new text too
+        "update draw_log_texts set sha256 = (select sha256(text) from draw_text_000002_picks) "
+        "where record_no = 2"
     )
     prev = records[0].record_hash
     for rec in load_records(world)[1:]:
@@ -201,7 +207,7 @@ def test_a_spot_checks_lists_are_kept_apart_and_read_back_as_hashed(world):
     ).fetchall()
     assert raw == [(1, True, True), (2, True, True), (3, False, True), (4, True, False)]
     texts = world.execute("select * from draw_log_texts order by record_no").fetchall()
-    assert texts == [
+    assert [t[:4] for t in texts] == [
         (1, "population", "draw_text_000001_population", 74),
         (2, "picks", "draw_text_000002_picks", 11),
     ]
@@ -213,6 +219,12 @@ def test_a_spot_checks_lists_are_kept_apart_and_read_back_as_hashed(world):
         frozen.text("population")
     )
     assert drawn.text("picks") == picks_json(drawn.pick_list())
+    # the hash covers each text by its SHA-256 (hashlib's, of the UTF-8 text), kept beside it
+    assert [t[4] for t in texts] == [
+        hashlib.sha256(frozen.text("population").encode()).hexdigest(),
+        hashlib.sha256(drawn.text("picks").encode()).hexdigest(),
+    ]
+    assert dict(frozen.sealed) == {"population": texts[0][4]}
     assert [p.rank for p in drawn.pick_list() if p.stratum == "H02"] == [1, 2, 3, 4]
     assert all(r.record_hash == r.compute_hash() for r in load_records(world))
     picks = world.execute(f"select {PICKS_COUNT} from draw_log order by record_no").fetchall()
@@ -227,6 +239,7 @@ def test_a_changed_or_missing_text_kept_apart_fails_verify(world, db_path, capsy
     world.close()
     code, out = verify(db_path, capsys)
     assert code == 1 and frozen_id in out
+    assert "draw_text_000001_population" in out and "SHA-256 不符" in out
     with duckdb.connect(str(db_path)) as con:
         con.execute("drop table draw_text_000001_population")
     code, _, err = run_cli(["verify-log", "--db", str(db_path)], capsys)
@@ -243,13 +256,61 @@ def test_a_log_from_before_the_texts_kept_apart_is_brought_forward(world, db_pat
     world.execute("update draw_log set population = ? where record_no = 1", [population])
     world.execute("update draw_log set picks = ? where record_no = 2", [picks])
     assert [r.apart for r in load_records(world)] == [frozenset()] * 4  # read as it is
+    hashes = hashed_as_texts(world)
     world.close()
     con = connect(db_path)
     try:
-        assert [r.record_hash for r in load_records(con)] == [r.record_hash for r in old]
+        assert [r.record_hash for r in load_records(con)] == hashes
         spot_check(con, D1, D2, "0.2", "33333", ZZ, operator="张操作", supervisor="李监督")
         assert load_records(con)[-1].apart == {"picks"}
     finally:
         con.close()
     code, out = verify(db_path, capsys)
     assert code == 0, out
+
+
+def hashed_as_texts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rewrite the chain's hashes as a log from before texts were sealed hashed them (every text
+    itself, none by its SHA-256); the new hashes."""
+    prev, hashes = GENESIS, []
+    for rec in load_records(con):
+        rec = dataclasses.replace(rec, prev_hash=prev, sealed=())
+        prev = rec.compute_hash()
+        hashes.append(prev)
+        con.execute(
+            "update draw_log set prev_hash = ?, record_hash = ? where record_no = ?",
+            [rec.prev_hash, prev, rec.record_no],
+        )
+    return hashes
+
+
+def test_a_log_with_texts_apart_before_their_sha256_was_kept_is_brought_forward(
+    world, db_path, capsys
+):
+    """A log whose texts were kept apart without their SHA-256 (the hash covering the texts
+    themselves) verifies; the next append adds the column, seals its own texts, and the whole
+    log verifies; a changed old text still fails, by the record's hash."""
+    world.execute("alter table draw_log_texts drop column sha256")
+    hashes = hashed_as_texts(world)
+    world.close()
+    code, out = verify(db_path, capsys)
+    assert code == 0, out
+    con = connect(db_path)
+    try:
+        assert [r.record_hash for r in load_records(con)] == hashes
+        assert [r.sealed for r in load_records(con)] == [()] * 4
+        spot_check(con, D1, D2, "0.2", "33333", ZZ, operator="张操作", supervisor="李监督")
+        records = load_records(con)
+        assert [r.sealed for r in records[:4]] == [()] * 4
+        assert [c for c, _ in records[-2].sealed] == ["population"]
+        assert [c for c, _ in records[-1].sealed] == ["picks"]
+        texts = con.execute("select record_no, sha256 is null from draw_log_texts").fetchall()
+        assert sorted(texts) == [(1, True), (2, True), (5, False), (6, False)]
+    finally:
+        con.close()
+    code, out = verify(db_path, capsys)
+    assert code == 0, out
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("update draw_text_000002_picks set text = replace(text, 'H01', 'H09')")
+    code, out = verify(db_path, capsys)
+    assert code == 1 and "记录内容与其哈希不符" in out

@@ -14,7 +14,10 @@ A long list already computed in DuckDB (a province quarter's frozen cases, a spo
 keeps its records in one row group, which DuckDB rewrites whole at each checkpoint after an append,
 so texts of megabytes in it made every later append (a draw, a dispute decision) slower as the log
 grew; a table of its own is written once. The record reads its text from there when asked
-(`DrawRecord.text`), the text its record_hash covers.
+(`DrawRecord.text`). Such a text enters the record's hash as "sha256:" and its SHA-256 (kept in
+draw_log_texts.sha256; `verify-log` checks the text against it): json.dumps escaping every quote of
+a 17 MB list cost more than the rest of the hash (a text kept apart before its SHA-256 was kept,
+sha256 null, is hashed as its text, as it was).
 """
 
 from __future__ import annotations
@@ -94,12 +97,13 @@ COLUMNS = (
     "prev_hash",
     "record_hash",
 )
-# the JSON columns a record keeps apart, read with the record (null when none, or the log is older
-# than draw_log_texts)
+# the JSON columns a record keeps apart and their texts' SHA-256 (null before it was kept), read
+# with the record (null when none, or the log is older than draw_log_texts)
 _APART = (
-    "(select list(t.column_name order by t.column_name) from draw_log_texts as t "
+    "(select list([t.column_name, {sha256}] order by t.column_name) from draw_log_texts as t "
     "where t.record_no = draw_log.record_no)"
 )
+SEALED = "sha256:"  # how a text kept apart with its SHA-256 enters the record's hash
 # the number of picks of a draw_log row, in SQL (in its text or kept apart)
 PICKS_COUNT = (
     "coalesce(json_array_length(picks), (select t.items from draw_log_texts as t "
@@ -116,6 +120,10 @@ class TempText:
     text: str
     query: str
     items: int
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def text_table(record_no: int, column: str) -> str:
@@ -170,9 +178,10 @@ class DrawRecord:
     prev_hash: str
     record_hash: str
     # the JSON columns kept apart (their fields None unless the text is in hand) and where to
-    # read them
+    # read them; `sealed`: the SHA-256 of those texts the hash covers in their stead
     apart: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
     source: TextsApart | None = dataclasses.field(default=None, compare=False, repr=False)
+    sealed: tuple[tuple[str, str], ...] = dataclasses.field(default=(), compare=False)
 
     def text(self, column: str) -> str | None:
         """A JSON column's text as hashed, read from its table when the record keeps it apart."""
@@ -184,10 +193,20 @@ class DrawRecord:
         return self.source.text(self, column)
 
     def compute_hash(self) -> str:
-        """SHA-256 of the canonical JSON of every column but record_hash."""
-        body = {c: self.text(c) for c in COLUMNS if c != "record_hash"}
+        """SHA-256 of the canonical JSON of every column but record_hash (a text kept apart with
+        its SHA-256: "sha256:" and that, see `unsealed`)."""
+        sealed = dict(self.sealed)
+        body = {
+            c: SEALED + sealed[c] if c in sealed else self.text(c)
+            for c in COLUMNS
+            if c != "record_hash"
+        }
         body["created_at"] = self.created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
         return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+    def unsealed(self) -> list[str]:
+        """The texts kept apart that no longer match the SHA-256 the record's hash covers."""
+        return [c for c, digest in self.sealed if text_sha256(self.text(c) or "") != digest]
 
     def params(self) -> dict[str, Any]:
         return json.loads(self.parameters)
@@ -323,15 +342,27 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "'strike_decisions_latest', 'outages', 'actions_done_latest', 'draw_log_texts') "
         "and table_catalog = current_database()"
     ).fetchone()[0]
-    if present == 7:  # nothing to do, and read-only connections cannot run DDL
+    if present == 7 and _has_sha256(con):  # nothing to do; read-only connections cannot run DDL
         return
     for _ in range(_RETRIES):
         try:
             con.execute(sql("draw_log_schema"))
+            # draw_log_texts from before its texts' SHA-256 was kept
+            con.execute("alter table draw_log_texts add column if not exists sha256 varchar")
             return
         except (duckdb.TransactionException, duckdb.CatalogException):
             time.sleep(0.01)
     con.execute(sql("draw_log_schema"))
+    con.execute("alter table draw_log_texts add column if not exists sha256 varchar")
+
+
+def _has_sha256(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether draw_log_texts keeps its texts' SHA-256 (a column added after it was made)."""
+    query = (
+        "select count(*) from duckdb_columns() where table_name = 'draw_log_texts' "
+        "and column_name = 'sha256' and database_name = current_database()"
+    )
+    return bool(con.execute(query).fetchone()[0])
 
 
 def has_log(con: duckdb.DuckDBPyConnection) -> bool:
@@ -348,14 +379,23 @@ def _select(con: duckdb.DuckDBPyConnection) -> str:
         "select count(*) from information_schema.tables where table_name = 'draw_log_texts' "
         "and table_catalog = current_database()"
     ).fetchone()[0]
-    return ", ".join((*COLUMNS, _APART if found else "null"))
+    if not found:
+        return ", ".join((*COLUMNS, "null"))
+    apart = _APART.format(sha256="t.sha256" if _has_sha256(con) else "null::varchar")
+    return ", ".join((*COLUMNS, apart))
 
 
 def _row_to_record(row: tuple, con: duckdb.DuckDBPyConnection) -> DrawRecord:
     """A record from a `_select` row; texts kept apart are read through `con` when asked for."""
-    apart = frozenset(row[-1] or ())
-    source = TextsApart(con) if apart else None
-    return DrawRecord(**dict(zip(COLUMNS, row[:-1], strict=True)), apart=apart, source=source)
+    pairs = row[-1] or ()
+    apart = frozenset(c for c, _ in pairs)
+    sealed = tuple((c, h) for c, h in pairs if h is not None)
+    return DrawRecord(
+        **dict(zip(COLUMNS, row[:-1], strict=True)),
+        apart=apart,
+        source=TextsApart(con) if apart else None,
+        sealed=sealed,
+    )
 
 
 def load_records(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[DrawRecord]:
@@ -404,9 +444,11 @@ def _insert(con: duckdb.DuckDBPyConnection, rec: DrawRecord, temp: dict[str, Tem
     for column, value in temp.items():
         table = text_table(rec.record_no, column)
         con.execute(f"create table {table} as select text from ({value.query}) as q(text)")
+        sha256 = dict(rec.sealed)[column]
         con.execute(
-            "insert into draw_log_texts values "
-            f"({rec.record_no}, {sql_literal(column)}, {sql_literal(table)}, {value.items})"
+            "insert into draw_log_texts (record_no, column_name, table_name, items, sha256) "
+            f"values ({rec.record_no}, {sql_literal(column)}, {sql_literal(table)}, "
+            f"{value.items}, {sql_literal(sha256)})"
         )
 
 
@@ -445,6 +487,7 @@ def append(
                 record_hash="",
                 **{c: temp[c].text if c in temp else fields.get(c) for c in COLUMNS[4:-2]},
                 apart=frozenset(temp),
+                sealed=tuple((c, text_sha256(v.text)) for c, v in sorted(temp.items())),
             )
             rec = dataclasses.replace(rec, record_hash=rec.compute_hash())
             _insert(con, rec, temp)

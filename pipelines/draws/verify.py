@@ -1,7 +1,8 @@
 """`verify-log`: check the draw_log hash chain and re-derive every draw from its stored population.
 
 Per record, in chain order: record numbers run 1, 2, 3 …; prev_hash is the previous record's hash;
-record_hash is the hash of the record as stored; a frozen population matches its digest; a draw
+record_hash is the hash of the record as stored (a list kept apart matches the SHA-256 it covers);
+a frozen population matches its digest; a draw
 uses an earlier frozen population, keeps the k fixed at freezing (and ceil(rate × n) where a rate
 is the rule), and its picks are exactly the first k per stratum by key for its seed; a review's
 expert count and assignment follow from its cases; a replacement is the next-ranked eligible
@@ -164,6 +165,9 @@ def verify_records(records: list[DrawRecord]) -> LogCheck:
             problem = "prev_hash 与上一条记录的哈希不符（链断开：记录被删除、插入或改动）"
         elif rec.compute_hash() != rec.record_hash:
             problem = "记录内容与其哈希不符（记录被改动）"
+        elif changed := rec.unsealed():
+            tables = "、".join(log.text_table(rec.record_no, c) for c in changed)
+            problem = f"另表存放的名单（{tables}）与记录所存的 SHA-256 不符（名单被改动）"
         else:
             try:
                 problem = _content_problem(rec, by_id, amendments)

@@ -27,12 +27,14 @@ create table if not exists draw_log (
 -- A long list of a record (a province quarter's frozen cases, a spot check's picks) is kept apart,
 -- as the one value (`text`) of a table of its own, `table_name` (draw_text_<record_no>_<column>),
 -- and the record's column is null (pipelines/draws/log.py): draw_log's one row group, holding the
--- texts, would be rewritten whole at every later append. The record_hash covers the text there.
+-- texts, would be rewritten whole at every later append. The record_hash covers the text's
+-- SHA-256 (`sha256`; null in a log from before it was kept: then the text itself).
 create table if not exists draw_log_texts (
     record_no bigint not null,            -- the draw_log record
     column_name varchar not null,         -- population / picks
     table_name varchar not null,
-    items bigint not null                 -- members of the list / picks
+    items bigint not null,                -- members of the list / picks
+    sha256 varchar                        -- SHA-256 (hex) of the UTF-8 text
 );
 
 -- ZZ-SPOTCHECK findings: append-only; the latest row per (draw, case) is the finding in force.
