@@ -300,15 +300,16 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         needs_escape=log.NEEDS_ESCAPE,
         id_suspect=f"(?:{ID_PROBLEM_RE2})|{log.NEEDS_ESCAPE}",
     )
-    size, distinct, unusable, escaped, digest = con.execute(
-        f"select population_size, distinct_ids, unusable, needs_escape, digest from {facts}"
+    size, distinct, unusable, escaped, nulls, digest = con.execute(
+        "select population_size, distinct_ids, unusable, needs_escape, has_null, digest "
+        f"from {facts}"
     ).fetchone()
     if unusable or distinct != size:
         check_ids(staged.arrow()["id"].combine_chunks())
     if escaped:
         return size, digest, log.population_text(staged.arrow())
     stored = f"{staged.name}_json"
-    _into(con, stored, "draw_population_json", {"draw_population": staged.name})
+    _into(con, stored, "draw_population_json", {"draw_population": staged.name}, nulls=nulls)
     text = con.execute(f"select population from {stored}").fetchone()[0]
     return size, digest, log.TempText(text, f"select population from {stored}", size)
 

@@ -5,7 +5,8 @@
 -- by a line feed = keys.population_digest). The stored list is draw_population_json.sql: DuckDB
 -- runs the two ordered aggregates faster apart than together.
 -- The ids pass one pattern, $id_suspect (either of the two), and the two are told apart over the
--- suspects alone (none, in practice); strata and hospitals are checked once per distinct pair.
+-- suspects alone (none, in practice); strata and hospitals are checked once per distinct pair,
+-- for JSON escapes and for nulls (has_null: draw_population_json.sql's plain form needs none).
 with population as (
     select
         id,
@@ -59,6 +60,9 @@ final as (
             ),
             false
         ) as needs_escape,
+        coalesce(
+            (select bool_or(stratum is null or hospital_id is null) from labels), false
+        ) as has_null,
         ids.digest
     from ids
 )
