@@ -215,11 +215,15 @@ class DrawRecord:
         return [Pick(**p) for p in json.loads(self.text("picks") or "[]")]
 
     def members(self) -> list[Member]:
-        """The stored population of a population_frozen record."""
-        text = self.text("population")
-        if not text:
-            return []
-        return [Member(*row) for row in json.loads(text)["rows"]]
+        """The stored population of a population_frozen record, parsed once per record (verify-log
+        reads it for the record and again for each draw and replacement from it): not to be
+        changed by the caller."""
+        parsed = self.__dict__.get("_members")  # a frozen dataclass: cached beside its fields
+        if parsed is None:
+            text = self.text("population")
+            parsed = [Member(*row) for row in json.loads(text)["rows"]] if text else []
+            self.__dict__["_members"] = parsed
+        return parsed
 
     def replacement_list(self) -> list[dict[str, Any]]:
         return json.loads(self.replacements or "[]")
