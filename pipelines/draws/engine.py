@@ -108,6 +108,7 @@ class FrozenPopulation:
 
     record: DrawRecord
     source: pa.Table | StagedPopulation  # id, stratum, hospital_id; any row order
+    plain: bool = False  # its texts were checked to need no JSON escapes (a staged population)
 
     @functools.cached_property
     def table(self) -> pa.Table:
@@ -254,7 +255,8 @@ def freeze_population(
         "population": text,
     }
     rec = log.append(con, "population_frozen", lambda _c: fields, at)
-    return FrozenPopulation(record=rec, source=source)
+    # a staged list kept apart (TempText) was checked to need no JSON escapes (staged_facts)
+    return FrozenPopulation(record=rec, source=source, plain=isinstance(text, log.TempText))
 
 
 def check_ids(ids: pa.Array) -> None:
@@ -300,10 +302,11 @@ def staged_facts(staged: StagedPopulation) -> tuple[int, str, str | log.TempText
         needs_escape=log.NEEDS_ESCAPE,
         id_suspect=f"(?:{ID_PROBLEM_RE2})|{log.NEEDS_ESCAPE}",
     )
-    size, distinct, unusable, escaped, nulls, digest = con.execute(
-        "select population_size, distinct_ids, unusable, needs_escape, has_null, digest "
+    size, distinct, unusable, escaped, nulls, id_lines = con.execute(
+        "select population_size, distinct_ids, unusable, needs_escape, has_null, id_lines "
         f"from {facts}"
     ).fetchone()
+    digest = log.text_sha256(id_lines)
     if unusable or distinct != size:
         check_ids(staged.arrow()["id"].combine_chunks())
     if escaped:
@@ -386,17 +389,22 @@ def rank_staged(
 
 
 def ranked(
-    con: duckdb.DuckDBPyConnection, source: pa.Table | StagedPopulation, seed: str, k: dict
+    con: duckdb.DuckDBPyConnection,
+    source: pa.Table | StagedPopulation,
+    seed: str,
+    k: dict,
+    plain: bool = False,
 ) -> tuple[list[Pick] | None, str | None, str | log.TempText]:
     """(the picks, None while they are only in DuckDB; their temp table; the record's picks
     column): set-based in DuckDB, the column's text too when the population is staged on `con`
-    and needs no JSON escapes."""
+    and needs no JSON escapes (checked here, unless `plain`: checked when it was staged)."""
     if not (isinstance(source, StagedPopulation) and source.on(con)):
         picks = rank_sql(con, source, seed, k)
         return picks, None, log.picks_json(picks)
     table = rank_staged(source, seed, k)
     views = {"draw_picks": table}
-    _into(con, f"{table}_json", "draw_picks_json", views, needs_escape=log.NEEDS_ESCAPE)
+    escapes = {"needs_escape": log.NEEDS_ESCAPE, "check": not plain}
+    _into(con, f"{table}_json", "draw_picks_json", views, **escapes)
     escaped, text, items = con.execute(
         f"select needs_escape, picks, (select count(*) from {table}) from {table}_json"
     ).fetchone()
@@ -438,7 +446,7 @@ def draw(
         raise UsageError("抽取数不能为负")
     sizes = frozen.strata_sizes()
     shortfall = {s: (n, sizes.get(s, 0)) for s, n in sorted(quota.items()) if n > sizes.get(s, 0)}
-    given, staged, picks_column = ranked(con, frozen.source, seed, quota)
+    given, staged, picks_column = ranked(con, frozen.source, seed, quota, frozen.plain)
     reason = (reason or "").strip() or None
     draw_params = {
         **params,

@@ -1,7 +1,8 @@
 -- The picks column of a draw record as log.picks_json writes it, from the picks draw_rank.sql
 -- left in table draw_picks (id, stratum, rank, key, hospital_id; order by stratum, rank), and
 -- whether any text needs JSON escaping ($needs_escape: what json.dumps escapes; the text is
--- valid only when nothing does).
+-- valid only when nothing does). $check false: the population's texts were checked when it was
+-- staged (draw_population_facts.sql) and need none, so the picks drawn from it need none either.
 with picks as (
     select
         id,
@@ -23,9 +24,12 @@ flagged as (
             case when stratum is null then 'null' else concat('"', stratum, '"') end,
             '}'
         ) as pick_json,
-        regexp_matches(id, $needs_escape)
-        or regexp_matches(stratum, $needs_escape)
-        or regexp_matches(hospital_id, $needs_escape) as escaped
+        $check
+        and (
+            regexp_matches(id, $needs_escape)
+            or regexp_matches(stratum, $needs_escape)
+            or regexp_matches(hospital_id, $needs_escape)
+        ) as escaped
     from picks
 ),
 
