@@ -143,7 +143,13 @@ def _spied(monkeypatch, refresh: str) -> list[str]:
 
 
 # the marts of monthly counts, redone after a load by the months whose counts can change
-BY_MONTH = ["mart_fees", "mart_expert_timeliness", "mart_monthly_kpis"]
+BY_MONTH = [
+    "mart_fees",
+    "mart_archive_by_hospital",
+    "mart_archive",
+    "mart_expert_timeliness",
+    "mart_monthly_kpis",
+]
 
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
