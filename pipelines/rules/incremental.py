@@ -156,8 +156,8 @@ def _events(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     kinds = dict(
         con.execute(
             "select column_name, data_type from duckdb_columns() where database_name = "
-            "current_database() and schema_name = current_schema() and table_name = ?",
-            [table],
+            "current_database() and schema_name = current_schema() and table_name = "
+            + sql_literal(table)  # no bound parameter: DuckDB would import pandas for it
         ).fetchall()
     )
     return [c for c in columns[1:] if kinds.get(c, "").startswith(("TIMESTAMP", "DATE"))]
@@ -368,8 +368,7 @@ def by_rule_reads(name: str) -> set[str]:
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     rows = con.execute(
         "select column_name from duckdb_columns() where database_name = current_database() "
-        "and schema_name = current_schema() and table_name = ?",
-        [table],
+        "and schema_name = current_schema() and table_name = " + sql_literal(table)
     ).fetchall()
     return {r[0] for r in rows}
 
