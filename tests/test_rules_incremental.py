@@ -105,25 +105,60 @@ def _second_case(con, tasks: set[int]) -> None:
     con.execute("update stg_tasks set case_id = 'C2' where task_id in (select unnest(?))", [ids])
 
 
+# submissions of medical record R1 for one disease (ZZ-REAPPLY, besides C1 and C2, P1's, given
+# R1 too): (person, submitted, decided or None — hours after START —, outcome) of C3, C4, …
+submissions = st.lists(
+    st.tuples(
+        st.sampled_from(["P1", "P2"]),
+        st.integers(0, 48),
+        st.one_of(st.none(), st.integers(0, 96)),
+        st.sampled_from(["符合", "不符合"]),
+    ),
+    max_size=4,
+)
+
+
+def _submissions(con, rows) -> None:
+    """Record R1 on every case, and cases C3, C4, … of `rows` (see `submissions`)."""
+    con.execute("update stg_cases set record_id = 'R1'")
+    for n, (person, submitted_h, decided_h, outcome) in enumerate(rows, start=3):
+        submitted = START + dt.timedelta(hours=submitted_h)
+        decided = None if decided_h is None else START + dt.timedelta(hours=decided_h)
+        decision = {"decided_at": max(decided, submitted), "outcome": outcome} if decided else {}
+        fields = {"person_id": person, "submitted_at": submitted, "record_id": "R1"}
+        put(con, "stg_cases", [case(f"C{n}", **fields, **decision)])
+
+
 def _spied(monkeypatch, refresh: str) -> list[str]:
     """The marts `refresh_marts` brings forward by `incremental.<refresh>` (by month, by group)."""
     called: list[str] = []
     original = getattr(incremental, refresh)
 
-    def spy(con, name, values):
+    def spy(con, name, values, *keep):
         called.append(name)
-        original(con, name, values)
+        original(con, name, values, *keep)
 
     monkeypatch.setattr(marts, refresh, spy)
     return called
 
 
 # the marts of monthly counts, redone after a load by the months whose counts can change
-BY_MONTH = ["mart_fees", "mart_expert_timeliness", "mart_monthly_kpis"]
+BY_MONTH = [
+    "mart_fees",
+    "mart_archive_by_hospital",
+    "mart_archive",
+    "mart_expert_timeliness",
+    "mart_monthly_kpis",
+]
 
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
 _VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
+_VOID |= {"submitted": [], "moved": False}
+# P1's R1 failed twice (C3, C4) before C5 (ZZ-REAPPLY); C3 found 符合 since: C5, settled and
+# not redone itself, no longer breaks the rule — nor, moved to P2, when C4 is
+_TWICE = [("P1", 1, 2, "不符合"), ("P1", 3, 4, "不符合"), ("P1", 5, 6, "符合")]
+_REAPPLIED = _VOID | {"voided": set(), "first_h": 10, "submitted": _TWICE}
 
 
 # three late answers disqualify E1 before a settled task (ZZ-STRIKE-AFTER); a void undoes that:
@@ -162,11 +197,15 @@ _EARLIER_STRIKE = _VOID | {"delta": [("E1", 0, None, 0, None)], "voided": set()}
 @example(log=_TWO_YEARS, **_NEW_YEAR)
 @example(log=_SETTLED, **_EARLIER_STRIKE)
 @example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
+@example(log=[], **_REAPPLIED | {"case_changed": "C3", "outcome": "符合"})
+@example(log=[], **_REAPPLIED | {"case_changed": "C4", "moved": True})
 @given(
     log=task_logs,
     delta=task_logs,
     changed=st.sets(st.integers(0, 24), max_size=6),
-    case_changed=st.sampled_from([None, "C1", "C2"]),
+    case_changed=st.sampled_from([None, "C1", "C2", "C3", "C4"]),
+    moved=st.booleans(),
+    submitted=submissions,
     on_c2=st.sets(st.integers(0, 24), max_size=8),
     decided_h=st.one_of(st.none(), as_of_hours),
     outcome=st.sampled_from([None, "符合", "不符合"]),
@@ -189,6 +228,8 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     on_c2,
     first_h,
     later_h,
+    submitted,
+    moved,
 ):
     load_log(con, log)
     _second_case(con, on_c2)
@@ -198,6 +239,7 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
             "update stg_cases set decided_at = greatest(?, submitted_at), outcome = '符合'",
             [decided],
         )
+    _submissions(con, submitted)
     _stamp(con, "stg_tasks")
     _stamp(con, "stg_cases")
     first = START + dt.timedelta(hours=first_h)
@@ -214,9 +256,11 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     put(con, "stg_tasks", rows)
     record_cutoff(con, LATE_EXPORT)
     _stamp(con, "stg_tasks", "load_id is null")
-    if case_changed:  # a case again, maybe with another outcome
+    if case_changed:  # a case again, maybe with another outcome or of another person
         where = f"case_id = '{case_changed}'"
         con.execute(f"update stg_cases set outcome = coalesce(?, outcome) where {where}", [outcome])
+        if moved:
+            con.execute(f"update stg_cases set person_id = 'P2' where {where}")
         _stamp(con, "stg_cases", where)
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)

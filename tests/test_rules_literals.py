@@ -142,6 +142,21 @@ def test_a_rule_command_never_imports_pandas_arrow_or_numpy(warehouse, tmp_path)
         assert done.stdout.split() == ["0"], (argv[0], done.stdout, done.stderr)
 
 
+def test_a_refresh_after_a_load_never_imports_pandas(warehouse):  # noqa: F811
+    """The second refresh brings the first one's marts forward in place (the delta path, which
+    looks up a model's columns by name): no bound parameter, so no pandas."""
+    probe = (
+        "import sys\nfrom pipelines.cli import main\n"
+        "status = main(sys.argv[1:]) + main(sys.argv[1:])\n"
+        "print(*[m for m in ('pandas',) if m in sys.modules], status)\n"
+    )
+    args = ["refresh", "--db", str(warehouse), "--as-of", "2026-03-20 00:00:00"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["0"], (done.stdout, done.stderr)
+
+
 def _gap_world(con) -> None:
     """T1 accepted on 4 Jan 2027 (a year the calendar does not cover), T2 in 2026."""
     load(

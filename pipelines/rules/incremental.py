@@ -156,8 +156,8 @@ def _events(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     kinds = dict(
         con.execute(
             "select column_name, data_type from duckdb_columns() where database_name = "
-            "current_database() and schema_name = current_schema() and table_name = ?",
-            [table],
+            "current_database() and schema_name = current_schema() and table_name = "
+            + sql_literal(table)  # no bound parameter: DuckDB would import pandas for it
         ).fetchall()
     )
     return [c for c in columns[1:] if kinds.get(c, "").startswith(("TIMESTAMP", "DATE"))]
@@ -205,11 +205,13 @@ def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> st
     return "create or replace temp table _again as\n" + "\nunion\n".join(keys)
 
 
-def _delta_sql(name: str, events: Collection[str] = (), gone: bool = True) -> list[str]:
+def _delta_sql(
+    name: str, events: Collection[str] = (), gone: bool = True, keep: bool = True
+) -> list[str]:
     """The statements of `refresh_delta`: the keys to compute again (`_again_sql`), the rows
-    going kept in `redone_table`, the delete, the model over those keys' rows of its table and
-    the models it reads computed into a temp table, inserted and kept (not read back from the
-    table: a scan of every column of it)."""
+    going kept in `redone_table` (`keep`), the delete, the model over those keys' rows of its
+    table and the models it reads computed into a temp table, inserted and kept (not read back
+    from the table: a scan of every column of it)."""
     table, columns = delta_keyed(name)[:2]
     key, query = columns[0], _parts(name)[0]
     again = _again_sql(name, events, gone)
@@ -219,30 +221,37 @@ def _delta_sql(name: str, events: Collection[str] = (), gone: bool = True) -> li
         f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
     ]
     inserted = f"with {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
-    return [
-        again,
+    kept = [
         f"create or replace temp table {redone_table(name)} as\n"
         f"select *, false as {NEW} from main.{name} where {redo}",
+        f"insert into {redone_table(name)} select *, true from _inserted",
+    ]
+    return [
+        again,
+        *(kept[:1] if keep else []),
         f"delete from main.{name} where {redo}",
         f"create or replace temp table _inserted as\n{inserted}",
         f"insert into main.{name} select * from _inserted",
-        f"insert into {redone_table(name)} select *, true from _inserted",
+        *(kept[1:] if keep else []),
         "drop table _inserted",
     ]
 
 
-def refresh_delta(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+def refresh_delta(
+    con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any], keep: bool = True
+) -> None:
     """Bring the model's table from `$prev_as_of` to `$as_of` in place (dbt-duckdb's incremental
     `delete+insert` on the model's unique key, the keys found by load ids rather than a time
     column): the rows whose staging row or case changed since load `$prev_load_id`, that were
     pushed later or were still open then, whose row of a model it reads was redone, or whose
     task is gone, are deleted and computed again; every other stored row was settled then and
     stays as it is. The rows deleted and inserted stay in `redone_table(name)` till the
-    transaction ends or `drop_redone`. Raises CalendarGapError (the
+    transaction ends or `drop_redone` (`keep`; no model reading them: not kept, a copy of every
+    column of tens of thousands of rows saved). Raises CalendarGapError (the
     table then holds a gap) like `engine.materialise`."""
     table = delta_keyed(name)[0]
     gone = table.startswith("stg_") and not _none_gone(con, name, values)
-    for statement in _delta_sql(name, _events(con, name), gone):
+    for statement in _delta_sql(name, _events(con, name), gone, keep):
         execute(con, statement, values)
     con.execute("drop table _again")
     if checks_calendar(name):
@@ -303,7 +312,14 @@ def reads_changed(name: str, delta: dict) -> bool:
 # same value of one of those columns: it redoes the rows whose column holds a value the redone
 # rows of a model it reads (`redone_table`) carry in the finest of those columns that model has
 # (or the one `model.column` names), computed over those rows of the models giving the first
-# column (the others read whole). Any other audit is computed again whole.
+# column (the others read whole). An entry `group of column` (`person_id of case_id`: a
+# submission breaks ZZ-REAPPLY by the person's earlier ones) says the audit's rows follow from
+# its models' rows of one value of `group`, a column its rows do not carry: it redoes the groups
+# the redone rows carry, computed over every row of those groups, and deletes the rows whose
+# `column` value some row of such a group holds in a model giving it — stored now or deleted
+# (its redone rows of both kinds: a row moved to another group is redone in both). Sound when
+# every row of a group has it in those models and a changed row is redone there (`refresh_delta`;
+# stg_cases' person_id is never null). Any other audit is computed again whole.
 
 _BY = re.compile(r"^--\s*by:\s*([a-z0-9_.,\s]+?)\s*$", re.MULTILINE)
 _BY_RULE = re.compile(r"^--\s*by rule:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -322,12 +338,20 @@ def by_columns(audit: str) -> list[str]:
     return [c.strip() for c in found.group(1).split(",")] if found else []
 
 
+def _group(entry: str) -> tuple[str, str]:
+    """(the column a model's redone rows give, the audit rows' column) of a `-- by:` entry:
+    `person_id of case_id` → (person_id, case_id); any other entry is both."""
+    group, _, column = entry.partition(" of ")
+    return group.strip(), (column or group).strip()
+
+
 def _gives(audit: str, model: str, columns: Collection[str]) -> str | None:
     """The `-- by:` column whose values a model's redone rows give: the one named for it, else
     the finest unqualified one it has."""
     entries = by_columns(audit)
     named = [e.split(".")[1] for e in entries if e.startswith(f"{model}.")]
-    return (named or [c for c in entries if "." not in c and c in columns] or [None])[0]
+    groups = [_group(e)[0] for e in entries if "." not in e]
+    return (named or [c for c in groups if c in columns] or [None])[0]
 
 
 def rule_id(audit: str) -> str:
@@ -344,8 +368,7 @@ def by_rule_reads(name: str) -> set[str]:
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     rows = con.execute(
         "select column_name from duckdb_columns() where database_name = current_database() "
-        "and schema_name = current_schema() and table_name = ?",
-        [table],
+        "and schema_name = current_schema() and table_name = " + sql_literal(table)
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -366,6 +389,25 @@ def _matching(keys: dict[str, str], columns: Collection[str]) -> str:
     return " or ".join(f"{c} in ({q})" for c, q in keys.items() if c in columns) or "false"
 
 
+def _rows_to_redo(audit: str, keys: dict[str, str], columns: dict[str, set]) -> str:
+    """The condition on the mart's rows (`columns[""]`) of the audit's rows to redo: a `-- by:`
+    column holding a value of `keys`; for an entry `group of column`, `column` holding the value
+    of a row of those groups in a model giving them, stored or deleted (see the header)."""
+    of = {g: c for g, c in map(_group, by_columns(audit)) if g != c}
+    conditions = [_matching(keys, columns[""])]
+    for group, column in of.items():
+        if group not in keys:
+            continue
+        sources = [
+            f"select {column} from {table} where {group} in ({keys[group]})"
+            for model, has in columns.items()
+            if model and _gives(audit, model, has) == group
+            for table in (f"main.{model}", redone_table(model))
+        ]
+        conditions.append(f"{column} in ({' union all '.join(sources)})")
+    return " or ".join(c for c in conditions if c != "false") or "false"
+
+
 _BY_RULE_ROWS = "_by_rule_rows"
 
 
@@ -382,13 +424,13 @@ def _by_rule_sql(
     statements = [
         f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
     ]
-    deletes = []
+    deletes, mine = [], _columns(con, name)
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
             keys, columns = _audit_keys(con, audit, list(dict.fromkeys(refs(audit) + joined)))
-            where = f"{rule} and ({_matching(keys, _columns(con, name))})"
-            first = by_columns(audit)[0]
+            where = f"{rule} and ({_rows_to_redo(audit, keys, columns | {'': mine})})"
+            first = _group(by_columns(audit)[0])[0]
             inputs = [
                 f"{m} as (select * from main.{m} where {_matching(keys, columns[m])})"
                 for m in refs(audit)
@@ -542,30 +584,37 @@ def _of_months(expression: str, months: list[str]) -> str:
     return f"({column} is null or {column} >= {low} and {column} < {high}) and {listed}"
 
 
-def _by_month_sql(name: str, months: list[str]) -> list[str]:
-    """The rows of the months `_months` holds kept, deleted, computed again over those months'
-    rows of the tables and kept (`redone_table`)."""
+def _by_month_sql(name: str, months: list[str], keep: bool = True) -> list[str]:
+    """The rows of the months `_months` holds kept (`keep`: in `redone_table`), deleted,
+    computed again over those months' rows of the tables and kept."""
     column, tables = by_month(name)
     inputs = [
         f"{t} as (select * from main.{t} where {_of_months(e, months)})" for t, _, e, _ in tables
     ]
     mine = f"{_month(column)} in (select month from _months)"
     query = _parts(name)[0][len("with") :].lstrip()
-    return [
+    kept = [
         f"create or replace temp table {redone_table(name)} as\n"
         f"select *, false as {NEW} from main.{name} where {mine}",
+        f"insert into {redone_table(name)} select *, true from main.{name} where {mine}",
+    ]
+    return [
+        *(kept[:1] if keep else []),
         f"delete from main.{name} where {mine}",
         f"insert into main.{name}\nwith {', '.join(inputs)},\n{query}",
-        f"insert into {redone_table(name)} select *, true from main.{name} where {mine}",
+        *(kept[1:] if keep else []),
     ]
 
 
-def refresh_by_month(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+def refresh_by_month(
+    con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any], keep: bool = True
+) -> None:
     """Bring a `-- by month:` mart's table forward in place after a load: its rows of the months
-    where its tables' redone rows do not cancel out, computed over those months' rows alone."""
+    where its tables' redone rows do not cancel out, computed over those months' rows alone
+    (those deleted and inserted kept in `redone_table(name)`: `keep`)."""
     execute(con, _changed_months(name), values)
     months = [r[0] for r in con.execute("select distinct month from _months").fetchall()]
-    for statement in _by_month_sql(name, months):
+    for statement in _by_month_sql(name, months, keep):
         execute(con, statement, values)
     con.execute("drop table _months")
 

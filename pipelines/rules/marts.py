@@ -114,6 +114,15 @@ def _read_by_delta() -> set[str]:
     )
 
 
+@cache
+def _redone_read() -> set[str]:
+    """The models whose rows redone in a refresh after a load (`redone_table`) some model reads:
+    `_read_by_delta`, the models a `-- by rule:` model joins and the witnesses of the months of
+    a `-- by month:` mart. Another model's are not kept."""
+    joined = {r for m in MARTS if by_rule(m) for r in refs(m) if r != by_rule(m)}
+    return _read_by_delta() | joined | {w for m in MARTS for w in month_witnesses(m)}
+
+
 def _by_month(name: str, delta: dict | None, previous: dict | None, redone: list[str]) -> bool:
     """Whether a `-- by month:` mart's stored table can be brought forward month by month: the
     models whose redone rows tell the months were brought forward so in this run."""
@@ -162,11 +171,11 @@ def _refresh(con, name, values, done, delta, previous, redone) -> None:
             redone.append(name)
         return
     if _by_month(name, delta, previous, redone):
-        refresh_by_month(con, name, values | delta)
+        refresh_by_month(con, name, values | delta, name in _redone_read())
     elif _numbered(name, delta, previous, redone):
         refresh_numbered(con, name, values | delta)
     elif _delta(name, delta, previous, redone):
-        refresh_delta(con, name, values | delta)
+        refresh_delta(con, name, values | delta, name in _redone_read())
     elif delta and name in _read_by_delta() and name in (previous.get("marts") or []):
         rebuild_diffed(con, name, lambda: materialise(con, name, values, done))
     else:

@@ -3,6 +3,7 @@
 -- per breaking submission (per person, record and disease, in order of submitted_at then case_id);
 -- a breaking submission that fails still counts as a failure.
 -- refs: fct_cases
+-- by: person_id of case_id
 with
 
 records as (

@@ -4,6 +4,12 @@
 -- city's archive does not pay for the hospital grain when computed from scratch.
 -- refs:
 -- latest: stg_cases.decided_at
+-- After a load only the months whose counts can change are redone (pipelines.rules.incremental;
+-- fct_cases passes a case's decision through as known at $as_of — a case decided by then was
+-- submitted by then: the ingest quarantines a decision before its submission —, so its redone
+-- rows tell them):
+-- by month: month
+-- month of: stg_cases by fct_cases: strftime(decided_at, '%Y-%m'); disease_name, outcome
 with
 
 decided as (

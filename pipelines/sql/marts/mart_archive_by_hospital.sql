@@ -3,6 +3,12 @@
 -- Summed over hospitals it is the city's monthly archive, mart_archive.
 -- refs:
 -- latest: stg_cases.decided_at
+-- After a load only the months whose counts can change are redone (pipelines.rules.incremental;
+-- fct_cases passes a case's decision through as known at $as_of — a case decided by then was
+-- submitted by then: the ingest quarantines a decision before its submission —, so its redone
+-- rows tell them):
+-- by month: month
+-- month of: stg_cases by fct_cases: strftime(decided_at, '%Y-%m'); hospital_id, disease_name, outcome
 with
 
 decided as (
