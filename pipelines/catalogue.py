@@ -35,13 +35,16 @@ def load_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     has_rows = con.execute("select count(*) from ref_diseases").fetchone()[0] > 0
     if kept and kept[0] == fingerprint and has_rows:
         return
+    from pipelines.rules.graph import insert_values  # literals: no pandas (no bound parameter)
+
     rows = read_catalogue()
     con.execute("delete from ref_meta where name = 'diseases'")
-    con.execute("insert into ref_meta values ('diseases', ?)", [fingerprint])
+    insert_values(con, "ref_meta", [("diseases", fingerprint)])
     con.execute("delete from ref_diseases")
     con.execute("delete from ref_disease_aliases")
-    con.executemany(
-        "insert into ref_diseases values (?, ?, ?, ?)",
+    insert_values(
+        con,
+        "ref_diseases",
         [(r["disease_name"], int(r["row_no"]), r["specialty"], r["settlement"]) for r in rows],
     )
     aliases: dict[str, str] = {}
@@ -49,7 +52,7 @@ def load_catalogue(con: duckdb.DuckDBPyConnection) -> None:
         names = [r["disease_name"], *[a for a in (r.get("aliases") or "").split(";") if a]]
         for n in names:
             aliases[fold(n)] = r["disease_name"]
-    con.executemany("insert into ref_disease_aliases values (?, ?)", list(aliases.items()))
+    insert_values(con, "ref_disease_aliases", list(aliases.items()))
 
 
 def specialties() -> list[str]:

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from pipelines.errors import DataError
 from pipelines.ingest_spec import TableSpec, header_map, normalise_header
+from pipelines.rules.graph import sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -533,12 +534,11 @@ def _number_lines(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
     """
     if not skipped:
         return
-    import pyarrow as pa  # Arrow and numpy only where used: every command imports this module
-
+    # the line numbers written in as one list literal: registering an Arrow table (or binding a
+    # parameter) would make DuckDB import pandas
+    lines = ", ".join(str(int(n)) for n in sorted(set(skipped)))
     con.execute("create or replace temp table skipped_lines (line bigint)")
-    con.register("skipped_in", pa.table({"line": pa.array(sorted(set(skipped)), pa.int64())}))
-    con.execute("insert into skipped_lines select line from skipped_in")
-    con.unregister("skipped_in")
+    con.execute(f"insert into skipped_lines select unnest([{lines}]::bigint[])")
     con.execute(
         """
         create or replace temp table src as
@@ -640,11 +640,11 @@ def _read_csv_source(
             f"""
             create or replace temp table src as
             select row_number() over () + 1 as line, {_select_list(found, spec, src_cols)}
-            from read_csv(?, header = true, auto_detect = false, columns = {columns},
-                          delim = ?, quote = '"', escape = '"', strict_mode = true,
-                          store_rejects = true, null_padding = false)
-            """,
-            [str(source), delim],
+            from read_csv({sql_literal(str(source))}, header = true, auto_detect = false,
+                          columns = {columns}, delim = {sql_literal(delim)}, quote = '"',
+                          escape = '"', strict_mode = true, store_rejects = true,
+                          null_padding = false)
+            """
         )
     rejects = con.execute(
         """
@@ -823,7 +823,8 @@ def read_parquet(
         names = [
             r[0]
             for r in con.execute(
-                "select name from parquet_schema(?) where num_children is null", [str(path)]
+                f"select name from parquet_schema({sql_literal(str(path))}) "
+                "where num_children is null"
             ).fetchall()
         ]
     except duckdb.Error as exc:
@@ -832,7 +833,8 @@ def read_parquet(
     src_cols = list(names)
     types = dict(
         con.execute(
-            "select column_name, column_type from (describe from read_parquet(?))", [str(path)]
+            "select column_name, column_type from "
+            f"(describe from read_parquet({sql_literal(str(path))}))"
         ).fetchall()
     )
     # A view, not a copy: Parquet is columnar and compressed, so the checks read the file itself

@@ -95,12 +95,28 @@ def _fingerprint() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _calendar_arrow(fingerprint: str):
-    """The calendar days as an Arrow table, built once per process per overrides version."""
-    import pyarrow as pa
+def _calendar_select(fingerprint: str) -> str:
+    """A SELECT of the calendar days (day, is_workday) in order, built once per process per
+    overrides version: every day of the covered years, a workday from Monday to Friday except
+    the days listed (holidays, 调休 make-up workdays, overrides) as literals — no Arrow table
+    from Python lists (pyarrow would import pandas for it) and no bound parameter (DuckDB
+    would)."""
+    from pipelines.rules.graph import sql_literal
 
     days = build_days()
-    return pa.table({"day": [d for d, _ in days], "is_workday": [w for _, w in days]})
+    listed = [(d, w) for d, w in days if w != (d.weekday() < 5)]
+    rows = ", ".join(f"({sql_literal(d)}, {sql_literal(w)})" for d, w in listed)
+    exceptions = (
+        f"(values {rows}) as x(day, is_workday)"
+        if listed
+        else ("(select null::date as day, null::boolean as is_workday where false) as x")
+    )
+    first, last = sql_literal(days[0][0]), sql_literal(days[-1][0])
+    return f"""
+        select d.day, coalesce(x.is_workday, isodow(d.day) <= 5) as is_workday
+        from (select cast(unnest(range({first}, {last} + 1, interval 1 day)) as date) as day) as d
+        left join {exceptions} on x.day = d.day
+    """
 
 
 def _calendar_current(con: duckdb.DuckDBPyConnection, fp: str) -> bool:
@@ -136,9 +152,8 @@ def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
         "create table if not exists calendar_meta (fingerprint varchar, first_year integer, "
         "last_year integer, built_at timestamp)"
     )
-    con.register("_cal_src", _calendar_arrow(fp))
     con.execute(
-        """
+        f"""
         create or replace table calendar as
         select
             day,
@@ -146,16 +161,16 @@ def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
             cast(sum(case when is_workday then 1 else 0 end) over (order by day) as integer)
                 as workday_no,
             cast(year(day) as integer) as year
-        from _cal_src
+        from ({_calendar_select(fp)})
         order by day
         """
     )
-    con.unregister("_cal_src")
     years = covered_years()
     con.execute("delete from calendar_meta")
-    con.execute(
-        "insert into calendar_meta values (?, ?, ?, current_timestamp)", [fp, years[0], years[-1]]
-    )
+    from pipelines.rules.graph import sql_literal  # literals: no pandas (no bound parameter)
+
+    values = ", ".join(map(sql_literal, [fp, years[0], years[-1]]))
+    con.execute(f"insert into calendar_meta values ({values}, current_timestamp)")
 
 
 def calendar_bounds(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:

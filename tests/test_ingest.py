@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,6 +17,7 @@ from pipelines.ingest import CHECK_DIGIT_SQL, ingest, table_of
 from pipelines.ingest_spec import SPECS
 from pipelines.readers import FileRejected
 
+ROOT = Path(__file__).resolve().parent.parent
 HOSPITALS = [
     ["hospital_id", "hospital_name", "hospital_class", "ownership", "district"],
     ["H1", "郑州大学第一附属医院", "三类", "公立", "二七区"],
@@ -535,6 +538,41 @@ def test_disease_names_match_with_half_width_brackets_and_aliases(con, tmp_path)
     assert names[1].startswith("重性精神疾病（包括精神分裂症")
 
 
+def test_an_ingest_never_imports_pandas(tmp_path):
+    """A load through every path that writes a value of its own into a statement (quarantined
+    rows, a row of the wrong width, a key repeated within a file and across two files, an alias,
+    a wrong check digit, a Parquet file, a re-export updating a row, the cut-off): all literals,
+    no bound parameter, so the command never imports pandas (DuckDB does for any bound one,
+    ≈ 0.5 s of a daily load)."""
+    first = write_all(
+        tmp_path / "a",
+        tasks=[*TASKS, ["T5", "C9", "E1", "2026-03-02 10:00", "", "", "", ""], ["T6", "C1"]],
+        hospitals=[*HOSPITALS, ["H2", "别的名字", "二类", "民营", "金水区"]],
+        cases=[CASES[0], [*CASES[1][:4], "糖尿病(合并严重并发症)", *CASES[1][5:]], CASES[2]],
+    )
+    second = write_all(tmp_path / "b", tasks=[*TASKS[:3], [*TASKS[3][:5], "不受理", "", ""]])
+    pd.DataFrame(EXPERTS[1:], columns=EXPERTS[0]).to_parquet(second / "experts.parquet")
+    (second / "experts.csv").unlink()
+    write_csv(second / "tasks_more.csv", [TASKS[0], [*TASKS[1][:6], "", ""]])
+    probe = (
+        "import sys\nfrom pipelines.cli import main\n"
+        "codes = [main(['ingest', '--db', sys.argv[1], d]) for d in sys.argv[2:]]\n"
+        "print('pandas' in sys.modules, *codes)\n"
+    )
+    db = tmp_path / "w.duckdb"
+    args = [sys.executable, "-c", probe, str(db), str(first), str(second)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "0", "0"], (done.stdout, done.stderr)
+    with duckdb.connect(str(db), read_only=True) as con:
+        reasons = {r[0] for r in con.execute("select reason_en from quarantine").fetchall()}
+        assert any(r.startswith("duplicate key with different content (tasks") for r in reasons)
+        assert "wrong number of fields" in " ".join(reasons)
+        warnings = con.execute("select warning_en from data_warnings").fetchall()
+        assert warnings and all("check digit" in w for (w,) in warnings)  # the fixtures' ids
+        cutoff = con.execute("select max(data_cutoff) from load_log").fetchone()[0]
+        assert cutoff is not None
+
+
 def test_file_names_map_to_tables():
     assert table_of(Path("cases_2026-10.csv")) == "cases"
     assert table_of(Path("专家鉴定任务日志.xlsx")) == "tasks"
@@ -764,7 +802,7 @@ def test_check_digit_sql_agrees_with_gb11643(prefixes):
             (2 * i + 1, f"W{i}", p + wrong, None, False),
         ]
     c.executemany("insert into typed values (?, ?, ?, ?, ?)", rows)
-    c.execute(CHECK_DIGIT_SQL, [1, "f"])
+    c.execute(CHECK_DIGIT_SQL, {"load_id": 1, "file": "f"})
     flagged = c.execute("select record_key, reason_en from data_warnings order by line").fetchall()
     assert [k for k, _r in flagged] == [f"W{i}" for i in range(len(prefixes))]
     for (key, reason), p in zip(flagged, prefixes, strict=True):

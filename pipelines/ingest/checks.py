@@ -14,6 +14,7 @@ from pipelines.catalogue import fold
 from pipelines.ingest.typed import _lit, _typed_expr
 from pipelines.ingest_spec import Col, TableSpec
 from pipelines.readers import Limits
+from pipelines.rules.graph import execute, insert_values
 
 
 @dataclass
@@ -266,8 +267,7 @@ def _disease_map(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     )
     con.execute("create or replace temp table dmap (raw varchar, disease_name varchar)")
     pairs = [(r, aliases[fold(r)]) for r in raws if fold(r) in aliases]
-    if pairs:
-        con.executemany("insert into dmap values (?, ?)", pairs)
+    insert_values(con, "dmap", pairs)
     return "left join dmap on dmap.raw = s.disease_name"
 
 
@@ -358,10 +358,7 @@ def _quarantine(
     con.execute(
         "create or replace temp table qcheck (fail_no integer, column_name varchar, zh varchar, en varchar)"
     )
-    con.executemany(
-        "insert into qcheck values (?, ?, ?, ?)",
-        [(i, ch.column, ch.zh, ch.en) for i, ch in enumerate(checks, start=1)],
-    )
+    insert_values(con, "qcheck", [(i, c.column, c.zh, c.en) for i, c in enumerate(checks, 1)])
     con.execute(
         f"""
         create or replace temp table qbad as
@@ -381,24 +378,25 @@ def _quarantine(
         from qbad bad join (select * from src where line in (select line from qbad)) s using (line)
         """
     )
-    if broken:
-        con.executemany(
-            "insert into qrows values (?, null, ?, 'wrong number of fields', ?)",
-            [(line, problem, raw) for line, raw, problem in broken],
-        )
+    wrong = "wrong number of fields"
+    insert_values(
+        con, "qrows", [(line, None, problem, wrong, raw) for line, raw, problem in broken]
+    )
     n = con.execute("select count(*) from qrows").fetchone()[0]
-    con.execute(
+    execute(
+        con,
         """
         insert into quarantine
-        select ?, ?, ?, r.line, r.column_name, r.reason_zh, r.reason_en, r.raw, current_timestamp
+        select $load_id, $file, $table, r.line, r.column_name, r.reason_zh, r.reason_en, r.raw,
+               current_timestamp
         from qrows r
         where not exists (
             select 1 from quarantine q
-            where q.table_name = ? and q.file_name = ? and q.line = r.line
+            where q.table_name = $table and q.file_name = $file and q.line = r.line
               and q.raw is not distinct from r.raw and q.reason_en = r.reason_en
         )
         """,
-        [load_id, file, spec.name, spec.name, file],
+        {"load_id": load_id, "file": file, "table": spec.name},
     )
     return n
 
@@ -412,7 +410,7 @@ WEIGHTED_SUM = " + ".join(
 )
 CHECK_DIGIT_SQL = f"""
 insert into data_warnings
-select ?, ?, 'cases', line, 'person_id',
+select $load_id, $file, 'cases', line, 'person_id',
        '身份证号校验位不符（应为 ' || expected || '），已导入，请核实',
        'resident ID check digit mismatch (expected ' || expected || ')', t_case_id
 from (
@@ -451,7 +449,7 @@ def _future_sql(spec: TableSpec, now: dt.datetime) -> str | None:
 
     return f"""
     insert into data_warnings
-    select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
+    select $load_id, $file, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
         select line, {spec.key_sql()} as record_key, unnest([{", ".join(item(c) for c in cols)}]) as w
         from typed
@@ -467,25 +465,28 @@ def _warn(
     """Keep rows that are usable but suspicious: a resident ID whose check digit is wrong, a
     time later than the load, an id that held invisible characters. A record's warnings are those of its latest accepted row (a
     re-load replaces them, so loading the same file twice adds nothing); returns how many."""
-    if con.execute(
-        "select count(*) from (select 1 from data_warnings where table_name = ? limit 1)",
-        [spec.name],
+    table = {"table": spec.name}
+    if execute(
+        con,
+        "select count(*) from (select 1 from data_warnings where table_name = $table limit 1)",
+        table,
     ).fetchone()[0]:
-        con.execute(
+        execute(
+            con,
             f"""
             delete from data_warnings
-            where table_name = ? and record_key in (
+            where table_name = $table and record_key in (
                 select {spec.key_sql()} from typed where fail_no is null and not is_conflict
             )
             """,
-            [spec.name],
+            table,
         )
-    n = 0
+    n, values = 0, {"load_id": load_id, "file": file}
     if spec.name == "cases":
-        n += con.execute(CHECK_DIGIT_SQL, [load_id, file]).fetchone()[0]
+        n += execute(con, CHECK_DIGIT_SQL, values).fetchone()[0]
     for sql in (_future_sql(spec, now), _repair_sql(spec)):
         if sql is not None:
-            n += con.execute(sql, [load_id, file]).fetchone()[0]
+            n += execute(con, sql, values).fetchone()[0]
     return n
 
 
@@ -503,7 +504,7 @@ def _repair_sql(spec: TableSpec) -> str | None:
     )
     return f"""
     insert into data_warnings
-    select ?, ?, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
+    select $load_id, $file, {_lit(spec.name)}, line, w.col, w.zh, w.en, record_key
     from (
         select line, repaired, {spec.key_sql()} as record_key, unnest([{item}]) as w
         from typed

@@ -28,6 +28,7 @@ from pipelines.readers import (
     query_progress,
     read_file,
 )
+from pipelines.rules.graph import execute, insert_values, sql_literal
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -63,8 +64,7 @@ def _upsert(
         # first load of the table: straight in, no copy of the rows on the way
         new = con.execute(
             f"insert into {spec.stg} ({', '.join(cols)}, load_id) "
-            f"select {sel}, ? from typed where {usable}",
-            [load_id],
+            f"select {sel}, {sql_literal(load_id)} from typed where {usable}"
         ).fetchone()[0]
         return accepted, new, 0, 0
     con.execute(f"create or replace temp table acc as select {sel} from typed where {usable}")
@@ -86,19 +86,18 @@ def _upsert(
         sets = ", ".join(f"{c} = a.{c}" for c in cols if c not in spec.keys)
         con.execute(
             f"""
-            update {spec.stg} g set {sets}, load_id = ?
+            update {spec.stg} g set {sets}, load_id = {sql_literal(load_id)}
             from acc a join acc_state s using ({", ".join(spec.keys)})
             where {on} and s.is_changed
-            """,
-            [load_id],
+            """
         )
     if new:
         con.execute(
             f"""
             insert into {spec.stg} ({", ".join(cols)}, load_id)
-            select a.*, ? from acc a join acc_state s using ({", ".join(spec.keys)}) where s.is_new
-            """,
-            [load_id],
+            select a.*, {sql_literal(load_id)}
+            from acc a join acc_state s using ({", ".join(spec.keys)}) where s.is_new
+            """
         )
     return accepted, new, updated, unchanged
 
@@ -130,7 +129,8 @@ def _record_cutoff(
         )
     value = given if given is not None else derived
     if value is not None:
-        con.execute("update load_log set data_cutoff = ? where load_id = ?", [value, load_id])
+        values = {"value": value, "load_id": load_id}
+        execute(con, "update load_log set data_cutoff = $value where load_id = $load_id", values)
         log(
             f"本次导入的数据截止时间：{value:%Y-%m-%d %H:%M:%S}"
             + ("" if given else "（按数据推定）")
@@ -274,12 +274,13 @@ def _cross_conflicts(
     if not con.execute("select count(*) from (select 1 from xrows limit 1)").fetchone()[0]:
         return {}
     con.execute("create or replace temp table part_label (part integer, label varchar)")
-    con.executemany("insert into part_label values (?, ?)", [(p.no, p.label) for p in parts])
+    insert_values(con, "part_label", [(p.no, p.label) for p in parts])
     raw = ", ".join(f"{c.name} := x.t_{c.name}" for c in spec.columns)
-    con.execute(
+    execute(
+        con,
         f"""
         insert into quarantine
-        select ?, l.label, ?, x.line, '{spec.key}',
+        select $load_id, l.label, $table, x.line, '{spec.key}',
                '与 ' || o.label || ' 第 ' || o.line || ' 行编号相同但内容不同（重复编号）',
                'duplicate key with different content (' || o.label || ' line ' || o.line || ')',
                cast(to_json(struct_pack({raw})) as varchar), current_timestamp
@@ -291,12 +292,12 @@ def _cross_conflicts(
         ) o on true
         where not exists (
             select 1 from quarantine q
-            where q.table_name = ? and q.file_name = l.label and q.line = x.line
+            where q.table_name = $table and q.file_name = l.label and q.line = x.line
               and q.raw = cast(to_json(struct_pack({raw})) as varchar)
               and q.reason_en like 'duplicate key with different content (%'
         )
         """,
-        [load_id, spec.name, spec.name],
+        {"load_id": load_id, "table": spec.name},
     )
     con.execute(f"delete from held where {key} in (select {key} from xrows)")
     return dict(con.execute("select part, count(*) from xrows group by part").fetchall())
@@ -322,20 +323,11 @@ def _store(con: duckdb.DuckDBPyConnection, spec: TableSpec, run: _Run, part: _Pa
         warnings,
     )
     assert rep.read == rep.accepted + rep.quarantined, rep
+    logged = [run.load_id, part.label, part.digest, spec.name, rep.read, rep.accepted]
+    logged += [rep.quarantined, rep.new, rep.updated]
+    values = ", ".join(map(sql_literal, logged))
     con.execute(
-        "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, null)",
-        [
-            run.load_id,
-            part.label,
-            part.digest,
-            spec.name,
-            rep.read,
-            rep.accepted,
-            rep.quarantined,
-            rep.new,
-            rep.updated,
-            run.user,
-        ],
+        f"insert into load_log values ({values}, current_timestamp, {sql_literal(run.user)}, null)"
     )
     return rep
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -199,6 +199,16 @@ def execute(
 ) -> duckdb.DuckDBPyConnection:
     """Run a statement with its `$name` parameters written in as literals (`inline`)."""
     return con.execute(inline(statement, values))
+
+
+def insert_values(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows into `table` as one VALUES list of literals (`sql_literal`): `executemany`
+    binds parameters, and DuckDB imports pandas (≈ 0.5 s) for any bound parameter."""
+    if rows:
+        values = ", ".join("(" + ", ".join(map(sql_literal, row)) + ")" for row in rows)
+        con.execute(f"insert into {table} values {values}")
 
 
 @cache

@@ -23,6 +23,7 @@ from pipelines.rules.engine import (
     parameters,
     refs,
 )
+from pipelines.rules.graph import insert_values
 from pipelines.rules.incremental import (
     by_month,
     by_rule,
@@ -234,8 +235,7 @@ def refresh_marts(
             done.append(name)
         drop_redone(con, MARTS)
         con.execute("create or replace table mart_gaps (mart varchar, year integer)")
-        if gaps:
-            con.executemany("insert into mart_gaps values (?, ?)", gaps)
+        insert_values(con, "mart_gaps", gaps)
         counts = {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in done}
         if own_transaction:
             with commit_guard():
