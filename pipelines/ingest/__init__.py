@@ -14,10 +14,27 @@ value), `checks` (validation, quarantine, data warnings), `store` (the load: ups
 `stg_<table>`, `load_log`, the cut-off) and `cli` (the verbs ingest, refresh, quarantine).
 """
 
-from pipelines.ingest.checks import CHECK_DIGIT_SQL
 from pipelines.ingest.cli import print_reports, register
-from pipelines.ingest.discover import discover, table_of
-from pipelines.ingest.store import BEIJING, FileReport, ingest
+
+# the load's modules on first use (PEP 562): the command line imports this package for `register`,
+# and every other command would pay for the readers, checks and store it never runs
+_LAZY = {
+    "CHECK_DIGIT_SQL": "pipelines.ingest.checks",
+    "discover": "pipelines.ingest.discover",
+    "table_of": "pipelines.ingest.discover",
+    "BEIJING": "pipelines.ingest.store",
+    "FileReport": "pipelines.ingest.store",
+    "ingest": "pipelines.ingest.store",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pipelines.ingest' has no attribute {name!r}")
+
 
 __all__ = [
     "BEIJING",

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.cliutil import disk_problem, parse_as_of
 from pipelines.db import connect
-from pipelines.ingest.store import FileReport, ingest
-from pipelines.readers import FileRejected
+
+if TYPE_CHECKING:  # the load's modules are imported by the verbs that load, not by every command
+    from pipelines.ingest.store import FileReport
 
 
 def print_reports(reports: list[FileReport], out=sys.stderr) -> None:
@@ -48,6 +50,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     Example: python -m pipelines ingest --db data/warehouse.duckdb exports/2026-10/
     """
+    from pipelines.ingest.store import ingest
+    from pipelines.readers import FileRejected
+
     paths = [Path(p) for p in args.paths]
     con = connect(args.db)
     try:
