@@ -19,6 +19,7 @@ import duckdb
 from pipelines.config import Profile, load_profile
 from pipelines.draws import log
 from pipelines.errors import DataError, UsageError
+from pipelines.rules.graph import execute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,7 +53,8 @@ def record_decision(
 
 
 def _task_exists(con: duckdb.DuckDBPyConnection, task_id: str) -> None:
-    if not con.execute("select count(*) from stg_tasks where task_id = ?", [task_id]).fetchone()[0]:
+    query = "select count(*) from stg_tasks where task_id = $task_id"
+    if not execute(con, query, {"task_id": task_id}).fetchone()[0]:
         raise DataError(f"任务 {task_id} 不在已导入的任务日志中")
 
 

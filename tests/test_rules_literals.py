@@ -142,6 +142,31 @@ def test_a_rule_command_never_imports_pandas_arrow_or_numpy(warehouse, tmp_path)
         assert done.stdout.split() == ["0"], (argv[0], done.stdout, done.stderr)
 
 
+def test_a_dispute_decision_never_imports_pandas(warehouse):  # noqa: F811
+    """A supervisor's dispute decision (its task looked up by id, the record appended) writes its
+    values in as literals: no bound parameter, so no pandas (≈ 0.5 s of a write that should land
+    at once)."""
+    probe = (
+        "import sys\nfrom pipelines.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(*[m for m in ('pandas',) if m in sys.modules], status)\n"
+    )
+    dispute = [
+        "dispute",
+        "--task",
+        "T2",
+        "--decision",
+        "void",
+        "--reason",
+        "推送失败",
+        "--by",
+        "王",
+    ]
+    args = [sys.executable, "-c", probe, *dispute, "--db", str(warehouse)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.split()[1:] == ["0"], done  # the record's id, then no pandas and status 0
+
+
 def test_a_refresh_after_a_load_never_imports_pandas(warehouse):  # noqa: F811
     """The second refresh brings the first one's marts forward in place (the delta path, which
     looks up a model's columns by name): no bound parameter, so no pandas."""

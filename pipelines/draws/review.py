@@ -52,6 +52,7 @@ from pipelines.draws.keys import (
 )
 from pipelines.draws.spotcheck import approved_case_table, case_members
 from pipelines.errors import DataError, UsageError
+from pipelines.rules.graph import execute
 
 if TYPE_CHECKING:
     pass
@@ -322,11 +323,12 @@ def draw_review_experts(
     """Second random: experts per specialty for the drawn cases, and who reviews which case."""
     picks = log.get_record(con, cases_draw_id).pick_list()
     specialty = dict(
-        con.execute(
+        execute(
+            con,
             "select c.case_id, d.specialty from stg_cases c "
             "join ref_diseases d on c.disease_name = d.disease_name "
-            "where list_contains(?, c.case_id)",
-            [[p.id for p in picks]],
+            "where list_contains($ids, c.case_id)",
+            {"ids": [p.id for p in picks]},
         ).fetchall()
     )
     drawn = [
@@ -373,9 +375,10 @@ def review_plan(
 
 def case_diseases(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> dict[str, str]:
     """case_id → disease_name of the given cases (the review plan's table)."""
-    rows = con.execute(
-        "select case_id, disease_name from stg_cases where list_contains(?, case_id)",
-        [list(case_ids)],
+    rows = execute(
+        con,
+        "select case_id, disease_name from stg_cases where list_contains($ids, case_id)",
+        {"ids": list(case_ids)},
     ).fetchall()
     return dict(rows)
 
@@ -384,8 +387,10 @@ def first_reviewers(con: duckdb.DuckDBPyConnection, case_id: str) -> list[str]:
     """Experts who certified the case (stg_tasks) or reviewed it in a quarterly review."""
     ids = {
         r[0]
-        for r in con.execute(
-            "select distinct expert_id from stg_tasks where case_id = ?", [case_id]
+        for r in execute(
+            con,
+            "select distinct expert_id from stg_tasks where case_id = $case_id",
+            {"case_id": case_id},
         ).fetchall()
     }
     for rec in log.load_records(con, "review_experts"):  # not the frozen lists (large)
@@ -407,10 +412,11 @@ def freeze_appeal(
 ) -> FrozenPopulation:
     """Freeze the candidates of an appealed case's panel (TY-REVIEW), before the seed."""
     size = int(taiyuan_rules(profile)["appeal_panel_size"])
-    row = con.execute(
+    row = execute(
+        con,
         "select c.hospital_id, c.disease_name, d.specialty from stg_cases c "
-        "left join ref_diseases d on c.disease_name = d.disease_name where c.case_id = ?",
-        [case_id],
+        "left join ref_diseases d on c.disease_name = d.disease_name where c.case_id = $case_id",
+        {"case_id": case_id},
     ).fetchone()
     if row is None:
         raise DataError(f"申报编号 {case_id} 不存在")

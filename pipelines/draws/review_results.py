@@ -25,6 +25,7 @@ from pipelines.draws import log
 from pipelines.draws.engine import current_state
 from pipelines.draws.findings import _query
 from pipelines.errors import UsageError
+from pipelines.rules.graph import execute
 
 if TYPE_CHECKING:  # pandas imported where used: a command that needs none loads none
     import pandas as pd
@@ -65,9 +66,9 @@ def _failed_in_a_review(con: duckdb.DuckDBPyConnection, case_id: str) -> bool:
     sql = (
         "select count(*) from spot_check_findings_latest as f"
         " join draw_log as d on d.draw_id = f.draw_id"
-        " where d.kind = 'review_cases' and f.case_id = ? and f.result = '不合格'"
+        " where d.kind = 'review_cases' and f.case_id = $case_id and f.result = '不合格'"
     )
-    return con.execute(sql, [case_id]).fetchone()[0] > 0
+    return execute(con, sql, {"case_id": case_id}).fetchone()[0] > 0
 
 
 def record_appeal_finding(

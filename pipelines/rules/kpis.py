@@ -19,6 +19,7 @@ import pyarrow as pa
 from pipelines.config import Profile
 from pipelines.errors import DataError
 from pipelines.rules.engine import run
+from pipelines.rules.graph import execute
 
 # counts every month has (0 when no row), in the order `kpis` writes them
 COUNTS = [
@@ -243,7 +244,8 @@ def check_district(con: duckdb.DuckDBPyConnection, district: str | None) -> None
     """DataError naming the district when no loaded hospital belongs to it."""
     if district is None:
         return
-    found = con.execute("select count(*) from stg_hospitals where district = ?", [district])
+    query = "select count(*) from stg_hospitals where district = $district"
+    found = execute(con, query, {"district": district})
     if not found.fetchone()[0]:
         known = [r[0] for r in con.execute(
             "select distinct district from stg_hospitals where district is not null order by 1"
