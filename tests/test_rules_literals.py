@@ -151,17 +151,7 @@ def test_a_dispute_decision_never_imports_pandas(warehouse):  # noqa: F811
         "status = main(sys.argv[1:])\n"
         "print(*[m for m in ('pandas',) if m in sys.modules], status)\n"
     )
-    dispute = [
-        "dispute",
-        "--task",
-        "T2",
-        "--decision",
-        "void",
-        "--reason",
-        "推送失败",
-        "--by",
-        "王",
-    ]
+    dispute = ["dispute", "--task", "T2", "--decision", "void", "--reason", "推送失败", "--by", "王"]  # fmt: skip
     args = [sys.executable, "-c", probe, *dispute, "--db", str(warehouse)]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.split()[1:] == ["0"], done  # the record's id, then no pandas and status 0
