@@ -573,6 +573,23 @@ def test_an_ingest_never_imports_pandas(tmp_path):
         assert cutoff is not None
 
 
+@pytest.mark.parametrize("as_literal", [20_000, 0])
+def test_empty_lines_keep_line_numbers_written_in_or_registered(
+    con, tmp_path, monkeypatch, as_literal
+):
+    """The lines DuckDB skips (empty ones here) renumber the rows after them the same way
+    whether they are written in as a list literal (few) or registered as a table (very many)."""
+    import pipelines.readers as readers
+
+    monkeypatch.setattr(readers, "SKIPPED_AS_LITERAL", as_literal)
+    d = write_all(tmp_path / "in")
+    bad = "H3,某医院,四类,公立,中原区"  # class not in the list
+    lines = [",".join(HOSPITALS[0]), ",".join(HOSPITALS[1]), "", "", bad, ",".join(HOSPITALS[2])]
+    (d / "hospitals.csv").write_text("\n".join([*lines, "", bad.replace("H3", "H4")]) + "\n")
+    load(con, d)
+    assert [q[:2] for q in quarantined(con)] == [("hospitals", 5), ("hospitals", 8)]
+
+
 def test_file_names_map_to_tables():
     assert table_of(Path("cases_2026-10.csv")) == "cases"
     assert table_of(Path("专家鉴定任务日志.xlsx")) == "tasks"
