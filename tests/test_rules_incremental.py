@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pytest
 from conftest import put
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -154,7 +155,7 @@ BY_MONTH = [
 # a void renumbers a settled task's strike (T001: 2nd, then 1st)
 _VOID = {"delta": [], "changed": set(), "case_changed": None, "decided_h": None, "on_c2": set()}
 _VOID |= {"outcome": None, "voided": {0}, "gone": set(), "first_h": 100, "later_h": 0}
-_VOID |= {"submitted": [], "moved": False}
+_VOID |= {"submitted": [], "moved": False, "category": False}
 # P1's R1 failed twice (C3, C4) before C5 (ZZ-REAPPLY); C3 found 符合 since: C5, settled and
 # not redone itself, no longer breaks the rule — nor, moved to P2, when C4 is
 _TWICE = [("P1", 1, 2, "不符合"), ("P1", 3, 4, "不符合"), ("P1", 5, 6, "符合")]
@@ -199,12 +200,16 @@ _EARLIER_STRIKE = _VOID | {"delta": [("E1", 0, None, 0, None)], "voided": set()}
 @example(log=_SETTLED_AFTER, delta=[("E1", 0, None, 0, None)] * 3, **_EARLIER)
 @example(log=[], **_REAPPLIED | {"case_changed": "C3", "outcome": "符合"})
 @example(log=[], **_REAPPLIED | {"case_changed": "C4", "moved": True})
+# C1 decided with no verdict breaks ZZ-ASSIGN, until it turns out a 定额 case (its stg_cases row
+# alone changed: fct_cases' columns stay as they were)
+@example(log=[], **_VOID | {"decided_h": 0, "case_changed": "C1", "category": True})
 @given(
     log=task_logs,
     delta=task_logs,
     changed=st.sets(st.integers(0, 24), max_size=6),
     case_changed=st.sampled_from([None, "C1", "C2", "C3", "C4"]),
     moved=st.booleans(),
+    category=st.booleans(),
     submitted=submissions,
     on_c2=st.sets(st.integers(0, 24), max_size=8),
     decided_h=st.one_of(st.none(), as_of_hours),
@@ -230,6 +235,7 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
     later_h,
     submitted,
     moved,
+    category,
 ):
     load_log(con, log)
     _second_case(con, on_c2)
@@ -261,6 +267,8 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
         con.execute(f"update stg_cases set outcome = coalesce(?, outcome) where {where}", [outcome])
         if moved:
             con.execute(f"update stg_cases set person_id = 'P2' where {where}")
+        if category:
+            con.execute(f"update stg_cases set category = '定额' where {where}")
         _stamp(con, "stg_cases", where)
     later = first + dt.timedelta(hours=later_h)
     state = engine.mart_state(con, ZZ)
@@ -290,3 +298,19 @@ def test_the_months_of_a_time_column_are_looked_for_within_their_range_first():
     assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["-"]) == listed.replace(
         "month, '-'", "strftime(counted_at, '%Y-%m'), '-'"
     )
+
+
+def test_a_keyed_audit_reading_the_evaluation_time_may_not_list_the_columns_it_reads(monkeypatch):
+    """`-- reads:` says an audit's rows follow from those columns alone: not so for one reading
+    `$as_of` (in a comment it is only words)."""
+    head = "-- by: case_id\n-- reads: fct_cases(case_id, outcome)\n"
+    body = "with\nfinal as (\n    -- as of $as_of\n    select * from fct_cases{}\n)\nselect * from final"
+    for where, fails in (("", False), (" where submitted_at <= $as_of", True)):
+        text = head + body.format(where)
+        monkeypatch.setattr(incremental, "_text", lambda name, text=text: text)
+        monkeypatch.setattr(incremental, "_parts", lambda name, text=text: (text[len(head) :], ""))
+        if fails:
+            with pytest.raises(ValueError, match=r"audit_x reads \$as_of"):
+                incremental.reads.__wrapped__("audit_x")
+        else:
+            assert incremental.reads.__wrapped__("audit_x") == {"fct_cases": ("case_id", "outcome")}

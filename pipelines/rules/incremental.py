@@ -320,6 +320,15 @@ def reads_changed(name: str, delta: dict) -> bool:
 # (its redone rows of both kinds: a row moved to another group is redone in both). Sound when
 # every row of a group has it in those models and a changed row is redone there (`refresh_delta`;
 # stg_cases' person_id is never null). Any other audit is computed again whole.
+#
+# `-- reads: fct_cases(case_id, outcome, …), stg_cases(case_id, category)` on a keyed audit (or on
+# the `-- by rule:` model, for the models it joins) lists every column it reads of those tables:
+# a model's redone rows then give the values to redo only where their tuples of those columns
+# (the `-- by:` column among them) do not cancel out — a task whose lateness grew a day, read by
+# none of them, redoes nothing — and a staging table's the rows loaded since `$prev_load_id`.
+# Sound when its rows of a value follow from those columns alone (and from unchanged tables and
+# parameters): an audit reading `$as_of` may not say it. The inputs are those columns alone, so a
+# column read but not listed fails the refresh (its tests) rather than going unnoticed.
 
 _BY = re.compile(r"^--\s*by:\s*([a-z0-9_.,\s]+?)\s*$", re.MULTILINE)
 _BY_RULE = re.compile(r"^--\s*by rule:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -354,6 +363,41 @@ def _gives(audit: str, model: str, columns: Collection[str]) -> str | None:
     return (named or [c for c in groups if c in columns] or [None])[0]
 
 
+_READS = re.compile(r"^--\s*reads:\s*(.+?)\s*$", re.MULTILINE)
+_READ = re.compile(r"([a-z_][a-z0-9_]*)\(([a-z0-9_,\s]+)\)")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@cache
+def reads(name: str) -> dict[str, tuple[str, ...]]:
+    """The columns a model's `-- reads:` line lists per table it reads ({}: none listed).
+    Raises ValueError for a keyed audit that reads `$as_of` besides (see the header above; the
+    `-- by rule:` model's `counted_at` falls back to it only for a row with neither task nor
+    case, and a keyed audit's rows come from rows of fct_tasks or fct_cases)."""
+    found = _READS.search(_GO_ON.sub(" ", _text(name)))
+    if not found:
+        return {}
+    if by_columns(name) and _AS_OF.search(_COMMENT.sub("", _parts(name)[0])):
+        raise ValueError(f"{name} reads $as_of: its rows cannot follow from `-- reads:` columns")
+    return {t: tuple(_names(c)) for t, c in _READ.findall(found.group(1))}
+
+
+def _listed(audit: str, mart: str, model: str) -> tuple[str, ...] | None:
+    """The columns of `model` the audit and the mart joining its rows read (None: some side
+    reading it lists none, so every column counts)."""
+    sides = [reads(audit).get(model) if model in refs(audit) else ()]
+    if model in refs(mart) and model != by_rule(mart):
+        sides.append(reads(mart).get(model))
+    if any(side is None for side in sides):
+        return None
+    return tuple(dict.fromkeys(c for side in sides for c in side))
+
+
+def _projected(name: str, model: str) -> str:
+    """The columns of `model` a model reads, as a select list (`*`: none listed)."""
+    return ", ".join(reads(name).get(model, ())) or "*"
+
+
 def rule_id(audit: str) -> str:
     """The rule id an audit's rows carry: audit_zz_strike_after → ZZ-STRIKE-AFTER."""
     return audit.removeprefix("audit_").replace("_", "-").upper()
@@ -373,15 +417,29 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _audit_keys(con, audit: str, models: list[str]) -> tuple[dict[str, str], dict[str, set]]:
+def _audit_keys(
+    con, audit: str, models: list[str], mart: str
+) -> tuple[dict[str, str], dict[str, set]]:
     """Per `-- by:` column, the query of the values to redo (from each model's redone rows, by
-    the finest column it has), and each model's columns."""
+    the finest column it has; only the tuples of the columns read that do not cancel out when
+    `-- reads:` lists them; a staging table's rows loaded since), and each model's columns."""
     columns = {m: _columns(con, m) for m in models}
     keys: dict[str, list[str]] = {}
     for model in models:
         finest = _gives(audit, model, columns[model])
+        if not finest:
+            continue
+        query = f"select {finest} from {redone_table(model)}"
+        listed = _listed(audit, mart, model)
+        if listed is not None:
+            tuple_ = ", ".join(dict.fromkeys([finest, *listed]))
+            query += f" group by {tuple_} having sum(case when {NEW} then 1 else -1 end) <> 0"
+        keys.setdefault(finest, []).append(query)
+    for table, listed in reads(audit).items():
+        finest = _gives(audit, table, listed) if table.startswith("stg_") else None
         if finest:
-            keys.setdefault(finest, []).append(f"select {finest} from {redone_table(model)}")
+            loaded = f"select {finest} from main.{table} where not {_unchanged()}"
+            keys.setdefault(finest, []).append(loaded)
     return {c: " union ".join(q) for c, q in keys.items()}, columns
 
 
@@ -428,14 +486,16 @@ def _by_rule_sql(
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
         if by_columns(audit) and set(refs(audit)) <= set(redone):
-            keys, columns = _audit_keys(con, audit, list(dict.fromkeys(refs(audit) + joined)))
+            models = list(dict.fromkeys(refs(audit) + joined))
+            keys, columns = _audit_keys(con, audit, models, name)
             where = f"{rule} and ({_rows_to_redo(audit, keys, columns | {'': mine})})"
             first = _group(by_columns(audit)[0])[0]
-            inputs = [
-                f"{m} as (select * from main.{m} where {_matching(keys, columns[m])})"
-                for m in refs(audit)
-                if _gives(audit, m, columns[m]) == first
-            ]
+            inputs = []
+            for m in dict.fromkeys([*refs(audit), *reads(audit)]):
+                only = m in refs(audit) and _gives(audit, m, columns[m]) == first
+                if only or m in reads(audit):
+                    of = f" where {_matching(keys, columns[m])}" if only else ""
+                    inputs.append(f"{m} as (select {_projected(audit, m)} from main.{m}{of})")
             body = _parts(audit)[0]
         else:
             where, inputs, body = rule, [], compose(audit, done, ordered=False)
@@ -444,7 +504,7 @@ def _by_rule_sql(
         statements.append(
             f"insert into {_BY_RULE_ROWS} by name\n{with_inputs}select * from (\n{body}\n)"
         )
-    rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, source)]
+    rows = [f"{source} as (select * from {_BY_RULE_ROWS})", *_joined_rows(con, joined, name)]
     inserted = f"with {', '.join(rows)},\n{query}"
     if not keep:
         statements += [f"delete from main.{name} where {where}" for where in deletes]
@@ -469,16 +529,16 @@ def _kept(name: str, keep: list[str], where: str) -> str:
     return f"select {', '.join(keep)}, false as {NEW} from main.{name} where {where}"
 
 
-def _joined_rows(con, joined: list[str], source: str) -> list[str]:
+def _joined_rows(con, joined: list[str], name: str) -> list[str]:
     """A model joined to the redone rows by its key (first column), that column one of the
     rows': only its rows with those keys (a semi-join probing its table, not a hash table built
-    on all of it)."""
+    on all of it), only the columns the mart's `-- reads:` lists."""
     ctes = []
     for model in joined:
         key = con.execute(f"select * from main.{model} limit 0").description[0][0]
-        if key in _columns(con, source):
+        if key in _columns(con, by_rule(name)):
             ctes.append(
-                f"{model} as (select * from main.{model}\n"
+                f"{model} as (select {_projected(name, model)} from main.{model}\n"
                 f"    where {key} in (select {key} from {_BY_RULE_ROWS}))"
             )
     return ctes

@@ -2,6 +2,8 @@
 -- One row per accept_timeout strike as of $as_of (late response, or none by then).
 -- refs: fct_strikes
 -- by: task_id
+-- reads: fct_strikes(task_id, kind, case_id, expert_id, hospital_id, pushed_at, deadline,
+--     responded_at, response, late_by)
 with
 
 strikes as (

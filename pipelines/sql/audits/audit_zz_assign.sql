@@ -4,6 +4,9 @@
 -- to an expert whose specialty (one of the catalogue's words) is not the disease's.
 -- refs: fct_cases, fct_tasks
 -- by: case_id
+-- reads: fct_cases(case_id, hospital_id, outcome, verdicts, verdict_experts, disease_name),
+--     fct_tasks(task_id, case_id, expert_id, pushed_at, expert_specialty, disease_specialty),
+--     stg_cases(case_id, category)
 with
 
 cases as (

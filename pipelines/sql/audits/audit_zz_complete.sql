@@ -3,6 +3,8 @@
 -- strike as of $as_of (late completion, or none by then).
 -- refs: fct_strikes
 -- by: task_id
+-- reads: fct_strikes(task_id, kind, case_id, expert_id, hospital_id, responded_at, deadline,
+--     completed_at, late_by)
 with
 
 strikes as (

@@ -4,6 +4,8 @@
 -- a breaking submission that fails still counts as a failure.
 -- refs: fct_cases
 -- by: person_id of case_id
+-- reads: fct_cases(case_id, person_id, record_id, disease_name, submitted_at, outcome,
+--     fail_experts, hospital_id)
 with
 
 records as (

@@ -2,6 +2,8 @@
 -- disqualification (by the third strike of a year or by the register). One row per such task.
 -- refs: fct_tasks, fct_disqualifications
 -- by: task_id, fct_disqualifications.expert_id
+-- reads: fct_tasks(task_id, case_id, expert_id, hospital_id, pushed_at),
+--     fct_disqualifications(expert_id, disqualified_at, source, task_id)
 with
 
 tasks as (

@@ -3,6 +3,7 @@
 -- recorded). One row per breaching case, naming every way it breaks the rule.
 -- refs: fct_cases
 -- by: case_id
+-- reads: fct_cases(case_id, hospital_id, record_size_mb, discharge_date, record_format)
 with
 
 checked as (

@@ -3,6 +3,8 @@
 -- approve) 不符合. One row per disagreeing case that has at least one verdict.
 -- refs: fct_cases
 -- by: case_id
+-- reads: fct_cases(case_id, hospital_id, outcome, verdict_outcome, pass_verdicts,
+--     fail_verdicts)
 with
 
 cases as (

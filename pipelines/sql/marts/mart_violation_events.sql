@@ -5,6 +5,7 @@
 -- case's). Pages and mart_monthly_kpis put a breach in a month by counted_at, nowhere else.
 -- refs: mart_violations, fct_tasks, fct_cases
 -- by rule: mart_violations
+-- reads: fct_tasks(task_id, pushed_at), fct_cases(case_id, submitted_at, specialty)
 with
 
 experts as (
