@@ -181,6 +181,17 @@ def _none_gone(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]
     ).fetchone()[0]
 
 
+def _redone_values(column: str, model: str, listed: Collection[str] | None) -> str:
+    """The query of the values of `column` a model's redone rows carry; with the columns a
+    reader lists (`-- reads:`), only those of the (column, listed) tuples that do not cancel out
+    (as many deleted as inserted: unchanged for that reader)."""
+    query = f"select {column} from {redone_table(model)}"
+    if listed is None:
+        return query
+    tuple_ = ", ".join(dict.fromkeys([column, *listed]))
+    return f"{query} group by {tuple_} having sum(case when {NEW} then 1 else -1 end) <> 0"
+
+
 def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> str:
     """The keys `refresh_delta` computes again: their staging row or case changed since load
     `$prev_load_id`, not present at `$prev_as_of`, an event of it (`events`) after that time (its
@@ -189,7 +200,7 @@ def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> st
     table, columns, present, settled = delta_keyed(name)
     key = columns[0]
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
-    keys = [f"select {key} from {redone_table(m)}" for m in refs(name)]
+    keys = [_redone_values(key, m, reads(name).get(m)) for m in refs(name)]
     if table.startswith("stg_"):
         later = "".join(f" or {e} > $prev_as_of" for e in events)
         keys.append(
@@ -218,7 +229,8 @@ def _delta_sql(
     redo = f"{key} in (select {key} from _again)"
     only = f"where {redo}"
     inputs = [
-        f"{t} as (select * from main.{t} {only})" for t in dict.fromkeys([table, *refs(name)])
+        f"{t} as (select {_projected(name, t)} from main.{t} {only})"
+        for t in dict.fromkeys([table, *refs(name)])
     ]
     inserted = f"with {', '.join(inputs)},\n{query[len('with') :].lstrip()}"
     kept = [
@@ -321,8 +333,9 @@ def reads_changed(name: str, delta: dict) -> bool:
 # every row of a group has it in those models and a changed row is redone there (`refresh_delta`;
 # stg_cases' person_id is never null). Any other audit is computed again whole.
 #
-# `-- reads: fct_cases(case_id, outcome, …), stg_cases(case_id, category)` on a keyed audit (or on
-# the `-- by rule:` model, for the models it joins) lists every column it reads of those tables:
+# `-- reads: fct_cases(case_id, outcome, …), stg_cases(case_id, category)` on a keyed audit (on
+# the `-- by rule:` model, for the models it joins; on a `-- delta:` model, for the models it
+# reads besides its table) lists every column it reads of those tables:
 # a model's redone rows then give the values to redo only where their tuples of those columns
 # (the `-- by:` column among them) do not cancel out — a task whose lateness grew a day, read by
 # none of them, redoes nothing — and a staging table's the rows loaded since `$prev_load_id`.
@@ -429,12 +442,9 @@ def _audit_keys(
         finest = _gives(audit, model, columns[model])
         if not finest:
             continue
-        query = f"select {finest} from {redone_table(model)}"
-        listed = _listed(audit, mart, model)
-        if listed is not None:
-            tuple_ = ", ".join(dict.fromkeys([finest, *listed]))
-            query += f" group by {tuple_} having sum(case when {NEW} then 1 else -1 end) <> 0"
-        keys.setdefault(finest, []).append(query)
+        keys.setdefault(finest, []).append(
+            _redone_values(finest, model, _listed(audit, mart, model))
+        )
     for table, listed in reads(audit).items():
         finest = _gives(audit, table, listed) if table.startswith("stg_") else None
         if finest:

@@ -2,6 +2,7 @@
 -- specialty and settlement, and the completed verdicts of its tasks (ZZ-ASSIGN, ZZ-VERDICT).
 -- refs: fct_tasks
 -- delta: stg_cases(case_id)
+-- reads: fct_tasks(case_id, expert_id, completed_at, verdict)
 -- present: submitted_at <= $as_of
 -- settled: decided_at <= $as_of
 with
