@@ -476,6 +476,17 @@ def test_a_re_export_adds_new_rows_and_updates_changed_ones(con, tmp_path):
     assert (t.new, t.updated, t.unchanged) == (1, 1, 3)
     assert con.execute("select response from stg_tasks where task_id='T4'").fetchone()[0] == "受理"
     assert counts(con)["stg_tasks"] == 5
+    # the changed and the new row carry the second load's id (the delta refresh redoes them),
+    # the unchanged ones the first's
+    loads = [r[0] for r in con.execute("select load_id from load_log order by load_id").fetchall()]
+    by_task = dict(con.execute("select task_id, load_id from stg_tasks").fetchall())
+    assert by_task == {
+        "T1": loads[0],
+        "T2": loads[0],
+        "T3": loads[0],
+        "T4": loads[-1],
+        "T5": loads[-1],
+    }
 
 
 @pytest.mark.parametrize(
