@@ -36,9 +36,15 @@ def test_the_events_join_runs_once_after_every_audit_is_redone(con):
     assert len(inserts) == 1 and statements[-1] == inserts[0]
     assert len(deletes) == 16  # one per audit of mart_violations
     assert "left join fct_tasks as t" in inserts[0]
-    # the tasks and cases it joins: only those of the redone rows
-    for model, key in (("fct_tasks", "task_id"), ("fct_cases", "case_id")):
-        assert f"{model} as (select * from main.{model}\n    where {key} in (" in inserts[0]
+    # the tasks and cases it joins: only those of the redone rows, only the columns its
+    # `-- reads:` line lists
+    joined = (
+        ("fct_tasks", "task_id, pushed_at"),
+        ("fct_cases", "case_id, submitted_at, specialty"),
+    )
+    for model, columns in joined:
+        key = columns.split(",")[0]
+        assert f"{model} as (select {columns} from main.{model}\n    where {key} in (" in inserts[0]
 
 
 def test_a_refresh_by_rule_of_every_audit_gives_the_stored_rows_again(con):
