@@ -73,9 +73,13 @@ def test_a_later_time_than_the_marts_is_not_answered_from_them(con):
 def test_the_reuse_reads_settled_rows_and_recomputes_open_ones_from_what_they_carry():
     table, columns, present, settled = keyed("fct_tasks")
     assert (table, columns[0], present) == ("stg_tasks", "task_id", "pushed_at <= $as_of")
+    # answered (and completed, or owing no completion) by then, or past a deadline with no
+    # answer or no completion: an overdue row holds no lateness, so it stays as it is
     assert settled == (
         "responded_at <= $as_of and (completed_at <= $as_of or completed_at is null"
         " and not is_accepted_on_time)"
+        " or responded_at is null and accept_deadline < $as_of"
+        " or completed_at is null and is_accepted_on_time and complete_deadline < $as_of"
     )
     body = reuse_body("fct_tasks")
     assert body.startswith(f"select * from main.fct_tasks where ({present}) and coalesce(")

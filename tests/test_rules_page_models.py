@@ -23,8 +23,10 @@ import pandas as pd
 from test_rules_support import TUMOUR, ZZ, case, expert, hospital, load, pick, task, ts
 
 from pipelines.audit import downloads, log_download
+from pipelines.rules import refresh_marts
 from pipelines.rules.engine import run_from_scratch
 from pipelines.rules.kpis import by_month, with_rates
+from pipelines.rules.lateness import late_hours, margin_hours
 
 AS_OF = ts("2026-06-01 00:00:00")
 
@@ -134,11 +136,36 @@ def test_task_timeline_hours_margins_and_strikes(con):
     assert got == [
         ("T1", 1.0, -38.0, 7.0, 38.0, False, False, None, None),
         ("T2", 11.0, None, -3.0, None, True, False, 1, "sms"),
-        # never answered: margin at the evaluation time, 61 days 7 hours after 03-31 17:00
-        ("T3", None, None, -1471.0, None, True, False, 1, "sms"),
-        # open since its 04-03 00:00 deadline: 59 days at the evaluation time
-        ("T4", 1.0, None, 7.0, -1416.0, False, True, 2, "notify_hospital"),
+        # never answered, or never completed: the mart holds no margin (it would change every
+        # day); 专家时效 measures it at the marts' evaluation time (`lateness.margin_hours`)
+        ("T3", None, None, None, None, True, False, 1, "sms"),
+        ("T4", 1.0, None, 7.0, None, False, True, 2, "notify_hospital"),
     ]
+    refresh_marts(con, AS_OF, ZZ)  # the marts and mart_meta a page reads
+    measured = con.execute(
+        f"select task_id, {margin_hours('t', 'accept')}, {margin_hours('t', 'complete')} "
+        "from mart_task_timeline as t order by task_id"
+    ).fetchall()
+    assert measured == [
+        ("T1", 7.0, 38.0),
+        ("T2", -3.0, None),
+        # never answered: margin at the evaluation time, 61 days 7 hours after 03-31 17:00
+        ("T3", -1471.0, None),
+        # open since its 04-03 00:00 deadline: 59 days at the evaluation time
+        ("T4", 7.0, -1416.0),
+    ]
+
+
+def test_a_strike_is_late_by_its_answer_or_by_the_evaluation_time_while_none_came(con):
+    world(con)
+    refresh_marts(con, AS_OF, ZZ)
+    got = con.execute(
+        f"select task_id, late_seconds, {late_hours('s')} from mart_strike_evidence as s "
+        "order by task_id"
+    ).fetchall()
+    # T2 answered 3 hours late (stored); T3 never answered and T4 never completed: measured at
+    # the evaluation time, as the timeline's margins above (the mart holds none)
+    assert got == [("T2", 10800, 3.0), ("T3", None, 1471.0), ("T4", None, 1416.0)]
 
 
 def test_violation_events_carry_the_instant_they_count_at(con):

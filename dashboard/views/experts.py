@@ -43,6 +43,7 @@ from dashboard.downloads import download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
 from pipelines.rules.evidence import strike_histories
 from pipelines.rules.kpis import RATES, with_rates
+from pipelines.rules.lateness import late_hours, margin_hours
 
 page_header("专家时效", "即将超时的任务、响应与办结用时、专家扣分记录与处理名单。")
 if not need_data():
@@ -290,10 +291,11 @@ else:
         f"""
         with t as (select * from mart_task_timeline as t where t.expert_id = ? and {w})
         select task_id as 任务编号, '响应' as 类型, accept_deadline as 时限,
-               accept_margin_hours as "余量（小时）", is_accept_strike as 是否扣分
+               {margin_hours("t", "accept")} as "余量（小时）", is_accept_strike as 是否扣分
         from t
         union all
-        select task_id, '办结', complete_deadline, complete_margin_hours, is_complete_strike
+        select task_id, '办结', complete_deadline, {margin_hours("t", "complete")},
+               is_complete_strike
         from t where complete_deadline is not null
         """,
         [expert_id, *p],
@@ -355,7 +357,7 @@ STRIKES = f"""
            s.deadline as 时限, s.pushed_at as 推送时间,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
-           round(s.late_seconds / 3600.0, 1) as "超时（小时）"
+           {late_hours("s")} as "超时（小时）"
     from s
     inner join dim_experts as e using (expert_id)
     inner join dim_hospitals as h on h.hospital_id = s.hospital_id

@@ -37,6 +37,7 @@ from dashboard.common import (
 )
 from dashboard.downloads import book_button, download_buttons
 from dashboard.filters import evaluation_caption, require_marts, sidebar_filters
+from pipelines.rules.lateness import late_hours
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -182,7 +183,7 @@ evidence = query(
            {case_sql} as 申报编号, s.kind as 超时类型, s.pushed_at as 推送时间, s.deadline as 时限,
            case when s.kind = 'accept_timeout' then s.responded_at else s.completed_at end
                as 实际时间,
-           round(s.late_seconds / 3600.0, 1) as "超时（小时）"
+           {late_hours("s")} as "超时（小时）"
     from dim_experts as e
     inner join dim_hospitals as h on h.hospital_id = e.hospital_id
     left join mart_strike_evidence as s

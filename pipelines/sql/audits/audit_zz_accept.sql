@@ -22,7 +22,7 @@ final as (
         || strftime(pushed_at, '%Y-%m-%d %H:%M:%S')
         || '，时限' || strftime(deadline, '%Y-%m-%d %H:%M:%S') || '，'
         || case
-            when responded_at is null then '截至核查时间仍未响应（已超时' || late_by || '）'
+            when responded_at is null then '截至核查时间仍未响应'
             else '于' || strftime(responded_at, '%Y-%m-%d %H:%M:%S')
                 || coalesce(response, '响应') || '，超时' || late_by
         end

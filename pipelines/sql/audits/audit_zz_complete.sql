@@ -23,7 +23,7 @@ final as (
         || '受理后未在' || $complete_workdays || '个工作日内完成鉴定：时限'
         || strftime(deadline, '%Y-%m-%d %H:%M:%S') || '，'
         || case
-            when completed_at is null then '截至核查时间仍未完成（已超时' || late_by || '）'
+            when completed_at is null then '截至核查时间仍未完成'
             else '于' || strftime(completed_at, '%Y-%m-%d %H:%M:%S') || '完成，超时' || late_by
         end
         || '。' as detail

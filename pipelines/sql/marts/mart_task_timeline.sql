@@ -1,11 +1,14 @@
 -- mart_task_timeline: each task pushed by $as_of as 专家时效 shows it — deadlines, response and
 -- completion with their status (fct_tasks), the hours from push to response, the completion's
--- distance from its deadline, each deadline's margin at the response/completion or, while open,
--- at $as_of (negative: missed), and the strike it carries (ZZ-STRIKE; voided ones left out).
+-- distance from its deadline, each deadline's margin at the response/completion (negative:
+-- missed; none while open — 专家时效 measures it at the marts' evaluation time), and the strike it
+-- carries (ZZ-STRIKE; voided ones left out).
 -- refs: fct_tasks, fct_strikes
 -- delta: fct_tasks(task_id)
 -- present: pushed_at <= $as_of
 -- settled: responded_at <= $as_of and (completed_at <= $as_of or complete_deadline is null)
+--     or responded_at is null and accept_deadline < $as_of
+--     or completed_at is null and complete_deadline < $as_of
 with
 
 final as (
@@ -27,9 +30,9 @@ final as (
         t.complete_status,
         date_diff('second', t.pushed_at, t.responded_at) / 3600.0 as response_hours,
         date_diff('second', t.complete_deadline, t.completed_at) / 3600.0 as completed_after_hours,
-        date_diff('second', coalesce(t.responded_at, $as_of), t.accept_deadline) / 3600.0
+        date_diff('second', t.responded_at, t.accept_deadline) / 3600.0
             as accept_margin_hours,
-        date_diff('second', coalesce(t.completed_at, $as_of), t.complete_deadline) / 3600.0
+        date_diff('second', t.completed_at, t.complete_deadline) / 3600.0
             as complete_margin_hours,
         coalesce(t.strike_kind = 'accept_timeout', false) as is_accept_strike,
         coalesce(t.strike_kind = 'complete_timeout', false) as is_complete_strike,

@@ -20,9 +20,9 @@
 --     case when completed_at <= $as_of then completed_at end as completed_at,
 --     case kind
 --         when 'accept_timeout' then date_diff('second', deadline,
---             coalesce(case when responded_at <= $as_of then responded_at end, $as_of))
+--             case when responded_at <= $as_of then responded_at end)
 --         else date_diff('second', deadline,
---             coalesce(case when completed_at <= $as_of then completed_at end, $as_of))
+--             case when completed_at <= $as_of then completed_at end)
 --     end as late_seconds
 --     ) from main.fct_strikes_raw where deadline < $as_of
 with

@@ -1,5 +1,8 @@
 -- fct_tasks: every task pushed by $as_of with its ZZ-ACCEPT and ZZ-COMPLETE deadlines, status,
--- lateness and strike (ZZ-STRIKE). Events recorded after $as_of count as not yet happened.
+-- lateness and strike (ZZ-STRIKE). Events recorded after $as_of count as not yet happened. The
+-- lateness is that of a late response or completion; an overdue one holds none (it would grow
+-- with $as_of, and each day's refresh would rewrite every never-answered task): its readers
+-- measure it from the deadline at their evaluation time, and the row stays as it is.
 -- refs:
 -- checks: calendar_gap_year
 -- reach: stg_tasks.responded_at + $complete_workdays
@@ -8,6 +11,8 @@
 -- present: pushed_at <= $as_of
 -- settled: responded_at <= $as_of
 --     and (completed_at <= $as_of or completed_at is null and not is_accepted_on_time)
+--     or responded_at is null and accept_deadline < $as_of
+--     or completed_at is null and is_accepted_on_time and complete_deadline < $as_of
 with
 
 tasks as (
@@ -129,7 +134,7 @@ final as (
         c.accept_status,
         case c.accept_status
             when 'late' then date_diff('second', c.accept_deadline, c.responded_at)
-            when 'overdue' then date_diff('second', c.accept_deadline, $as_of)
+            when 'overdue' then null
         end as accept_late_seconds,
         c.is_accepted_on_time,
         c.complete_deadline,
@@ -137,7 +142,7 @@ final as (
         c.complete_status,
         case c.complete_status
             when 'late' then date_diff('second', c.complete_deadline, c.completed_at)
-            when 'overdue' then date_diff('second', c.complete_deadline, $as_of)
+            when 'overdue' then null
         end as complete_late_seconds,
         case
             when c.accept_status in ('late', 'overdue') then 'accept_timeout'
