@@ -89,6 +89,33 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(500)
 
 
+def choose(page, key: str, option: str, attempts: int = 12) -> None:
+    """Pick an option of the selectbox with widget key `key`: open its list until the option
+    shows and the click on it lands — a rerun may close the list or replace the option under
+    the pointer, and on a busy machine the first click may come before the widget listens —
+    then wait for the rerun the choice starts."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = page.get_by_role("option").filter(has_text=option).first
+    for _ in range(attempts):
+        wait_for_app(page)
+        if not wanted.is_visible():
+            if page.get_by_role("listbox").count():  # another list left open: close it
+                page.keyboard.press("Escape")
+            page.locator(f".st-key-{key}").get_by_role("combobox").click()
+        try:
+            wanted.wait_for(timeout=5_000)
+            wanted.click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    else:
+        raise AssertionError(
+            f"selectbox {key}: option {option!r} never shown after {attempts} tries"
+        )
+    wait_for_app(page)
+
+
 def login(page, url: str, username: str = "demo", password: str = "demo2026") -> None:
     """Open the app and log in through the real form."""
     page.goto(url, timeout=180_000)

@@ -6,26 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_pages_actions import build_actions_db
 
-from browser import exceptions_on, login, streamlit_server, wait_for_app
+from browser import choose, exceptions_on, login, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick an option of a selectbox by its widget key (opened again if a rerun closed it)."""
-    wanted = page.get_by_role("option").filter(has_text=option)
-    for _ in range(3):
-        page.locator(f".st-key-{key}").get_by_role("combobox").click()
-        try:
-            wanted.first.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            wait_for_app(page)
-    wanted.first.click()
-    wait_for_app(page)
 
 
 def test_mark_done_and_void_a_disputed_strike(tmp_path: Path, users_file, browser):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipelines.config import ROOT, load_profile
 from pipelines.db import connect
@@ -24,6 +23,7 @@ from sample_generator.core import DEFAULT_END, generate
 
 from browser import (
     ARTIFACTS,
+    choose,
     exceptions_on,
     login,
     streamlit_server,
@@ -71,20 +71,6 @@ def fill(page, key: str, text: str) -> None:
 
 def click(page, key: str) -> None:
     widget(page, key).locator("button").click()
-    wait_for_app(page)
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick an option of a selectbox (opened again if a rerun closed the list meanwhile)."""
-    wanted = page.get_by_role("option").filter(has_text=option)
-    for _ in range(3):
-        widget(page, key).get_by_role("combobox").click()
-        try:
-            wanted.first.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeout:  # a rerun closed the list: open it again
-            wait_for_app(page)
-    wanted.first.click()
     wait_for_app(page)
 
 
