@@ -479,13 +479,59 @@ def _rows_to_redo(audit: str, keys: dict[str, str], columns: dict[str, set]) -> 
 _BY_RULE_ROWS = "_by_rule_rows"
 
 
+def _keyed_audits(name: str, redone: Collection[str]) -> list[str]:
+    """The audits of a `-- by rule:` model redone by their keys: a `-- by:` line and every
+    model they read redone in place (the others are redone whole)."""
+    return [a for a in refs(by_rule(name)) if by_columns(a) and set(refs(a)) <= set(redone)]
+
+
+def _models(name: str, audit: str) -> list[str]:
+    source = by_rule(name)
+    return list(dict.fromkeys(refs(audit) + [m for m in refs(name) if m != source]))
+
+
+def _key_tables(
+    con, name: str, redone: Collection[str], values: dict[str, Any]
+) -> dict[str, dict[str, str] | None]:
+    """Per keyed audit, its values to redo stored in temp tables `_keys_<n>_<column>` (one
+    query each, not one inlined into every condition that reads them) as the query of each
+    column's table; None for an audit with no value to redo (its rows stay as stored, no scan of
+    them to find none)."""
+    tables: dict[str, dict[str, str] | None] = {}
+    for n, audit in enumerate(_keyed_audits(name, redone)):
+        keys, any_ = _audit_keys(con, audit, _models(name, audit), name)[0], False
+        for column, query in keys.items():
+            table = f"_keys_{n}_{column}"
+            execute(con, f"create or replace temp table {table} as {query}", values)
+            any_ = any_ or con.execute(f"select exists (from {table})").fetchone()[0]
+            keys[column] = f"select {column} from {table}"
+        tables[audit] = keys if any_ else None
+    return tables
+
+
+def _temp_tables(con, prefix: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() where temporary and starts_with(table_name, "
+        + sql_literal(prefix)
+        + ")"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def _by_rule_sql(
-    con, name: str, redone: Collection[str], done: Collection[str], keep: list[str] = ()
+    con,
+    name: str,
+    redone: Collection[str],
+    done: Collection[str],
+    keep: list[str] = (),
+    keyed: dict[str, dict[str, str] | None] | None = None,
 ) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
     table's row groups of other rules are skipped) and their rows kept in a temp table; then one
     insert of them all (the models the model joins are read once, not once per audit). With
-    `keep`, those columns of the rows deleted and inserted are kept in `redone_table(name)`."""
+    `keep`, those columns of the rows deleted and inserted are kept in `redone_table(name)`.
+    `keyed` (`_key_tables`) gives a keyed audit's values to redo (None: the audit is left as it
+    is); without it they are queried where they are used."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
@@ -495,9 +541,12 @@ def _by_rule_sql(
     deletes, mine = [], _columns(con, name)
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
-        if by_columns(audit) and set(refs(audit)) <= set(redone):
-            models = list(dict.fromkeys(refs(audit) + joined))
+        if audit in _keyed_audits(name, redone):
+            if keyed is not None and keyed[audit] is None:
+                continue
+            models = _models(name, audit)
             keys, columns = _audit_keys(con, audit, models, name)
+            keys = keys if keyed is None else keyed[audit]
             where = f"{rule} and ({_rows_to_redo(audit, keys, columns | {'': mine})})"
             first = _group(by_columns(audit)[0])[0]
             inputs = []
@@ -566,9 +615,12 @@ def refresh_by_rule(
     keyed audit's rows of the values its models' redone rows carry, every row of the others.
     With `keep` (`witnessed`), those columns of the rows it deleted and inserted stay in
     `redone_table(name)`, as `refresh_delta` leaves them."""
-    for statement in _by_rule_sql(con, name, redone, done, list(keep)):
+    keyed = _key_tables(con, name, redone, values)
+    for statement in _by_rule_sql(con, name, redone, done, list(keep), keyed):
         execute(con, statement, values)
     con.execute(f"drop table {_BY_RULE_ROWS}")
+    for table in _temp_tables(con, "_keys_"):
+        con.execute(f"drop table {table}")
 
 
 # ---- a mart of monthly counts, refreshed by the months whose counts can change ---------------

@@ -2,13 +2,12 @@
 -- completion with their status (fct_tasks), the hours from push to response, the completion's
 -- distance from its deadline, each deadline's margin at the response/completion (negative:
 -- missed; none while open — 专家时效 measures it at the marts' evaluation time), and the strike it
--- carries (ZZ-STRIKE; voided ones left out).
+-- carries (ZZ-STRIKE; voided ones left out). Nothing in a row reads $as_of: it changes only with
+-- its task's or strike's row, so after a load only the tasks whose rows were redone are (settled).
 -- refs: fct_tasks, fct_strikes
 -- delta: fct_tasks(task_id)
--- present: pushed_at <= $as_of
--- settled: responded_at <= $as_of and (completed_at <= $as_of or complete_deadline is null)
---     or responded_at is null and accept_deadline < $as_of
---     or completed_at is null and complete_deadline < $as_of
+-- present: true
+-- settled: true
 with
 
 final as (
