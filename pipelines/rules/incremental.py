@@ -143,8 +143,29 @@ def redone_table(name: str) -> str:
     return f"_redone_{name}"
 
 
-def _unchanged() -> str:
-    return "coalesce(load_id <= $prev_load_id, false)"
+def _changed_cases() -> str:
+    return f"select case_id from main.stg_cases where {_changed()}"
+
+
+def _changed() -> str:
+    """The staging rows loaded since load `$prev_load_id` (or with none): a range on load_id
+    pushed into the scan, where the zone maps skip every row group loaded before (a load
+    appends its rows)."""
+    return "(load_id > $prev_load_id or load_id is null)"
+
+
+_AT_MOST = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*<=\s*\$as_of\s*$")
+
+
+def _absent(present: str) -> str:
+    """The rows not present at `$prev_as_of`: for `column <= $as_of` a range on that column
+    (the zone maps skip the row groups of earlier times), for `true` none, else the predicate
+    negated as written."""
+    if present.strip() == "true":
+        return "false"
+    if found := _AT_MOST.match(present):
+        return f"({found.group(1)} > $prev_as_of or {found.group(1)} is null)"
+    return f"not coalesce({_at_previous(present)}, false)"
 
 
 def _events(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
@@ -170,12 +191,17 @@ def _none_gone(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]
     not a join of every key (the ingest never deletes a staging row; when one was deleted by
     other means, the counts differ and `_again_sql` joins the keys)."""
     table, columns, present = delta_keyed(name)[:3]
-    key, was_present = columns[0], f"coalesce({_at_previous(present)}, false)"
-    changed = f"select {key} from main.{table} where not {_unchanged()}"
+    key = columns[0]
+    changed = f"select {key} from main.{table} where {_changed()}"
+    # unchanged and present = all − changed − unchanged and absent: each a range the zone
+    # maps prune, not a predicate over every staging row
     return execute(
         con,
         f"select (select count(*) from main.{name}) = "
-        f"(select count(*) from main.{table} where {_unchanged()} and {was_present})"
+        f"(select count(*) from main.{table})"
+        f" - (select count(*) from main.{table} where {_changed()})"
+        f" - (select count(*) from main.{table} where load_id <= $prev_load_id"
+        f" and {_absent(present)})"
         f" + (select count(*) from main.{name} where {key} in ({changed}))",
         values,
     ).fetchone()[0]
@@ -202,12 +228,17 @@ def _again_sql(name: str, events: Collection[str] = (), gone: bool = True) -> st
     was_settled = f"({_at_previous(present)}) and coalesce({_at_previous(settled)}, false)"
     keys = [_redone_values(key, m, reads(name).get(m)) for m in refs(name)]
     if table.startswith("stg_"):
-        later = "".join(f" or {e} > $prev_as_of" for e in events)
-        keys.append(
-            f"select {key} from main.{table}\n"
-            f"where not {_unchanged()} or not coalesce({_at_previous(present)}, false){later}\n"
-            f"    or case_id in (select case_id from main.stg_cases where not {_unchanged()})"
-        )
+        # one branch per reason, each a range pushed into the scan (an OR of them would be
+        # evaluated over every staging row)
+        rows = f"select {key} from main.{table} where"
+        absent = _absent(present)
+        branches = [
+            _changed(),
+            absent,
+            *(f"{e} > $prev_as_of" for e in events if f"({e} > $prev_as_of" not in absent),
+            *([] if table == "stg_cases" else [f"case_id in ({_changed_cases()})"]),
+        ]
+        keys += [f"{rows} {b}" for b in branches if b != "false"]
         if gone:
             keys.append(
                 f"select {key} from main.{name} where {key} not in (select {key} from main.{table})"
@@ -448,7 +479,7 @@ def _audit_keys(
     for table, listed in reads(audit).items():
         finest = _gives(audit, table, listed) if table.startswith("stg_") else None
         if finest:
-            loaded = f"select {finest} from main.{table} where not {_unchanged()}"
+            loaded = f"select {finest} from main.{table} where {_changed()}"
             keys.setdefault(finest, []).append(loaded)
     return {c: " union ".join(q) for c, q in keys.items()}, columns
 
