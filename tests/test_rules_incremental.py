@@ -290,9 +290,19 @@ def test_a_refresh_after_a_delta_load_equals_a_refresh_from_scratch(
 
 
 def test_the_months_of_a_time_column_are_looked_for_within_their_range_first():
-    # December's range ends with January of the next year; a null time is the month '-'
-    assert incremental._of_months("strftime(counted_at, '%Y-%m')", ["2025-12", "-", "2025-11"]) == (
+    # months running on without a gap: their range alone (December's ends with January of the
+    # next year; a null time is the month '-')
+    of = "strftime(counted_at, '%Y-%m')"
+    assert incremental._of_months(of, ["2025-12", "-", "2025-11"]) == (
         "(counted_at is null or counted_at >= cast('2025-11-01' as date)"
+        " and counted_at < cast('2026-01-01' as date))"
+    )
+    assert incremental._of_months(of, ["2025-12", "2026-01"]) == (
+        "(counted_at >= cast('2025-12-01' as date) and counted_at < cast('2026-02-01' as date))"
+    )
+    # a gap (October without November): the range, then each row's month looked up
+    assert incremental._of_months(of, ["2025-12", "-", "2025-10"]) == (
+        "(counted_at is null or counted_at >= cast('2025-10-01' as date)"
         " and counted_at < cast('2026-01-01' as date))"
         " and coalesce(strftime(counted_at, '%Y-%m'), '-') in (select month from _months)"
     )

@@ -9,10 +9,6 @@
 -- reach: stg_tasks.responded_at + $complete_workdays
 with
 
-tasks as (
-    select * exclude (calendar_gap_year) from fct_tasks
-),
-
 horizon as (
     -- null when that working day lies past the covered calendar: every known deadline is before it
     select max(h.day + interval 1 day) as complete_horizon
@@ -31,9 +27,11 @@ awaiting as (
     select
         'accept' as kind,
         accept_deadline as deadline,
-        *,
+        * exclude (calendar_gap_year),
         cast(null as integer) as calendar_gap_year
-    from tasks
+    -- fct_tasks read by each branch, not through a CTE both read: DuckDB would materialise
+    -- that CTE, a copy of all 5.2 M tasks, before either filter (0.15–0.3 s a refresh)
+    from fct_tasks
     where accept_status = 'awaiting'
         and accept_deadline <= $eval_at + to_hours($risk_accept_hours)
 ),
@@ -43,11 +41,11 @@ completing as (
     select
         'complete' as kind,
         t.complete_deadline as deadline,
-        t.*,
+        t.* exclude (calendar_gap_year),
         case
             when t.complete_deadline is null then e.first_uncovered_year
         end as calendar_gap_year
-    from tasks as t
+    from fct_tasks as t
     cross join horizon as h
     cross join calendar_end as e
     where t.complete_status = 'in_progress'
