@@ -140,22 +140,25 @@ def exceptions_on(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
 
 
-def click_download(page, button, attempts: int = 3):
+def click_download(page, button, attempts: int = 5):
     """Click a download button (a locator) until the browser gets the file; its Download.
 
     A download button's file is made on the server when it is clicked; a click that lands
     while the page is still rerunning after an earlier click finds the button's file id
-    already revoked and Streamlit drops it. A user then clicks again — so does this helper.
+    already revoked and Streamlit drops it. A user then clicks again — so does this helper,
+    after 45 s without a file (a dropped click once cost a CI run 150 s of waiting).
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
     for attempt in range(attempts):
         wait_for_app(page)
         try:
-            with page.expect_download(timeout=150_000) as info:
-                # the button is disabled while the page reruns: wait for it as long as a loaded
-                # CI machine needs (30 s, Playwright's default, was once not enough)
-                button.click(timeout=120_000)
+            # the button is disabled while the page reruns: wait for it as long as a loaded
+            # CI machine needs (30 s, Playwright's default, was once not enough)
+            expect(button).to_be_enabled(timeout=120_000)
+            with page.expect_download(timeout=45_000) as info:
+                button.click(timeout=30_000)
             return info.value
         except PlaywrightTimeout:
             if attempt == attempts - 1:
@@ -163,7 +166,7 @@ def click_download(page, button, attempts: int = 3):
     raise AssertionError("unreachable")
 
 
-def download(page, button, target: Path, attempts: int = 3) -> Path:
+def download(page, button, target: Path, attempts: int = 5) -> Path:
     """Click a download button (a locator) and save the file into ``target``."""
     d = click_download(page, button, attempts)
     path = target / d.suggested_filename
