@@ -531,22 +531,25 @@ def _models(name: str, audit: str) -> list[str]:
     return list(dict.fromkeys(refs(audit) + [m for m in refs(name) if m != source]))
 
 
+_Keys = tuple[dict[str, str], dict[str, set]]  # `_audit_keys`: values to redo, models' columns
+
+
 def _key_tables(
     con, name: str, redone: Collection[str], values: dict[str, Any]
-) -> dict[str, dict[str, str] | None]:
-    """Per keyed audit, its values to redo stored in temp tables `_keys_<n>_<column>` (one
-    query each, not one inlined into every condition that reads them) as the query of each
-    column's table; None for an audit with no value to redo (its rows stay as stored, no scan of
-    them to find none)."""
-    tables: dict[str, dict[str, str] | None] = {}
+) -> dict[str, _Keys | None]:
+    """Per keyed audit, `_audit_keys` with its values to redo stored in temp tables
+    `_keys_<n>_<column>` (one query each, not one inlined into every condition that reads
+    them), each column's query reading its table; None for an audit with no value to redo (its
+    rows stay as stored, no scan of them to find none)."""
+    tables: dict[str, _Keys | None] = {}
     for n, audit in enumerate(_keyed_audits(name, redone)):
-        keys, any_ = _audit_keys(con, audit, _models(name, audit), name)[0], False
+        (keys, columns), any_ = _audit_keys(con, audit, _models(name, audit), name), False
         for column, query in keys.items():
             table = f"_keys_{n}_{column}"
             execute(con, f"create or replace temp table {table} as {query}", values)
             any_ = any_ or con.execute(f"select exists (from {table})").fetchone()[0]
             keys[column] = f"select {column} from {table}"
-        tables[audit] = keys if any_ else None
+        tables[audit] = (keys, columns) if any_ else None
     return tables
 
 
@@ -565,14 +568,14 @@ def _by_rule_sql(
     redone: Collection[str],
     done: Collection[str],
     keep: list[str] = (),
-    keyed: dict[str, dict[str, str] | None] | None = None,
+    keyed: dict[str, _Keys | None] | None = None,
 ) -> list[str]:
     """Per audit, the delete of its rows to redo (the rule id a conjunct of its own, so the
     table's row groups of other rules are skipped) and their rows kept in a temp table; then one
     insert of them all (the models the model joins are read once, not once per audit). With
     `keep`, those columns of the rows deleted and inserted are kept in `redone_table(name)`.
-    `keyed` (`_key_tables`) gives a keyed audit's values to redo (None: the audit is left as it
-    is); without it they are queried where they are used."""
+    `keyed` (`_key_tables`) gives a keyed audit's values to redo and its models' columns (None:
+    the audit is left as it is); without it they are queried where they are used."""
     source = by_rule(name)
     joined = [m for m in refs(name) if m != source]
     query = _parts(name)[0][len("with") :].lstrip()
@@ -580,14 +583,16 @@ def _by_rule_sql(
         f"create or replace temp table {_BY_RULE_ROWS} as select * from main.{source} limit 0"
     ]
     deletes, mine = [], _columns(con, name)
+    by_keys = _keyed_audits(name, redone)
     for audit in refs(source):
         rule = f"rule_id = '{rule_id(audit)}'"
-        if audit in _keyed_audits(name, redone):
-            if keyed is not None and keyed[audit] is None:
+        if audit in by_keys:
+            if keyed is None:
+                keys, columns = _audit_keys(con, audit, _models(name, audit), name)
+            elif keyed[audit] is None:
                 continue
-            models = _models(name, audit)
-            keys, columns = _audit_keys(con, audit, models, name)
-            keys = keys if keyed is None else keyed[audit]
+            else:
+                keys, columns = keyed[audit]
             where = f"{rule} and ({_rows_to_redo(audit, keys, columns | {'': mine})})"
             first = _group(by_columns(audit)[0])[0]
             inputs = []
