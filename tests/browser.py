@@ -146,7 +146,9 @@ def click_download(page, button, attempts: int = 5):
     A download button's file is made on the server when it is clicked; a click that lands
     while the page is still rerunning after an earlier click finds the button's file id
     already revoked and Streamlit drops it. A user then clicks again — so does this helper,
-    after 45 s without a file (a dropped click once cost a CI run 150 s of waiting).
+    after 45 s without a file (a dropped click once cost a CI run 150 s of waiting), or after a
+    minute of a disabled button (on a loaded CI machine one stayed disabled past 120 s and came
+    back after the page was waited for again).
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
@@ -154,13 +156,13 @@ def click_download(page, button, attempts: int = 5):
     for attempt in range(attempts):
         wait_for_app(page)
         try:
-            # the button is disabled while the page reruns: wait for it as long as a loaded
-            # CI machine needs (30 s, Playwright's default, was once not enough)
-            expect(button).to_be_enabled(timeout=120_000)
+            # the button is disabled while the page reruns (30 s, Playwright's default, was
+            # once not enough on a loaded CI machine)
+            expect(button).to_be_enabled(timeout=60_000)
             with page.expect_download(timeout=45_000) as info:
                 button.click(timeout=30_000)
             return info.value
-        except PlaywrightTimeout:
+        except (PlaywrightTimeout, AssertionError):  # expect() fails with AssertionError
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
